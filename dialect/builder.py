@@ -1,0 +1,67 @@
+"""Emits `mx` ops into MLIR IR. Transform rules receive one and call it by op name:
+`b.multiply(ct, b.cos(x))`, `b.sum(x, axes=(0,), keepdims=False)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import ConstValue, TensorType, to_storage
+from .op import OPS, infer_types
+
+
+class Builder:
+    def __init__(self, ip, loc):
+        self.ip = ip
+        self.loc = loc
+
+    @staticmethod
+    def type(value) -> TensorType:
+        return TensorType.from_ir(value.type)
+
+    def emit(self, name: str, operands, **attrs):
+        """Create `mx.<name>`; returns its result, or the list of results for multi-result ops."""
+        from mlir import ir
+
+        op = OPS[name]
+        operands = list(operands)
+        out_types = infer_types(name, [self.type(v) for v in operands], attrs)
+        ir_attrs = {}
+        for key, value in attrs.items():
+            kind = op.attrs.get(key)
+            if kind is None:
+                raise TypeError(f"mx.{name} has no attribute {key!r}")
+            ir_attrs[key] = kind.to_ir(value, out_types[0])
+        created = ir.Operation.create(
+            f"mx.{name}",
+            results=[t.to_ir() for t in out_types],
+            operands=operands,
+            attributes=ir_attrs,
+            loc=self.loc,
+            ip=self.ip,
+        )
+        return created.results[0] if op.num_results == 1 else list(created.results)
+
+    def __getattr__(self, name: str):
+        if name in OPS:
+            return lambda *operands, **attrs: self.emit(name, operands, **attrs)
+        raise AttributeError(name)
+
+    # conveniences used by many rules
+    def full(self, ttype: TensorType, scalar):
+        value = to_storage(np.full(ttype.shape, scalar), ttype.dtype)
+        return self.emit("constant", [], value=ConstValue(value, ttype.dtype))
+
+    def full_like(self, value, scalar):
+        return self.full(self.type(value), scalar)
+
+    def zeros_like(self, value):
+        return self.full_like(value, 0)
+
+    def ones_like(self, value):
+        return self.full_like(value, 1)
+
+    def scalar_like(self, value, scalar):
+        """A constant of `value`'s dtype broadcast to its shape (for `x * 2` in a rule)."""
+        return self.full_like(value, scalar)
+

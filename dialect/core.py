@@ -1,0 +1,417 @@
+"""The `mx` dialect's building blocks: tensor types, dtypes, attribute kinds, the op base class.
+
+Everything here is plain Python (no MLIR objects) except the conversions to and from MLIR types
+and attributes, so the frontend can infer shapes without touching MLIR.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class MxError(Exception):
+    """An error about an `mx` program, with the location of the offending op when known."""
+
+    def __init__(self, message: str, location: Any = None, exc_type: type = ValueError):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.exc_type = exc_type  # the Python exception type the frontend raises (MLX's)
+
+
+# name -> (MLIR element type spelling, NumPy storage dtype). bfloat16 is stored as its bits.
+DTYPES: dict[str, tuple[str, Any]] = {
+    "bool": ("i1", np.bool_),
+    "uint8": ("ui8", np.uint8),
+    "uint32": ("ui32", np.uint32),
+    "int32": ("i32", np.int32),
+    "int64": ("i64", np.int64),
+    "float16": ("f16", np.float16),
+    "bfloat16": ("bf16", np.uint16),
+    "float32": ("f32", np.float32),
+    "float64": ("f64", np.float64),
+}
+FLOATS = ("float16", "bfloat16", "float32", "float64")
+SIGNED = ("int32", "int64")
+UNSIGNED = ("uint8", "uint32")
+INTEGERS = SIGNED + UNSIGNED
+_FROM_MLIR = {spelling: name for name, (spelling, _) in DTYPES.items()}
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in FLOATS
+
+
+def is_integer(dtype: str) -> bool:
+    return dtype in INTEGERS
+
+
+def numpy_dtype(dtype: str) -> np.dtype:
+    return np.dtype(DTYPES[dtype][1])
+
+
+def reference_dtype(dtype: str) -> np.dtype:
+    """The NumPy dtype the reference interpreter computes in (bfloat16 in float32)."""
+    return np.dtype(np.float32) if dtype == "bfloat16" else numpy_dtype(dtype)
+
+
+def dtype_of_numpy(dt: np.dtype) -> str:
+    dt = np.dtype(dt)
+    for name, (_, npt) in DTYPES.items():
+        if name != "bfloat16" and np.dtype(npt) == dt:
+            return name
+    raise MxError(f"[array] Unsupported NumPy dtype {dt}.", exc_type=TypeError)
+
+
+# bfloat16 <-> float32, round to nearest even (what hardware and MLX do).
+def bf16_bits_from_f32(x: np.ndarray) -> np.ndarray:
+    bits = np.asarray(x, dtype=np.float32, order="C").view(np.uint32)
+    rounded = bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))
+    out = (rounded >> np.uint32(16)).astype(np.uint16)
+    nan = np.isnan(np.asarray(x, dtype=np.float32))
+    return np.where(nan, np.uint16(0x7FC0), out)
+
+
+def f32_from_bf16_bits(b: np.ndarray) -> np.ndarray:
+    return (np.asarray(b, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def to_storage(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Reference/computation values -> the host storage of `dtype` (C-contiguous)."""
+    if dtype == "bfloat16":
+        return bf16_bits_from_f32(np.asarray(values, dtype=np.float32))
+    return np.asarray(values, dtype=numpy_dtype(dtype), order="C")
+
+
+def from_storage(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Host storage of `dtype` -> NumPy values (bfloat16 widened to float32)."""
+    return f32_from_bf16_bits(values) if dtype == "bfloat16" else values
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """A ranked tensor type: static shape and an element dtype name."""
+
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def with_shape(self, shape) -> TensorType:
+        return TensorType(tuple(shape), self.dtype)
+
+    def with_dtype(self, dtype: str) -> TensorType:
+        return TensorType(self.shape, dtype)
+
+    def __str__(self) -> str:
+        dims = "".join(f"{d}x" for d in self.shape)
+        return f"tensor<{dims}{DTYPES[self.dtype][0]}>"
+
+    # MLIR conversions (the only MLIR-aware methods of this class)
+    def to_ir(self, storage: bool = False):
+        """The MLIR type; `storage` gives the lowered type (see `element_type_to_ir`)."""
+        from mlir import ir
+
+        return ir.RankedTensorType.get(list(self.shape), element_type_to_ir(self.dtype, storage))
+
+    @staticmethod
+    def from_ir(t) -> TensorType:
+        from mlir import ir
+
+        if not isinstance(t, ir.RankedTensorType):
+            raise MxError(f"expected a ranked tensor type, got {t}")
+        if any(ir.ShapedType.is_dynamic_size(d) for d in t.shape):
+            raise MxError(f"dynamic dimensions are not supported yet: {t}")
+        spelling = str(t.element_type)
+        if spelling not in _FROM_MLIR:
+            raise MxError(f"unsupported element type {spelling}; mx supports "
+                          + ", ".join(s for s, _ in DTYPES.values()))
+        return TensorType(tuple(t.shape), _FROM_MLIR[spelling])
+
+
+def element_type_to_ir(dtype: str, storage: bool = False):
+    """The element type of `dtype` in `mx` IR, or (`storage`) once lowered: arith needs signless
+    integers (ui32 -> i32), and memrefs of i1 abort the LLVM lowering, so bool is stored as i8."""
+    from mlir import ir
+
+    spelling = DTYPES[dtype][0]
+    if storage and dtype == "bool":
+        return ir.IntegerType.get_signless(8)
+    if spelling.startswith("ui"):
+        width = int(spelling[2:])
+        return ir.IntegerType.get_signless(width) if storage else ir.IntegerType.get_unsigned(width)
+    if spelling.startswith("i"):
+        return ir.IntegerType.get_signless(int(spelling[1:]))
+    return {"f16": ir.F16Type, "bf16": ir.BF16Type, "f32": ir.F32Type, "f64": ir.F64Type}[
+        spelling
+    ].get()
+
+
+# ---------------------------------------------------------------------------------------------
+# Attribute kinds: Python value <-> MLIR attribute, and the IRDL base that constrains it.
+class AttrKind:
+    irdl_base = ""
+
+    def to_ir(self, value, ttype=None):
+        raise NotImplementedError
+
+    def from_ir(self, attr, ttype=None):
+        raise NotImplementedError
+
+
+class Ints(AttrKind):
+    """A tuple of i64 (axes, shapes, permutations, strides)."""
+
+    irdl_base = "#builtin.dense_array"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.DenseI64ArrayAttr.get([int(v) for v in value])
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.DenseI64ArrayAttr):
+            raise MxError(f"expected array<i64: ...>, got {attr}")
+        return tuple(int(v) for v in attr)
+
+
+class Bool(AttrKind):
+    irdl_base = "#builtin.integer"  # BoolAttr is an i1 IntegerAttr
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.BoolAttr.get(bool(value))
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.BoolAttr):
+            raise MxError(f"expected a bool attribute, got {attr}")
+        return bool(attr.value)
+
+
+class Int(AttrKind):
+    irdl_base = "#builtin.integer"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(value))
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.IntegerAttr) or isinstance(attr, ir.BoolAttr):
+            raise MxError(f"expected an integer attribute, got {attr}")
+        return int(attr.value)
+
+
+class Float(AttrKind):
+    irdl_base = "#builtin.float"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.FloatAttr.get(ir.F64Type.get(), float(value))
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.FloatAttr):
+            raise MxError(f"expected a float attribute, got {attr}")
+        return float(attr.value)
+
+
+@dataclass(frozen=True, eq=False)
+class ConstValue:
+    """Constant contents: an array in host storage (see `to_storage`) and its dtype name.
+    Equal and hashed by contents, so programs holding constants can key a compile cache."""
+
+    array: np.ndarray
+    dtype: str
+
+    @property
+    def type(self) -> TensorType:
+        return TensorType(tuple(self.array.shape), self.dtype)
+
+    def _key(self):
+        return (self.dtype, self.array.shape, self.array.tobytes())
+
+    def __eq__(self, other):
+        return isinstance(other, ConstValue) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+
+class Dense(AttrKind):
+    irdl_base = "#builtin.dense_int_or_fp_elements"
+
+    def to_ir(self, value: ConstValue, ttype=None):
+        return dense_to_ir(value.array, value.type)
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.DenseElementsAttr):
+            raise MxError(f"expected dense elements, got {attr}")
+        t = TensorType.from_ir(attr.type)
+        return ConstValue(dense_from_ir(attr, t), t.dtype)
+
+
+
+class AxisList(AttrKind):
+    """vmap axes: one entry per argument/result, an int or None (`unit` in the IR)."""
+
+    irdl_base = "#builtin.array"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        i64 = ir.IntegerType.get_signless(64)
+        return ir.ArrayAttr.get(
+            [ir.UnitAttr.get() if v is None else ir.IntegerAttr.get(i64, int(v)) for v in value]
+        )
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.ArrayAttr):
+            raise MxError(f"expected an array of integers or unit, got {attr}")
+        out = []
+        for a in attr:
+            if isinstance(a, ir.UnitAttr):
+                out.append(None)
+            elif isinstance(a, ir.IntegerAttr):
+                out.append(int(a.value))
+            else:
+                raise MxError(f"expected an integer or unit axis, got {a}")
+        return tuple(out)
+
+
+class Symbol(AttrKind):
+    irdl_base = "#builtin.symbol_ref"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.FlatSymbolRefAttr.get(value)
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.FlatSymbolRefAttr):
+            raise MxError(f"expected a symbol reference, got {attr}")
+        return attr.value
+
+
+class DType(AttrKind):
+    """An element dtype, held in the IR as a TypeAttr (`dtype = f32`)."""
+
+    irdl_base = "#builtin.type"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.TypeAttr.get(element_type_to_ir(value))
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        spelling = str(attr.value) if isinstance(attr, ir.TypeAttr) else None
+        if spelling not in _FROM_MLIR:
+            raise MxError(f"expected an element type attribute, got {attr}")
+        return _FROM_MLIR[spelling]
+
+
+INTS, BOOL, INT, FLOAT, DENSE, AXES, SYMBOL, DTYPE = (
+    Ints(), Bool(), Int(), Float(), Dense(), AxisList(), Symbol(), DType())
+
+
+def dense_to_ir(value: np.ndarray, ttype: TensorType, storage: bool = False):
+    """Constant contents (host storage) -> DenseElementsAttr of `ttype` (see TensorType.to_ir)."""
+    from mlir import ir
+
+    value = np.asarray(value, dtype=numpy_dtype(ttype.dtype), order="C").reshape(ttype.shape)
+    flat = value.reshape(-1)
+    if flat.size == 0:
+        body = ""
+    elif np.all(flat == flat[0]) or (is_float(ttype.dtype) and np.all(np.isnan(flat))):
+        body = _scalar_literal(flat[0], ttype.dtype)
+    elif ttype.dtype == "bool" and not storage:
+        return _dense_from_text(value, ttype)
+    else:  # hex payload: exact, fast, and the same for every dtype
+        body = '"0x' + value.astype(value.dtype.newbyteorder("<")).tobytes().hex().upper() + '"'
+    if storage and ttype.dtype == "bool" and body in ("true", "false"):
+        body = "1" if body == "true" else "0"
+    return ir.Attribute.parse(f"dense<{body}> : {ttype.to_ir(storage)}")
+
+
+def _scalar_literal(v, dtype: str) -> str:
+    if dtype == "bool":
+        return "true" if v else "false"
+    if dtype == "bfloat16":
+        return f"0x{int(v):04X}"
+    if is_float(dtype):
+        f = float(v)
+        if math.isnan(f) or math.isinf(f):
+            bits = np.array(v, dtype=numpy_dtype(dtype)).tobytes()[::-1].hex().upper()
+            return f"0x{bits}"
+        return repr(f)
+    return str(int(v))
+
+
+def _dense_from_text(value: np.ndarray, ttype: TensorType):
+    from mlir import ir
+
+    def fmt(a):
+        if a.ndim == 0:
+            return _scalar_literal(a.item(), ttype.dtype)
+        return "[" + ", ".join(fmt(s) for s in a) + "]"
+
+    return ir.Attribute.parse(f"dense<{fmt(value)}> : {ttype}")
+
+
+def dense_from_ir(attr, ttype: TensorType) -> np.ndarray:
+    """DenseElementsAttr -> constant contents in host storage."""
+    from mlir import ir
+
+    if not isinstance(attr, ir.DenseElementsAttr):
+        raise MxError(f"expected dense elements, got {attr}")
+    store = numpy_dtype(ttype.dtype)
+    if attr.is_splat:
+        text = str(attr.get_splat_value()).split(":")[0].strip()
+        return np.full(ttype.shape, _parse_scalar(text, ttype.dtype), dtype=store)
+    if ttype.dtype == "bfloat16":  # no buffer protocol for bf16: its printed values are exact
+        text = str(attr).split("<", 1)[1].rsplit(">", 1)[0]
+        vals = [float(v) for v in re.findall(r"[-+0-9.eEinfa]+", text) if v not in ("+", "-")]
+        return bf16_bits_from_f32(np.array(vals, np.float32)).reshape(ttype.shape)
+    return np.array(attr).astype(store).reshape(ttype.shape)
+
+
+def _parse_scalar(text: str, dtype: str):
+    if dtype == "bool":
+        return text in ("true", "1")
+    if text.startswith("0x"):
+        bits = int(text, 16)
+        if dtype == "bfloat16":
+            return bits
+        width = numpy_dtype(dtype).itemsize
+        return np.frombuffer(bits.to_bytes(width, "little"), dtype=numpy_dtype(dtype))[0]
+    if dtype == "bfloat16":
+        return int(bf16_bits_from_f32(np.array([float(text)], np.float32))[0])
+    return float(text) if is_float(dtype) else int(text)

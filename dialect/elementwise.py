@@ -1,0 +1,447 @@
+"""Elementwise ops: unary math, binary arithmetic, comparisons, logic, select.
+
+Operands of a binary op have equal types (the frontend broadcasts and promotes, as MLX's
+primitives expect). Each op is a row: NumPy reference, scalar body, derivative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith, math
+
+from .core import MxError, TensorType, is_float
+from .lowering import PARALLEL, fpred, load
+from .op import Op, register
+
+
+def _check_float(op: Op, t: TensorType) -> None:
+    if not is_float(t.dtype):
+        raise MxError(f"'mx.{op.name}' expects a floating-point operand, got {t}", exc_type=TypeError)
+
+
+class Unary(Op):
+    arity = 1
+    float_only = True  # integer inputs are promoted to float32 by the frontend, as MLX
+    bool_ok = False
+    np_fn = None
+    scalar = None  # (s: Scalar, x) -> scalar value
+    # d(b, x, y) -> dy/dx as an mx value (emitted with the builder); None = not differentiable
+    deriv = None
+
+    def infer(self, types):
+        (t,) = types
+        if self.float_only:
+            _check_float(self, t)
+        elif t.dtype == "bool" and not self.bool_ok:
+            raise MxError(f"'mx.{self.name}' does not accept bool operands", exc_type=TypeError)
+        return [t]
+
+    def reference(self, x):
+        return type(self).np_fn(x)
+
+    def lower(self, lo, xs, in_types, out_types):
+        return lo.elementwise(out_types[0], xs, in_types, type(self).scalar)
+
+    def vjp(self, b, primals, outputs, cotangents):
+        (x,), (y,), (ct,) = primals, outputs, cotangents
+        if type(self).deriv is None:
+            return [None]
+        return [b.multiply(ct, type(self).deriv(b, x, y))]
+
+    def jvp(self, b, primals, tangents, outputs):
+        (x,), (y,), (t,) = primals, outputs, tangents
+        if type(self).deriv is None or t is None:
+            return [None]
+        return [b.multiply(t, type(self).deriv(b, x, y))]
+
+    def batch(self, b, operands, axes):
+        return [b.emit(self.name, operands)], [axes[0]]
+
+
+def unary(name, np_fn, scalar, deriv=None, float_only=True, bool_ok=False):
+    cls = type(f"{name.title()}Op", (Unary,), {
+        "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
+        "deriv": staticmethod(deriv) if deriv else None, "float_only": float_only,
+        "bool_ok": bool_ok})
+    register(cls)
+    return cls
+
+
+def _math(fn):
+    return lambda s, x: fn(x)
+
+
+def _c(b, like, v):
+    return b.full_like(like, v)
+
+
+def _erfinv_np(x):
+    x = np.asarray(x)
+    y = _erfinv_poly(np.asarray(x, np.float64))
+    for _ in range(3):  # Newton on erf(y) = x makes the reference exact to float64 rounding
+        err = _np_erf(y) - x
+        y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
+    return y.astype(x.dtype)
+
+
+def _np_erf(x):
+    import math as m
+
+    return np.vectorize(m.erf, otypes=[np.float64])(x)
+
+
+def _erfinv_poly(x):
+    # Giles' single-precision approximation, also used by the lowering.
+    w = -np.log((1.0 - x) * (1.0 + x))
+    small = w < 5.0
+    ws = w - 2.5
+    wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
+    ps = np.polyval(_ERFINV_SMALL, ws)
+    pl = np.polyval(_ERFINV_LARGE, wl)
+    return np.where(small, ps, pl) * x
+
+
+_ERFINV_SMALL = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                 -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
+_ERFINV_LARGE = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                 -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+
+
+def _erfinv_scalar(s, x):
+    one = s.const(1.0)
+    w = arith.negf(math.log(arith.mulf(arith.subf(one, x), arith.addf(one, x))))
+    small = s.cmp("lt", w, s.const(5.0))
+
+    def horner(coeffs, t):
+        acc = s.const(coeffs[0])
+        for c in coeffs[1:]:
+            acc = math.fma(acc, t, s.const(c))
+        return acc
+
+    ps = horner(_ERFINV_SMALL, arith.subf(w, s.const(2.5)))
+    pl = horner(_ERFINV_LARGE, arith.subf(math.sqrt(w), s.const(3.0)))
+    return arith.mulf(arith.select(small, ps, pl), x)
+
+
+def _sign_scalar(s, x):
+    zero, one = s.const(0), s.const(1)
+    if s.dtype == "bool":
+        return x
+    pos = s.select(s.cmp("gt", x, zero), one, zero)
+    if s.unsigned:
+        return pos
+    neg = s.select(s.cmp("lt", x, zero), s.const(-1), zero)
+    r = s.add(pos, neg)
+    if s.float:  # sign(nan) = nan
+        return s.select(arith.cmpf(fpred("uno"), x, x), x, r)
+    return r
+
+
+def _sigmoid_scalar(s, x):
+    one = s.const(1.0)
+    return arith.divf(one, arith.addf(one, math.exp(arith.negf(x))))
+
+
+def _abs_scalar(s, x):
+    if s.float:
+        return math.absf(x)
+    return x if s.unsigned else math.absi(x)
+
+
+def _square_scalar(s, x):
+    return s.mul(x, x)
+
+
+def _np_sigmoid(x):
+    return (1 / (1 + np.exp(-x))).astype(x.dtype)
+
+
+def _np_round(x):
+    return np.round(x) if is_float_np(x) else x
+
+
+def is_float_np(x) -> bool:
+    return np.issubdtype(np.asarray(x).dtype, np.floating)
+
+
+# name, NumPy, scalar body, derivative d(b, x, y)
+unary("abs", np.abs, _abs_scalar, lambda b, x, y: b.sign(x), float_only=False)
+unary("negative", np.negative, lambda s, x: s.neg(x), lambda b, x, y: _c(b, x, -1), float_only=False)
+unary("sign", np.sign, _sign_scalar, float_only=False, bool_ok=True)
+unary("exp", np.exp, _math(math.exp), lambda b, x, y: y)
+unary("expm1", np.expm1, _math(math.expm1), lambda b, x, y: b.add(y, _c(b, y, 1)))
+unary("log", np.log, _math(math.log), lambda b, x, y: b.reciprocal(x))
+unary("log1p", np.log1p, _math(math.log1p), lambda b, x, y: b.reciprocal(b.add(x, _c(b, x, 1))))
+unary("log2", np.log2, _math(math.log2),
+      lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(2.0)))))
+unary("log10", np.log10, _math(math.log10),
+      lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(10.0)))))
+unary("sin", np.sin, _math(math.sin), lambda b, x, y: b.cos(x))
+unary("cos", np.cos, _math(math.cos), lambda b, x, y: b.negative(b.sin(x)))
+unary("tan", np.tan, _math(math.tan), lambda b, x, y: b.add(_c(b, y, 1), b.square(y)))
+unary("arcsin", np.arcsin, _math(math.asin),
+      lambda b, x, y: b.rsqrt(b.subtract(_c(b, x, 1), b.square(x))))
+unary("arccos", np.arccos, _math(math.acos),
+      lambda b, x, y: b.negative(b.rsqrt(b.subtract(_c(b, x, 1), b.square(x)))))
+unary("arctan", np.arctan, _math(math.atan),
+      lambda b, x, y: b.reciprocal(b.add(_c(b, x, 1), b.square(x))))
+unary("sinh", np.sinh, _math(math.sinh), lambda b, x, y: b.cosh(x))
+unary("cosh", np.cosh, _math(math.cosh), lambda b, x, y: b.sinh(x))
+unary("tanh", np.tanh, _math(math.tanh), lambda b, x, y: b.subtract(_c(b, y, 1), b.square(y)))
+unary("arcsinh", np.arcsinh, _math(math.asinh),
+      lambda b, x, y: b.rsqrt(b.add(b.square(x), _c(b, x, 1))))
+unary("arccosh", np.arccosh, _math(math.acosh),
+      lambda b, x, y: b.rsqrt(b.subtract(b.square(x), _c(b, x, 1))))
+unary("arctanh", np.arctanh, _math(math.atanh),
+      lambda b, x, y: b.reciprocal(b.subtract(_c(b, x, 1), b.square(x))))
+unary("sigmoid", _np_sigmoid, _sigmoid_scalar,
+      lambda b, x, y: b.multiply(y, b.subtract(_c(b, y, 1), y)))
+unary("erf", lambda x: _np_erf(x).astype(x.dtype), _math(math.erf),
+      lambda b, x, y: b.multiply(_c(b, x, 2 / np.sqrt(np.pi)), b.exp(b.negative(b.square(x)))))
+unary("erfinv", _erfinv_np, _erfinv_scalar,
+      lambda b, x, y: b.multiply(_c(b, y, np.sqrt(np.pi) / 2), b.exp(b.square(y))))
+unary("sqrt", np.sqrt, _math(math.sqrt),
+      lambda b, x, y: b.divide(_c(b, y, 0.5), y))
+unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), _math(math.rsqrt),
+      lambda b, x, y: b.multiply(_c(b, y, -0.5), b.divide(y, x)))
+unary("square", np.square, _square_scalar, lambda b, x, y: b.multiply(_c(b, x, 2), x),
+      float_only=False)
+unary("reciprocal", lambda x: (1 / x).astype(x.dtype), lambda s, x: arith.divf(s.const(1.0), x),
+      lambda b, x, y: b.negative(b.square(y)))
+unary("floor", np.floor, _math(math.floor))
+unary("ceil", np.ceil, _math(math.ceil))
+unary("round", np.round, _math(math.roundeven))  # half to even, as NumPy and MLX
+
+
+@register
+class StopGradientOp(Unary):
+    """Identity whose derivative is zero (blocks cotangents and tangents)."""
+
+    name = "stop_gradient"
+    float_only = False
+    bool_ok = True
+    np_fn = staticmethod(lambda x: x)
+
+    def lower(self, lo, xs, in_types, out_types):
+        return xs[0]
+
+
+@register
+class LogicalNotOp(Unary):
+    name = "logical_not"
+    np_fn = staticmethod(np.logical_not)
+    scalar = staticmethod(lambda s, x: arith.xori(x, s.const(True)))
+
+    def infer(self, types):
+        (t,) = types
+        if t.dtype != "bool":
+            raise MxError(f"'mx.logical_not' expects a bool operand, got {t}", exc_type=TypeError)
+        return [t]
+
+
+# ---------------------------------------------------------------------------------------------
+class Binary(Op):
+    arity = 2
+    float_only = False
+    bool_ok = True
+    result_bool = False  # comparisons
+    np_fn = None
+    scalar = None  # (s, x, y) -> scalar
+    # partials(b, x, y, out) -> (d out/dx, d out/dy); None entries = zero
+    partials = None
+
+    def infer(self, types):
+        a, c = types
+        if a != c:
+            raise MxError(f"'mx.{self.name}' expects operands of equal type, got {a} and {c}")
+        if self.float_only:
+            _check_float(self, a)
+        if not self.bool_ok and a.dtype == "bool":
+            raise MxError(f"'mx.{self.name}' does not accept bool operands", exc_type=TypeError)
+        return [a.with_dtype("bool") if self.result_bool else a]
+
+    def reference(self, x, y):
+        r = type(self).np_fn(x, y)
+        return r if self.result_bool else np.asarray(r).astype(x.dtype)
+
+    def lower(self, lo, xs, in_types, out_types):
+        return lo.elementwise(out_types[0], xs, in_types, type(self).scalar)
+
+    def vjp(self, b, primals, outputs, cotangents):
+        (x, y), (out,), (ct,) = primals, outputs, cotangents
+        if type(self).partials is None:
+            return [None, None]
+        return [None if d is None else b.multiply(ct, d)
+                for d in type(self).partials(b, x, y, out)]
+
+    def jvp(self, b, primals, tangents, outputs):
+        (x, y), (out,) = primals, outputs
+        if type(self).partials is None:
+            return [None]
+        terms = [b.multiply(t, d) for t, d in zip(tangents, type(self).partials(b, x, y, out))
+                 if t is not None and d is not None]
+        if not terms:
+            return [None]
+        return [terms[0] if len(terms) == 1 else b.add(terms[0], terms[1])]
+
+
+def binary(name, np_fn, scalar, partials=None, float_only=False, bool_ok=True, result_bool=False):
+    cls = type(f"{name.title()}Op", (Binary,), {
+        "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
+        "partials": staticmethod(partials) if partials else None, "float_only": float_only,
+        "bool_ok": bool_ok, "result_bool": result_bool})
+    register(cls)
+    return cls
+
+
+def _py_remainder_scalar(s, x, y):
+    if s.float:
+        r = arith.remf(x, y)
+        fix = arith.andi(s.cmp("ne", r, s.const(0)),
+                         arith.xori(s.cmp("lt", r, s.const(0)), s.cmp("lt", y, s.const(0))))
+        return s.select(fix, arith.addf(r, y), r)
+    if s.unsigned:
+        return arith.remui(x, y)
+    r = arith.remsi(x, y)
+    fix = arith.andi(s.cmp("ne", r, s.const(0)),
+                     arith.xori(s.cmp("lt", r, s.const(0)), s.cmp("lt", y, s.const(0))))
+    return s.select(fix, arith.addi(r, y), r)
+
+
+def _floor_divide_scalar(s, x, y):
+    if s.float:
+        return math.floor(arith.divf(x, y))
+    return arith.divui(x, y) if s.unsigned else arith.floordivsi(x, y)
+
+
+def _power_scalar(s, x, y):
+    if s.float:
+        return math.powf(x, y)
+    return math.ipowi(x, y)
+
+
+def _logaddexp_scalar(s, x, y):
+    big = arith.maximumf(x, y)
+    small = arith.minimumf(x, y)
+    r = arith.addf(big, math.log1p(math.exp(arith.subf(small, big))))
+    # both -inf (or big = +inf): the sum is `big` itself, not nan
+    return s.select(arith.cmpf(fpred("oeq"), big, small), big, r)
+
+
+def _np_logaddexp(x, y):
+    return np.logaddexp(x, y)
+
+
+def _np_floor_divide(x, y):
+    if is_float_np(x):
+        return np.floor(x / y)
+    with np.errstate(divide="ignore"):
+        return np.floor_divide(x, y)
+
+
+def _np_power(x, y):
+    if is_float_np(x):
+        return np.power(x, y)
+    return np.power(x, y.astype(x.dtype))
+
+
+def _max_partials(b, x, y, out):
+    mask = b.astype(b.greater_equal(x, y), dtype=b.type(x).dtype)
+    return mask, b.subtract(b.ones_like(x), mask)
+
+
+def _min_partials(b, x, y, out):
+    mask = b.astype(b.less_equal(x, y), dtype=b.type(x).dtype)
+    return mask, b.subtract(b.ones_like(x), mask)
+
+
+binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),
+       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)))
+binary("subtract", np.subtract, lambda s, x, y: s.sub(x, y),
+       lambda b, x, y, o: (b.ones_like(x), b.full_like(y, -1)), bool_ok=False)
+binary("multiply", np.multiply,
+       lambda s, x, y: s.mul(x, y) if s.dtype != "bool" else arith.andi(x, y),
+       lambda b, x, y, o: (y, x))
+binary("divide", np.divide, lambda s, x, y: s.div(x, y),
+       lambda b, x, y, o: (b.reciprocal(y), b.negative(b.divide(o, y))), float_only=True)
+binary("power", _np_power, _power_scalar,
+       lambda b, x, y, o: (b.multiply(y, b.power(x, b.subtract(y, b.ones_like(y)))),
+                           b.multiply(o, b.log(x))), bool_ok=False)
+binary("maximum", np.maximum, lambda s, x, y: s.max(x, y), _max_partials)
+binary("minimum", np.minimum, lambda s, x, y: s.min(x, y), _min_partials)
+binary("remainder", lambda x, y: np.remainder(x, y), _py_remainder_scalar,
+       lambda b, x, y, o: (b.ones_like(x), b.negative(b.floor_divide(x, y))), bool_ok=False)
+binary("floor_divide", _np_floor_divide, _floor_divide_scalar, bool_ok=False)
+binary("arctan2", np.arctan2, lambda s, x, y: math.atan2(x, y),
+       lambda b, x, y, o: (b.divide(y, b.add(b.square(x), b.square(y))),
+                           b.divide(b.negative(x), b.add(b.square(x), b.square(y)))),
+       float_only=True)
+binary("logaddexp", _np_logaddexp, _logaddexp_scalar,
+       lambda b, x, y, o: (b.exp(b.subtract(x, o)), b.exp(b.subtract(y, o))), float_only=True)
+
+for _name, _np, _pred in [("equal", np.equal, "eq"), ("not_equal", np.not_equal, "ne"),
+                          ("less", np.less, "lt"), ("less_equal", np.less_equal, "le"),
+                          ("greater", np.greater, "gt"), ("greater_equal", np.greater_equal, "ge")]:
+    binary(_name, _np, (lambda p: lambda s, x, y: s.cmp(p, x, y))(_pred), result_bool=True)
+
+
+class _LogicalBinary(Binary):
+    def infer(self, types):
+        a, c = types
+        if a != c or a.dtype != "bool":
+            raise MxError(f"'mx.{self.name}' expects two bool operands of equal shape, "
+                          f"got {a} and {c}", exc_type=TypeError)
+        return [a]
+
+
+@register
+class LogicalAndOp(_LogicalBinary):
+    name = "logical_and"
+    np_fn = staticmethod(np.logical_and)
+    scalar = staticmethod(lambda s, x, y: arith.andi(x, y))
+
+
+@register
+class LogicalOrOp(_LogicalBinary):
+    name = "logical_or"
+    np_fn = staticmethod(np.logical_or)
+    scalar = staticmethod(lambda s, x, y: arith.ori(x, y))
+
+
+@register
+class SelectOp(Op):
+    """`where(cond, x, y)`: cond is bool, x and y share a type, all three the same shape."""
+
+    name = "select"
+    arity = 3
+
+    def infer(self, types):
+        c, x, y = types
+        if c.dtype != "bool" or c.shape != x.shape or x != y:
+            raise MxError(f"'mx.select' expects (bool, T, T) of one shape, got {c}, {x}, {y}")
+        return [x]
+
+    def reference(self, c, x, y):
+        return np.where(c, x, y)
+
+    def lower(self, lo, xs, in_types, out_types):
+        rank = out_types[0].ndim  # a plain generic: no dtype promotion needed to pick
+        ident = ir.AffineMap.get_identity(rank)
+        return lo.generic(xs, [lo.empty(out_types[0])], [ident] * 4, [PARALLEL] * rank,
+                          lambda c, x, y, _o: arith.select(load(c, "bool"), x, y))
+
+    def vjp(self, b, primals, outputs, cotangents):
+        c, x, y = primals
+        (ct,) = cotangents
+        zero = b.zeros_like(ct)
+        return [None, b.select(c, ct, zero), b.select(c, zero, ct)]
+
+    def jvp(self, b, primals, tangents, outputs):
+        c, x, y = primals
+        _, tx, ty = tangents
+        if tx is None and ty is None:
+            return [None]
+        tx = tx if tx is not None else b.zeros_like(x)
+        ty = ty if ty is not None else b.zeros_like(y)
+        return [b.select(c, tx, ty)]

@@ -1,0 +1,232 @@
+"""Helpers that `Op.lower` uses to emit linalg/tensor/arith/math on tensors.
+
+Conventions: tensors hold the storage type of their dtype (`element_type_to_ir(storage=True)`:
+unsigned -> signless, bool -> i8); scalar code computes on compute values (bool as i1), with
+`load`/`store` converting at the edges of a linalg body. The dtype decides signed/unsigned ops;
+float16/bfloat16 elementwise math runs in float32 and is rounded once at the end, as MLX does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from mlir import ir
+from mlir.dialects import arith, linalg, math, tensor
+
+from .core import UNSIGNED, TensorType, dense_to_ir, element_type_to_ir, is_float
+
+HALF = ("float16", "bfloat16")
+PARALLEL = "parallel"
+REDUCTION = "reduction"
+
+
+def compute_dtype(dtype: str) -> str:
+    return "float32" if dtype in HALF else dtype
+
+
+class Scalar:
+    """dtype-aware scalar arithmetic inside a linalg body."""
+
+    def __init__(self, dtype: str):
+        self.dtype = dtype
+        self.float = is_float(dtype)
+        self.unsigned = dtype in UNSIGNED or dtype == "bool"
+
+    @property
+    def type(self):
+        return compute_type(self.dtype)
+
+    def const(self, value):
+        if self.float:
+            return arith.constant(self.type, float(value))
+        if self.dtype == "bool":
+            return arith.constant(self.type, ir.IntegerAttr.get(self.type, 1 if value else 0))
+        return arith.constant(self.type, int(value))
+
+    def add(self, x, y):
+        return arith.addf(x, y) if self.float else arith.addi(x, y)
+
+    def sub(self, x, y):
+        return arith.subf(x, y) if self.float else arith.subi(x, y)
+
+    def mul(self, x, y):
+        return arith.mulf(x, y) if self.float else arith.muli(x, y)
+
+    def div(self, x, y):
+        if self.float:
+            return arith.divf(x, y)
+        return arith.divui(x, y) if self.unsigned else arith.divsi(x, y)
+
+    def max(self, x, y):
+        if self.float:
+            return arith.maximumf(x, y)  # propagates NaN, as MLX
+        return arith.maxui(x, y) if self.unsigned else arith.maxsi(x, y)
+
+    def min(self, x, y):
+        if self.float:
+            return arith.minimumf(x, y)
+        return arith.minui(x, y) if self.unsigned else arith.minsi(x, y)
+
+    def cmp(self, pred: str, x, y):
+        """pred in eq, ne, lt, le, gt, ge."""
+        if self.float:
+            p = {"eq": "oeq", "ne": "une", "lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge"}[pred]
+            return arith.cmpf(fpred(p), x, y)
+        sign = "u" if self.unsigned else "s"
+        p = pred if pred in ("eq", "ne") else sign + pred
+        return arith.cmpi(ipred(p), x, y)
+
+    def select(self, c, a, b):
+        return arith.select(c, a, b)
+
+    def neg(self, x):
+        return arith.negf(x) if self.float else arith.subi(self.const(0), x)
+
+    def cast(self, x, to: str):
+        """Convert a scalar of this dtype to dtype `to` (MLX's astype semantics)."""
+        return cast(x, self.dtype, to)
+
+
+def fpred(p: str):
+    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), _FPREDS[p])
+
+
+def ipred(p: str):
+    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), _IPREDS[p])
+
+
+_FPREDS = {"oeq": 1, "ogt": 2, "oge": 3, "olt": 4, "ole": 5, "one": 6, "ord": 7, "ueq": 8,
+           "ugt": 9, "uge": 10, "ult": 11, "ule": 12, "une": 13, "uno": 14}
+_IPREDS = {"eq": 0, "ne": 1, "slt": 2, "sle": 3, "sgt": 4, "sge": 5, "ult": 6, "ule": 7,
+           "ugt": 8, "uge": 9}
+
+
+def compute_type(dtype: str):
+    """Scalar type inside linalg bodies: the storage type, but i1 for bool."""
+    if dtype == "bool":
+        return ir.IntegerType.get_signless(1)
+    return element_type_to_ir(dtype, storage=True)
+
+
+def load(x, dtype: str):
+    """A block argument (storage) -> a compute value."""
+    return arith.trunci(compute_type("bool"), x) if dtype == "bool" else x
+
+
+def store(x, dtype: str):
+    """A compute value -> what a linalg body yields (storage)."""
+    return arith.extui(element_type_to_ir("bool", storage=True), x) if dtype == "bool" else x
+
+
+def _width(dtype: str) -> int:
+    return compute_type(dtype).width
+
+
+def cast(x, src: str, dst: str):
+    """Convert compute value `x` from dtype `src` to `dst` (MLX's astype semantics)."""
+    if src == dst:
+        return x
+    dst_t = compute_type(dst)
+    if dst == "bool":  # nonzero test
+        zero = Scalar(src).const(0)
+        return Scalar(src).cmp("ne", x, zero)
+    if is_float(src) and is_float(dst):
+        if src in HALF and dst in HALF:  # f16 <-> bf16 goes through f32
+            x, src = arith.extf(ir.F32Type.get(), x), "float32"
+        return arith.extf(dst_t, x) if _width(dst) > _width(src) else arith.truncf(dst_t, x)
+    if is_float(src):
+        return arith.fptoui(dst_t, x) if dst in UNSIGNED else arith.fptosi(dst_t, x)
+    if is_float(dst):
+        unsigned = src in UNSIGNED or src == "bool"
+        return arith.uitofp(dst_t, x) if unsigned else arith.sitofp(dst_t, x)
+    wsrc, wdst = _width(src), _width(dst)
+    if wdst == wsrc:
+        return x
+    if wdst < wsrc:
+        return arith.trunci(dst_t, x)
+    return arith.extui(dst_t, x) if (src in UNSIGNED or src == "bool") else arith.extsi(dst_t, x)
+
+
+class Lowering:
+    """Passed to `Op.lower`; emission happens at the op being replaced."""
+
+    def __init__(self, ip, loc):
+        self.ip = ip
+        self.loc = loc
+
+    def __enter__(self):
+        self.ip.__enter__()
+        self.loc.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.loc.__exit__(*exc)
+        self.ip.__exit__(*exc)
+
+    @staticmethod
+    def ir_type(ttype: TensorType):
+        return ttype.to_ir(storage=True)
+
+    def empty(self, ttype: TensorType):
+        return tensor.EmptyOp(list(ttype.shape), element_type_to_ir(ttype.dtype, True)).result
+
+    def constant(self, ttype: TensorType, storage):
+        return arith.constant(self.ir_type(ttype), dense_to_ir(storage, ttype, storage=True))
+
+    def fill(self, ttype: TensorType, scalar):
+        return self.fill_value(ttype, store(Scalar(ttype.dtype).const(scalar), ttype.dtype))
+
+    def fill_value(self, ttype: TensorType, value):
+        """A tensor of `ttype` filled with the scalar SSA `value` (storage type)."""
+        return linalg.fill(value, outs=[self.empty(ttype)])
+
+    def generic(
+        self,
+        inputs: Sequence,
+        inits: Sequence,
+        maps: Sequence[ir.AffineMap],
+        iterators: Sequence[str],
+        body: Callable,
+    ):
+        """linalg.generic; `body(*block_args)` returns the values to yield."""
+        result_types = [v.type for v in inits]
+        g = linalg.GenericOp(
+            result_types,
+            list(inputs),
+            list(inits),
+            ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+            ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterators]),
+        )
+        arg_types = [ir.RankedTensorType(v.type).element_type for v in list(inputs) + list(inits)]
+        block = g.regions[0].blocks.append(*arg_types)
+        with ir.InsertionPoint(block):
+            out = body(*block.arguments)
+            linalg.YieldOp(list(out) if isinstance(out, (list, tuple)) else [out])
+        return list(g.results) if len(result_types) > 1 else g.results[0]
+
+    def elementwise(self, out: TensorType, inputs: Sequence, in_types: Sequence[TensorType],
+                    fn: Callable):
+        """Same-shape map. `fn(s, *scalars)` gets a `Scalar` of the compute dtype of the first
+        input (halves promoted to f32) and the scalars in that dtype; its result is rounded to
+        `out.dtype` when `out` is a half type."""
+        rank = out.ndim
+        ident = ir.AffineMap.get_identity(rank)
+        src = in_types[0].dtype if in_types else out.dtype
+        comp = compute_dtype(src)
+
+        def body(*args):
+            xs = [cast(load(a, t.dtype), t.dtype, compute_dtype(t.dtype))
+                  for a, t in zip(args, in_types)]
+            r = fn(Scalar(comp), *xs)
+            if out.dtype in HALF and r.type != compute_type(out.dtype):
+                r = cast(r, "float32", out.dtype)
+            return store(r, out.dtype)
+
+        return self.generic(inputs, [self.empty(out)], [ident] * (len(inputs) + 1),
+                            [PARALLEL] * rank, body)
+
+
+def math_fn(name: str) -> Callable:
+    """Scalar body calling math.<name> (for float ops)."""
+    f = getattr(math, name)
+    return lambda s, x: f(x)

@@ -1,0 +1,120 @@
+"""Ops that make or convert values: constant, astype, arange."""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith, linalg
+
+from .core import DENSE, DTYPE, FLOAT, INTS, ConstValue, MxError, TensorType, is_float
+from .lowering import PARALLEL, cast, load, store
+from .op import Op, register
+
+
+@register
+class ConstantOp(Op):
+    name = "constant"
+    arity = 0
+    attrs = {"value": DENSE}
+
+    def infer(self, types, value: ConstValue):
+        return [value.type]
+
+    def reference(self, value: ConstValue):
+        return value.array
+
+    def lower(self, lo, xs, in_types, out_types, value: ConstValue):
+        return lo.constant(out_types[0], value.array)
+
+    def vjp(self, b, primals, outputs, cotangents, value):
+        return []
+
+    def jvp(self, b, primals, tangents, outputs, value):
+        return [None]
+
+    def batch(self, b, operands, axes, value):
+        return [b.constant(value=value)], [None]
+
+
+@register
+class AstypeOp(Op):
+    """Element conversion with MLX semantics (float -> int truncates, x != 0 -> bool)."""
+
+    name = "astype"
+    attrs = {"dtype": DTYPE}
+
+    def infer(self, types, dtype):
+        return [types[0].with_dtype(dtype)]
+
+    def reference(self, x, dtype):
+        from .core import reference_dtype
+
+        with np.errstate(invalid="ignore"):
+            return x.astype(reference_dtype(dtype))
+
+    def lower(self, lo, xs, in_types, out_types, dtype):
+        src = in_types[0].dtype
+        rank = in_types[0].ndim
+        ident = ir.AffineMap.get_identity(rank)
+        return lo.generic(xs, [lo.empty(out_types[0])], [ident, ident], [PARALLEL] * rank,
+                          lambda x, _o: store(cast(load(x, src), src, dtype), dtype))
+
+    def vjp(self, b, primals, outputs, cotangents, dtype):
+        (x,), (ct,) = primals, cotangents
+        src = b.type(x).dtype
+        if not (is_float(src) and is_float(dtype)):
+            return [None]
+        return [b.astype(ct, dtype=src)]
+
+    def jvp(self, b, primals, tangents, outputs, dtype):
+        (x,), (t,) = primals, tangents
+        if t is None or not (is_float(b.type(x).dtype) and is_float(dtype)):
+            return [None]
+        return [b.astype(t, dtype=dtype)]
+
+    def batch(self, b, operands, axes, dtype):
+        return [b.astype(operands[0], dtype=dtype)], [axes[0]]
+
+
+@register
+class ArangeOp(Op):
+    """start + step * i for i in range(shape[0])."""
+
+    name = "arange"
+    arity = 0
+    attrs = {"start": FLOAT, "step": FLOAT, "shape": INTS, "dtype": DTYPE}
+
+    def infer(self, types, start, step, shape, dtype):
+        if len(shape) != 1 or shape[0] < 0:
+            raise MxError(f"'mx.arange' expects a 1-D non-negative shape, got {shape}")
+        return [TensorType(tuple(shape), dtype)]
+
+    def reference(self, start, step, shape, dtype):
+        from .core import reference_dtype
+
+        i = np.arange(shape[0], dtype=np.float64)
+        return (start + step * i).astype(reference_dtype(dtype))
+
+    def lower(self, lo, xs, in_types, out_types, start, step, shape, dtype):
+        out = out_types[0]
+
+        def body(_o):
+            i = linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 0)).result
+            f = arith.uitofp(ir.F64Type.get(), arith.index_cast(ir.IntegerType.get_signless(64), i))
+            v = arith.addf(arith.constant(ir.F64Type.get(), start),
+                           arith.mulf(arith.constant(ir.F64Type.get(), step), f))
+            return store(cast(v, "float64", dtype), dtype)
+
+        return lo.generic([], [lo.empty(out)], [ir.AffineMap.get_identity(1)], [PARALLEL], body)
+
+    def vjp(self, b, primals, outputs, cotangents, **attrs):
+        return []
+
+    def jvp(self, b, primals, tangents, outputs, **attrs):
+        return [None]
+
+    def batch(self, b, operands, axes, **attrs):
+        return [b.arange(**attrs)], [None]
+
+
+__all__ = ["ConstantOp", "AstypeOp", "ArangeOp", "is_float"]

@@ -1,0 +1,425 @@
+// Generated from the op table by `python -m mxir.dialect`; do not edit by hand.
+irdl.dialect @mx {
+  irdl.operation @abs {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @add {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arange {
+    %r0 = irdl.base "!builtin.tensor"
+    %dtype = irdl.base "#builtin.type"
+    %shape = irdl.base "#builtin.dense_array"
+    %start = irdl.base "#builtin.float"
+    %step = irdl.base "#builtin.float"
+    irdl.attributes {"dtype" = %dtype, "shape" = %shape, "start" = %start, "step" = %step}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arccos {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arccosh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arcsin {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arcsinh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arctan {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arctan2 {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @arctanh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @astype {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %dtype = irdl.base "#builtin.type"
+    irdl.attributes {"dtype" = %dtype}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @broadcast_to {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %shape = irdl.base "#builtin.dense_array"
+    irdl.attributes {"shape" = %shape}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @ceil {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @constant {
+    %r0 = irdl.base "!builtin.tensor"
+    %value = irdl.base "#builtin.dense_int_or_fp_elements"
+    irdl.attributes {"value" = %value}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @cos {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @cosh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @divide {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @equal {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @erf {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @erfinv {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @exp {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @expm1 {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @floor {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @floor_divide {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @greater {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @greater_equal {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @less {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @less_equal {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @log {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @log10 {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @log1p {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @log2 {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @logaddexp {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @logical_and {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @logical_not {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @logical_or {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @maximum {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @minimum {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @multiply {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @negative {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @not_equal {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @power {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @reciprocal {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @remainder {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @reshape {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %shape = irdl.base "#builtin.dense_array"
+    irdl.attributes {"shape" = %shape}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @round {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @rsqrt {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @select {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %x2 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1, x2: %x2)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @sigmoid {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @sign {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @sin {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @sinh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @sqrt {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @square {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @stop_gradient {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @subtract {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @sum {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axes = irdl.base "#builtin.dense_array"
+    %keepdims = irdl.base "#builtin.integer"
+    irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @tan {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @tanh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @transpose {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %perm = irdl.base "#builtin.dense_array"
+    irdl.attributes {"perm" = %perm}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @vjp {
+    %args = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
+    irdl.operands(args: variadic %args)
+    %argnums = irdl.base "#builtin.dense_array"
+    %callee = irdl.base "#builtin.symbol_ref"
+    irdl.attributes {"argnums" = %argnums, "callee" = %callee}
+    irdl.results(res: variadic %res)
+  }
+  irdl.operation @jvp {
+    %args = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
+    irdl.operands(args: variadic %args)
+    %callee = irdl.base "#builtin.symbol_ref"
+    irdl.attributes {"callee" = %callee}
+    irdl.results(res: variadic %res)
+  }
+  irdl.operation @vmap {
+    %args = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
+    irdl.operands(args: variadic %args)
+    %callee = irdl.base "#builtin.symbol_ref"
+    %in_axes = irdl.base "#builtin.array"
+    %out_axes = irdl.base "#builtin.array"
+    irdl.attributes {"callee" = %callee, "in_axes" = %in_axes, "out_axes" = %out_axes}
+    irdl.results(res: variadic %res)
+  }
+}

@@ -1,0 +1,86 @@
+"""The one registry of named passes and pipelines, shared by the frontend and `mxir-opt`.
+
+A pipeline is a list of steps; a step is a Python pass (a function of the module) or a textual
+segment of upstream passes, run with a PassManager. The two kinds cannot be mixed inside one
+PassManager string (the textual parser does not know Python passes), so the driver splices them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlir import ir, passmanager
+
+from mxir.dialect import MxError
+
+from . import pipelines
+from .to_linalg import mx_to_linalg
+from .verify import verify
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    run: Callable
+    summary: str
+
+
+PASSES: dict[str, Pass] = {}
+PIPELINES: dict[str, list[str]] = {}
+
+
+def register_pass(name: str, summary: str):
+    def deco(fn):
+        PASSES[name] = Pass(name, fn, summary)
+        return fn
+
+    return deco
+
+
+register_pass("mx-verify", "check every mx op's types with its infer rule")(verify)
+register_pass("mx-to-linalg", "lower mx ops to linalg/tensor/arith/math")(mx_to_linalg)
+
+
+def run_upstream(module, text: str) -> None:
+    """Run a textual pass pipeline (the part inside `builtin.module(...)`)."""
+    try:
+        pm = passmanager.PassManager.parse(f"builtin.module({text})")
+    except ValueError as e:
+        raise MxError(str(e).strip()) from None
+    try:
+        pm.run(module.operation)
+    except ir.MLIRError as e:
+        diag = e.error_diagnostics[0] if e.error_diagnostics else None
+        raise MxError(diag.message if diag else str(e), diag.location if diag else None) from None
+
+
+def expand(steps: list[str]) -> list[str]:
+    out: list[str] = []
+    for s in steps:
+        out.extend(expand(PIPELINES[s]) if s in PIPELINES else [s])
+    return out
+
+
+def run_pipeline(module, steps: list[str], after_each: Callable | None = None) -> None:
+    """Run named passes / pipelines / textual segments in order."""
+    for step in expand(steps):
+        if step in PASSES:
+            PASSES[step].run(module)
+        else:
+            run_upstream(module, step)
+        if after_each is not None:
+            after_each(step, module)
+
+
+def mark_entry(module, entry: str = "main") -> None:
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == entry:
+            op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
+            return
+    raise MxError(f"no function named @{entry} in the module")
+
+
+register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
+PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-to-linalg", "mx-emit-c-interface",
+                          pipelines.BUFFERIZE, pipelines.CPU_TO_LLVM]

@@ -1,0 +1,54 @@
+"""mx-to-linalg: each `mx` op is replaced by what its `lower` rule emits."""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from mxir.dialect import OPS, MxError, TensorType
+from mxir.dialect.lowering import Lowering
+
+from .ir_utils import body_ops, functions, is_mx, is_transform, read_op
+
+
+def mx_to_linalg(module) -> None:
+    for func in functions(module):
+        # read every op's `mx` types first: once a producer is lowered, its consumers' operands
+        # carry storage types (bool -> i8), which no longer say the dtype
+        ops = []
+        for op in body_ops(func):
+            if is_transform(op):
+                raise MxError(f"'{op.name}' must be expanded before lowering (run mx-transforms)",
+                              op.location)
+            if is_mx(op):
+                ops.append((op, read_op(op)))
+        _storage_signature(func)
+        for op, m in ops:
+            with Lowering(ir.InsertionPoint(op), op.location) as lo:
+                try:
+                    new = OPS[m.name].lower(lo, list(op.operands), m.in_types, m.out_types,
+                                            **m.attrs)
+                except MxError as e:
+                    raise MxError(e.message, op.location) from None
+            new = new if isinstance(new, (list, tuple)) else [new]
+            for old, value in zip(op.results, new):
+                old.replace_all_uses_with(value)
+            op.erase()
+
+
+def _storage_signature(func) -> None:
+    """Function arguments and results take the storage types of their dtypes."""
+    block = func.regions[0].blocks[0]
+    ftype = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
+
+    def conv(t):
+        if isinstance(t, ir.RankedTensorType):
+            return TensorType.from_ir(t).to_ir(storage=True)
+        return t
+
+    inputs = [conv(t) for t in ftype.inputs]
+    results = [conv(t) for t in ftype.results]
+    if inputs == list(ftype.inputs) and results == list(ftype.results):
+        return
+    for arg, t in zip(block.arguments, inputs):
+        arg.set_type(t)
+    func.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(inputs, results))

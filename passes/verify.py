@@ -1,0 +1,54 @@
+"""Verifier: MLIR's own checks (IRDL arity, bases) plus each op's `infer` on its types."""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from mxir.dialect import OPS, MxError, infer_types
+
+from .ir_utils import function_table, is_mx, is_transform, mx_name, read_op
+
+
+def verify(module) -> None:
+    """Raise MxError (with a location) on the first invalid op."""
+    try:
+        module.operation.verify()
+    except ir.MLIRError as e:
+        diag = e.error_diagnostics[0] if e.error_diagnostics else None
+        raise MxError(diag.message if diag else str(e), diag.location if diag else None) from None
+    table = function_table(module)
+    for op in walk_ops(module.operation):
+        if not is_mx(op):
+            continue
+        if is_transform(op):
+            callee = op.attributes["callee"]
+            if ir.FlatSymbolRefAttr(callee).value not in table:
+                raise MxError(f"'{op.name}' op callee {callee} does not name a function in "
+                              "this module", op.location)
+            continue
+        if mx_name(op) not in OPS:
+            raise MxError(f"unknown op '{op.name}'", op.location)
+        m = read_op(op)
+        try:
+            expected = infer_types(m.name, m.in_types, m.attrs)
+        except MxError as e:
+            raise MxError(f"'{op.name}' op {e.message}", op.location) from None
+        if expected != m.out_types:
+            raise MxError(f"'{op.name}' op result type mismatch: expected "
+                          f"{', '.join(map(str, expected))} but got "
+                          f"{', '.join(map(str, m.out_types))}", op.location)
+
+
+def walk_ops(root):
+    """All ops nested under `root`, in pre-order."""
+    out = []
+
+    def visit(op):
+        for region in op.regions:
+            for block in region.blocks:
+                for inner in block.operations:
+                    out.append(inner.operation if hasattr(inner, "operation") else inner)
+                    visit(inner)
+
+    visit(root)
+    return out

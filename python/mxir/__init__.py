@@ -1,0 +1,49 @@
+"""mxir: MLX's function transforms as an MLIR compiler toolchain. Use as `import mxir as mx`."""
+
+from __future__ import annotations
+
+import math as _math
+
+from . import ops as _ops
+from .array import _install_operators, array
+from .dtypes import (
+    bfloat16,
+    bool_,
+    float16,
+    float32,
+    float64,
+    int32,
+    int64,
+    issubdtype,
+    promote_types,
+    uint8,
+    uint32,
+)
+from .dtypes import floating, integer, number, signedinteger, unsignedinteger  # noqa: F401
+from .evaluate import eval_arrays as _eval_arrays
+
+_install_operators()
+
+pi = _math.pi
+e = _math.e
+inf = float("inf")
+nan = float("nan")
+newaxis = None
+
+for _name in dir(_ops):
+    _obj = getattr(_ops, _name)
+    if not _name.startswith("_") and callable(_obj) and getattr(_obj, "__module__", "").startswith(
+            "mxir"):
+        globals()[_name] = _obj
+
+
+def eval(*args) -> None:  # noqa: A001
+    """Evaluate arrays (in nested lists, tuples and dicts) in one compiled program."""
+    from .tree import tree_flatten
+
+    leaves = [x for x in tree_flatten(list(args)) if isinstance(x, array)]
+    _eval_arrays(leaves)
+
+
+def async_eval(*args) -> None:
+    eval(*args)

@@ -1,0 +1,259 @@
+"""`mx.array`: a lazy handle on one result of a graph node."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from mxir.dialect import TensorType, from_storage, to_storage
+
+from . import dtypes as dt
+from .graph import data_node, make_node
+
+
+def _infer_python_dtype(value) -> dt.Dtype:
+    """MLX: bool -> bool, int -> int32, float -> float32 (for scalars and nested lists)."""
+    flat = []
+
+    def walk(v):
+        if isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, array):
+            flat.append(v)
+        else:
+            flat.append(v)
+
+    walk(value)
+    kinds = set()
+    for v in flat:
+        if isinstance(v, array):
+            kinds.add(v.dtype.name)
+        elif isinstance(v, (bool, np.bool_)):
+            kinds.add("bool")
+        elif isinstance(v, numbers.Integral):
+            kinds.add("int32")
+        elif isinstance(v, numbers.Real):
+            kinds.add("float32")
+        elif isinstance(v, numbers.Complex):
+            raise TypeError("complex arrays are not supported")
+        else:
+            raise ValueError(f"Invalid type {type(v).__name__} received in array initialization.")
+    if not kinds:
+        return dt.float32
+    out = dt.bool_
+    for k in kinds:
+        out = dt.promote_types(out, dt.ALL[k])
+    return out
+
+
+def _nested_to_numpy(value):
+    if isinstance(value, array):
+        return value.__array__()
+    if isinstance(value, (list, tuple)):
+        parts = [_nested_to_numpy(v) for v in value]
+        shapes = {np.shape(p) for p in parts}
+        if len(shapes) > 1:
+            raise ValueError("Initialization encountered non-uniform length.")
+        return np.array(parts) if parts else np.array([], dtype=np.float32)
+    return value
+
+
+class array:
+    """A lazy n-dimensional array; operations build a graph, evaluated on demand."""
+
+    __slots__ = ("_node", "_index", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, val, dtype=None):
+        if isinstance(val, array):
+            src = val if dtype is None else val.astype(dtype)
+            self._node, self._index = src._node, src._index
+            return
+        if isinstance(val, np.ndarray) or hasattr(val, "__array__") and not isinstance(
+                val, (list, tuple)):
+            host = np.asarray(val)
+            target = dt.to_dtype(dtype) if dtype is not None else _dtype_from_numpy(host.dtype)
+        else:
+            target = dt.to_dtype(dtype) if dtype is not None else _infer_python_dtype(val)
+            host = np.asarray(_nested_to_numpy(val))
+        if target.name == "bfloat16":
+            host = host.astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            storage = to_storage(host, target.name)
+        node = data_node(storage, target.name)
+        self._node, self._index = node, 0
+
+    @classmethod
+    def _from(cls, node, index: int = 0) -> array:
+        a = cls.__new__(cls)
+        a._node, a._index = node, index
+        return a
+
+    @classmethod
+    def _op(cls, op: str, inputs, callee=None, **attrs):
+        node = make_node(op, inputs, attrs, callee)
+        if len(node.types) == 1:
+            return cls._from(node, 0)
+        return [cls._from(node, i) for i in range(len(node.types))]
+
+    # -- properties -----------------------------------------------------------------------
+    @property
+    def _type(self) -> TensorType:
+        return self._node.types[self._index]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._type.shape
+
+    @property
+    def dtype(self) -> dt.Dtype:
+        return dt.ALL[self._type.dtype]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return self._type.size
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.size
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.itemsize
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() 0-dimensional array.")
+        return self.shape[0]
+
+    # -- evaluation -----------------------------------------------------------------------
+    def _has_value(self) -> bool:
+        v = self._node.values
+        return v is not None and v[self._index] is not None
+
+    def _storage(self) -> np.ndarray:
+        if not self._has_value():
+            from .evaluate import eval_arrays
+
+            eval_arrays([self])
+        return self._node.values[self._index]
+
+    def __array__(self, dtype=None, copy=None):
+        out = from_storage(self._storage(), self._type.dtype)
+        out = np.array(out) if copy else out
+        return out if dtype is None else out.astype(dtype)
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError("item can only be called on arrays of size 1.")
+        return self.__array__().reshape(()).item()
+
+    def tolist(self):
+        return self.__array__().tolist()
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError("The truth value of an array with more than one element is ambiguous.")
+        return bool(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __index__(self) -> int:
+        if not dt.issubdtype(self.dtype, dt.integer):
+            raise TypeError("only integer arrays can be used as an index")
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        from .printing import format_array
+
+        return format_array(self)
+
+    __str__ = __repr__
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return array(self.__array__(copy=True), self.dtype)
+
+    def __getstate__(self):
+        return (self.__array__(copy=True), self.dtype.name)
+
+    def __setstate__(self, state):
+        other = array(state[0], dt.ALL[state[1]])
+        self._node, self._index = other._node, other._index
+
+
+def _dtype_from_numpy(npdt) -> dt.Dtype:
+    npdt = np.dtype(npdt)
+    if npdt == np.float64:
+        return dt.float32  # MLX defaults NumPy float64 input to float32
+    if npdt == np.int64:
+        return dt.int64
+    return dt.to_dtype(npdt)
+
+
+def _install_operators() -> None:
+    """Python operators and methods delegate to the functions in `ops`."""
+    from . import ops
+
+    def binop(fn, reflected=False):
+        if reflected:
+            return lambda self, other: fn(other, self)
+        return lambda self, other: fn(self, other)
+
+    table = {
+        "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
+        "floordiv": ops.floor_divide, "mod": ops.remainder, "pow": ops.power,
+        "matmul": ops.matmul, "and": ops.logical_and, "or": ops.logical_or,
+    }
+    for name, fn in table.items():
+        setattr(array, f"__{name}__", binop(fn))
+        setattr(array, f"__r{name}__", binop(fn, True))
+    array.__eq__ = lambda self, other: ops.equal(self, other)
+    array.__ne__ = lambda self, other: ops.not_equal(self, other)
+    array.__lt__ = lambda self, other: ops.less(self, other)
+    array.__le__ = lambda self, other: ops.less_equal(self, other)
+    array.__gt__ = lambda self, other: ops.greater(self, other)
+    array.__ge__ = lambda self, other: ops.greater_equal(self, other)
+    array.__neg__ = lambda self: ops.negative(self)
+    array.__pos__ = lambda self: self
+    array.__abs__ = lambda self: ops.abs(self)
+    array.__invert__ = lambda self: ops.logical_not(self)
+    array.__getitem__ = lambda self, idx: ops.getitem(self, idx)
+    array.T = property(lambda self: ops.transpose(self))
+    array.astype = lambda self, dtype, stream=None: ops.astype(self, dtype)
+    for name in ("sum", "mean", "var", "std"):
+        fn = getattr(ops, name)
+        setattr(array, name, (lambda f: lambda self, axis=None, keepdims=False, **kw:
+                              f(self, axis, keepdims, **kw))(fn))
+    for name in ("exp", "log", "sin", "cos", "abs", "sqrt", "rsqrt", "square", "reciprocal",
+                 "log1p", "log2", "log10", "round", "floor", "ceil"):
+        if hasattr(ops, name):
+            setattr(array, name, (lambda f: lambda self, *a, **k: f(self, *a, **k))(
+                getattr(ops, name)))
+    array.reshape = lambda self, *shape, stream=None: ops.reshape(
+        self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+    array.transpose = lambda self, *axes, stream=None: ops.transpose(
+        self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
+    array.flatten = lambda self, start_axis=0, end_axis=-1, stream=None: ops.flatten(
+        self, start_axis, end_axis)
+    array.squeeze = lambda self, axis=None, stream=None: ops.squeeze(self, axis)

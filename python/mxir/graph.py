@@ -1,0 +1,81 @@
+"""The lazy graph behind `mx.array`: nodes, traces of functions, and node construction.
+
+A node is one `mx` op (or a transform op naming a traced callee), a data leaf (an evaluated
+array), or a parameter of a trace. Parameters of transforms that keep real values (grad, vjp,
+jvp) are *bound* to the argument they stand for, so evaluating a tracer inside the traced
+function evaluates the argument: data-dependent Python control flow works as in MLX.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from mxir.dialect import MxError, TensorType, infer_types
+
+DATA = "data"
+PARAM = "param"
+TRANSFORMS = ("vjp", "jvp", "vmap", "call")
+_ids = itertools.count()
+
+
+class Trace:
+    """A Python function being (or having been) traced into a callee function."""
+
+    __slots__ = ("params", "outputs", "name", "transform")
+
+    def __init__(self, name: str, transform: str):
+        self.params: list[Node] = []
+        self.outputs: list = []
+        self.name = name
+        self.transform = transform  # "grad", "vmap", "compile", ... (for error messages)
+
+
+class Node:
+    __slots__ = ("op", "inputs", "attrs", "types", "callee", "values", "traced", "trace",
+                 "bound", "__weakref__")
+
+    def __init__(self, op, inputs, attrs, types, callee=None):
+        self.op = op
+        self.inputs = inputs  # tuple of arrays
+        self.attrs = attrs  # dict of Python attribute values
+        self.types = types  # tuple of TensorType, one per result
+        self.callee = callee  # Trace, for transform nodes
+        self.values = None  # list of host-storage arrays once evaluated
+        # does this node depend on a parameter of some trace? (then it must never be detached)
+        self.traced = any(a._node.traced for a in inputs) or (
+            callee is not None and any(a._node.traced for a in inputs))
+        self.trace = None  # owning trace, for parameters
+        self.bound = None  # the argument a parameter stands for (None: unbound, e.g. vmap)
+
+    def detach(self) -> None:
+        """Once evaluated and not part of a trace, forget the inputs (frees the graph)."""
+        if not self.traced and self.values is not None and all(
+                v is not None for v in self.values):
+            self.op, self.inputs, self.attrs, self.callee = DATA, (), {}, None
+
+
+def data_node(value: np.ndarray, dtype: str) -> Node:
+    n = Node(DATA, (), {}, (TensorType(tuple(value.shape), dtype),))
+    n.values = [value]
+    return n
+
+
+def param_node(ttype: TensorType, trace: Trace, bound=None) -> Node:
+    n = Node(PARAM, (), {}, (ttype,))
+    n.traced = True
+    n.trace = trace
+    n.bound = bound
+    trace.params.append(n)
+    return n
+
+
+def make_node(op: str, inputs, attrs: dict, callee=None, types=None) -> Node:
+    """Create an op node, inferring result types with the op's own `infer` rule."""
+    if types is None:
+        try:
+            types = tuple(infer_types(op, [a._node.types[a._index] for a in inputs], attrs))
+        except MxError as e:
+            raise e.exc_type(e.message) from None
+    return Node(op, tuple(inputs), attrs, tuple(types), callee)

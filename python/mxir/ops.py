@@ -1,0 +1,417 @@
+"""The MLX-style functional API. Each function checks and normalises its arguments as MLX does
+(type promotion, broadcasting, axis handling) and adds `mx` op nodes to the lazy graph;
+composites (mean, softmax, ...) are written in terms of those ops."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+
+import numpy as np
+
+from mxir.dialect import OPS, ConstValue, to_storage
+
+from . import dtypes as dt
+from .array import array
+
+Scalar = (bool, int, float, np.number, np.bool_)
+
+
+# -- argument normalisation -------------------------------------------------------------------
+def constant(value, dtype) -> array:
+    """A constant node (the value is part of the program, e.g. a Python scalar operand)."""
+    dtype = dt.to_dtype(dtype)
+    host = np.asarray(value, dtype=np.float64 if dtype.name in ("bfloat16",) else None)
+    with np.errstate(invalid="ignore", over="ignore"):
+        storage = to_storage(host, dtype.name)
+    return array._op("constant", [], value=ConstValue(storage, dtype.name))
+
+
+def _scalar_dtype(value, other: dt.Dtype) -> dt.Dtype:
+    """MLX's weak typing of Python scalars against an array's dtype."""
+    if isinstance(value, (bool, np.bool_)):
+        return other
+    if isinstance(value, numbers.Integral):
+        return other if other != dt.bool_ else dt.int32
+    if dt.issubdtype(other, dt.floating):
+        return other
+    return dt.float32
+
+
+def as_array(x, like: array | None = None) -> array:
+    if isinstance(x, array):
+        return x
+    if isinstance(x, Scalar) and like is not None:
+        return constant(x, _scalar_dtype(x, like.dtype))
+    if isinstance(x, Scalar):
+        return constant(x, _python_dtype(x))
+    return array(x)
+
+
+def _python_dtype(x) -> dt.Dtype:
+    if isinstance(x, (bool, np.bool_)):
+        return dt.bool_
+    if isinstance(x, numbers.Integral):
+        return dt.int32
+    return dt.float32
+
+
+def _check_array_arg(x, fn: str) -> None:
+    if not isinstance(x, (array, *Scalar, list, tuple, np.ndarray)):
+        raise TypeError(f"{fn}(): incompatible function arguments: {type(x).__name__}")
+
+
+def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    ndim = builtins.max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(-ndim, 0):
+        dims = {s[i] for s in shapes if len(s) >= -i} - {1}
+        if len(dims) > 1:
+            raise ValueError("[broadcast_shapes] Shapes " + " and ".join(
+                "(" + ",".join(map(str, s)) + ")" for s in shapes) + " cannot be broadcast.")
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def astype(x, dtype, stream=None) -> array:
+    x = as_array(x)
+    dtype = dt.to_dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return array._op("astype", [x], dtype=dtype.name)
+
+
+def broadcast_to(x, shape, stream=None) -> array:
+    x = as_array(x)
+    shape = tuple(int(d) for d in shape)
+    if x.shape == shape:
+        return x
+    broadcast_shapes(x.shape, shape)
+    return array._op("broadcast_to", [x], shape=shape)
+
+
+def _promote_pair(a, b):
+    if not isinstance(a, array) and not isinstance(b, array):
+        a = as_array(a)
+    if not isinstance(a, array):
+        a = as_array(a, like=b)
+    if not isinstance(b, array):
+        b = as_array(b, like=a)
+    dtype = dt.promote_types(a.dtype, b.dtype)
+    return astype(a, dtype), astype(b, dtype)
+
+
+def _broadcast_all(*xs):
+    shape = broadcast_shapes(*(x.shape for x in xs))
+    return [broadcast_to(x, shape) for x in xs]
+
+
+def _binary(name: str, a, b, float_result=False) -> array:
+    a, b = _promote_pair(a, b)
+    if float_result and not dt.issubdtype(a.dtype, dt.floating):
+        a, b = astype(a, dt.float32), astype(b, dt.float32)
+    a, b = _broadcast_all(a, b)
+    return array._op(name, [a, b])
+
+
+def _float(x) -> array:
+    x = as_array(x)
+    return x if dt.issubdtype(x.dtype, dt.floating) else astype(x, dt.float32)
+
+
+def _unary_float(name: str):
+    def fn(a, stream=None) -> array:
+        return array._op(name, [_float(a)])
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} (integer inputs are promoted to float32, as MLX)."
+    return fn
+
+
+def _unary_same(name: str):
+    def fn(a, stream=None) -> array:
+        return array._op(name, [as_array(a)])
+
+    fn.__name__ = name
+    return fn
+
+
+for _n, _op in OPS.items():
+    if getattr(_op, "float_only", False) and _op.arity == 1:
+        globals()[_n] = _unary_float(_n)
+
+abs = _unary_same("abs")  # noqa: A001
+negative = _unary_same("negative")
+sign = _unary_same("sign")
+square = _unary_same("square")
+
+
+def stop_gradient(a, stream=None) -> array:
+    return array._op("stop_gradient", [as_array(a)])
+
+
+def logical_not(a, stream=None) -> array:
+    return array._op("logical_not", [astype(as_array(a), dt.bool_)])
+
+
+def add(a, b, stream=None) -> array:
+    return _binary("add", a, b)
+
+
+def subtract(a, b, stream=None) -> array:
+    a, b = _promote_pair(a, b)
+    if a.dtype == dt.bool_:
+        raise ValueError("Cannot subtract boolean arrays; use logical_xor or not_equal.")
+    return _binary("subtract", a, b)
+
+
+def multiply(a, b, stream=None) -> array:
+    return _binary("multiply", a, b)
+
+
+def divide(a, b, stream=None) -> array:
+    return _binary("divide", a, b, float_result=True)
+
+
+def power(a, b, stream=None) -> array:
+    return _binary("power", a, b)
+
+
+def maximum(a, b, stream=None) -> array:
+    return _binary("maximum", a, b)
+
+
+def minimum(a, b, stream=None) -> array:
+    return _binary("minimum", a, b)
+
+
+def remainder(a, b, stream=None) -> array:
+    return _binary("remainder", a, b)
+
+
+def floor_divide(a, b, stream=None) -> array:
+    return _binary("floor_divide", a, b)
+
+
+def arctan2(a, b, stream=None) -> array:
+    return _binary("arctan2", a, b, float_result=True)
+
+
+def logaddexp(a, b, stream=None) -> array:
+    return _binary("logaddexp", a, b, float_result=True)
+
+
+def _compare(name):
+    def fn(a, b, stream=None) -> array:
+        return _binary(name, a, b)
+
+    fn.__name__ = name
+    return fn
+
+
+equal = _compare("equal")
+not_equal = _compare("not_equal")
+less = _compare("less")
+less_equal = _compare("less_equal")
+greater = _compare("greater")
+greater_equal = _compare("greater_equal")
+
+
+def logical_and(a, b, stream=None) -> array:
+    a, b = _broadcast_all(astype(as_array(a), dt.bool_), astype(as_array(b), dt.bool_))
+    return array._op("logical_and", [a, b])
+
+
+def logical_or(a, b, stream=None) -> array:
+    a, b = _broadcast_all(astype(as_array(a), dt.bool_), astype(as_array(b), dt.bool_))
+    return array._op("logical_or", [a, b])
+
+
+def where(condition, x, y, stream=None) -> array:
+    x, y = _promote_pair(x, y)
+    c = astype(as_array(condition), dt.bool_)
+    c, x, y = _broadcast_all(c, x, y)
+    return array._op("select", [c, x, y])
+
+
+# -- reductions -------------------------------------------------------------------------------
+def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"[reduce] Invalid axis {a} for array with {ndim} dimensions.")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError("[reduce] Received duplicate axes.")
+    return tuple(sorted(out))
+
+
+def _reduce(name, a, axis, keepdims) -> array:
+    a = as_array(a)
+    axes = normalize_axes(axis, a.ndim)
+    return array._op(name, [a], axes=axes, keepdims=bool(keepdims))
+
+
+def sum(a, axis=None, keepdims=False, stream=None) -> array:  # noqa: A001
+    a = as_array(a)
+    if a.dtype == dt.bool_:
+        a = astype(a, dt.int32)
+    return _reduce("sum", a, axis, keepdims)
+
+
+def mean(a, axis=None, keepdims=False, stream=None) -> array:
+    a = as_array(a)
+    axes = normalize_axes(axis, a.ndim)
+    n = math.prod(a.shape[i] for i in axes)
+    s = sum(_float(a), axes, keepdims)
+    return divide(s, constant(n, s.dtype))
+
+
+def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
+    a = _float(a)
+    axes = normalize_axes(axis, a.ndim)
+    n = math.prod(a.shape[i] for i in axes)
+    centered = subtract(a, mean(a, axes, keepdims=True))
+    s = sum(square(centered), axes, keepdims)
+    return divide(s, constant(builtins.max(n - ddof, 0), s.dtype))
+
+
+def std(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
+    return sqrt(var(a, axis, keepdims, ddof))  # noqa: F821  (defined from the op table)
+
+
+# -- shapes -----------------------------------------------------------------------------------
+def reshape(a, shape, stream=None) -> array:
+    a = as_array(a)
+    shape = [int(d) for d in ((shape,) if isinstance(shape, (int, np.integer)) else shape)]
+    if shape.count(-1) > 1:
+        raise ValueError("[reshape] Reshape can only infer one dimension.")
+    if -1 in shape:
+        known = math.prod(d for d in shape if d != -1)
+        if known == 0 or a.size % known:
+            raise ValueError(f"[reshape] Cannot infer the shape of an array of size {a.size} "
+                             f"into shape {tuple(shape)}.")
+        shape[shape.index(-1)] = a.size // known
+    shape = tuple(shape)
+    if shape == a.shape:
+        return a
+    return array._op("reshape", [a], shape=shape)
+
+
+def transpose(a, axes=None, stream=None) -> array:
+    a = as_array(a)
+    if axes is None:
+        axes = tuple(range(a.ndim))[::-1]
+    if len(axes) != a.ndim:
+        raise ValueError(f"[transpose] Recived {len(axes)} axes for array with {a.ndim} "
+                         "dimensions.")
+    perm = tuple(int(x) % a.ndim if a.ndim else 0 for x in axes)
+    if perm == tuple(range(a.ndim)):
+        return a
+    return array._op("transpose", [a], perm=perm)
+
+
+def expand_dims(a, axis, stream=None) -> array:
+    a = as_array(a)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    nd = a.ndim + len(axes)
+    axes = sorted(x % nd for x in axes)
+    shape = list(a.shape)
+    for x in axes:
+        shape.insert(x, 1)
+    return reshape(a, shape)
+
+
+def squeeze(a, axis=None, stream=None) -> array:
+    a = as_array(a)
+    if axis is None:
+        return reshape(a, [d for d in a.shape if d != 1])
+    axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
+    for x in axes:
+        if a.shape[x] != 1:
+            raise ValueError("[squeeze] Cannot squeeze axis with size != 1.")
+    return reshape(a, [d for i, d in enumerate(a.shape) if i not in axes])
+
+
+def flatten(a, start_axis=0, end_axis=-1, stream=None) -> array:
+    a = as_array(a)
+    if a.ndim == 0:
+        return reshape(a, (1,))
+    s, e = start_axis % a.ndim, end_axis % a.ndim
+    return reshape(a, a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
+
+
+# -- creation ---------------------------------------------------------------------------------
+def full(shape, vals, dtype=None, stream=None) -> array:
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if isinstance(vals, array):
+        v = vals if dtype is None else astype(vals, dtype)
+    else:
+        v = constant(vals, dtype if dtype is not None else _python_dtype(vals))
+    return broadcast_to(v, shape)
+
+
+def zeros(shape, dtype=dt.float32, stream=None) -> array:
+    return full(shape, 0, dtype)
+
+
+def ones(shape, dtype=dt.float32, stream=None) -> array:
+    return full(shape, 1, dtype)
+
+
+def zeros_like(a, stream=None) -> array:
+    return zeros(a.shape, a.dtype)
+
+
+def ones_like(a, stream=None) -> array:
+    return ones(a.shape, a.dtype)
+
+
+def full_like(a, vals, dtype=None, stream=None) -> array:
+    return full(a.shape, vals, dtype or a.dtype)
+
+
+def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
+        dtype = dt.int32 if ints else dt.float32
+    dtype = dt.to_dtype(dtype)
+    if step == 0:
+        raise ValueError("[arange] Cannot compute length.")
+    n = builtins.max(0, math.ceil((stop - start) / step))
+    return array._op("arange", [], start=float(start), step=float(step), shape=(n,),
+                     dtype=dtype.name)
+
+
+def linspace(start, stop, num=50, dtype=dt.float32, stream=None) -> array:
+    if num < 0:
+        raise ValueError(f"[linspace] number of samples, {num}, must be non-negative.")
+    step = (stop - start) / (num - 1) if num > 1 else 0.0
+    return array._op("arange", [], start=float(start), step=float(step), shape=(num,),
+                     dtype=dt.to_dtype(dtype).name)
+
+
+def eye(n, m=None, k=0, dtype=dt.float32, stream=None) -> array:
+    m = n if m is None else m
+    rows = reshape(arange(n), (n, 1))
+    cols = reshape(arange(m), (1, m))
+    return astype(equal(add(rows, k), cols), dtype)
+
+
+def identity(n, dtype=dt.float32, stream=None) -> array:
+    return eye(n, dtype=dtype)
+
+
+def matmul(a, b, stream=None) -> array:
+    raise NotImplementedError("matmul is added with the linalg ops")
+
+
+def getitem(a, idx):
+    raise NotImplementedError("indexing is added with the shape ops")

@@ -1,0 +1,78 @@
+"""Pytrees: list, tuple, dict, and (beyond MLX) registrable node types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_NODES: dict[type, tuple[Callable, Callable]] = {}
+
+
+def register_tree_node(cls: type, flatten: Callable, unflatten: Callable) -> None:
+    """Make instances of `cls` pytree nodes: `flatten(x) -> (children, aux)`,
+    `unflatten(aux, children) -> x`."""
+    _NODES[cls] = (flatten, unflatten)
+
+
+def _children(tree):
+    """(children, rebuild) for a node, or None for a leaf."""
+    if isinstance(tree, (list, tuple)) and type(tree) in (list, tuple):
+        return list(tree), (lambda cs, t=type(tree): t(cs))
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
+        return list(tree), (lambda cs, t=type(tree): t(*cs))
+    if isinstance(tree, dict):
+        keys = list(tree.keys())
+        return [tree[k] for k in keys], (lambda cs, ks=keys, t=type(tree): t(zip(ks, cs)))
+    if type(tree) in _NODES:
+        flatten, unflatten = _NODES[type(tree)]
+        children, aux = flatten(tree)
+        return list(children), (lambda cs, a=aux, u=unflatten: u(a, cs))
+    return None
+
+
+def tree_flatten(tree, prefix: str = "", is_leaf: Callable | None = None) -> list:
+    """The leaves of `tree` in order (MLX's `tree_flatten` without key paths is `tree_leaves`)."""
+    out: list = []
+
+    def walk(t):
+        node = None if (is_leaf and is_leaf(t)) else _children(t)
+        if node is None:
+            out.append(t)
+        else:
+            for c in node[0]:
+                walk(c)
+
+    walk(tree)
+    return out
+
+
+def tree_structure(tree, is_leaf: Callable | None = None):
+    """A function that rebuilds `tree`'s structure from a list of leaves."""
+    def build(t, leaves):
+        node = None if (is_leaf and is_leaf(t)) else _children(t)
+        if node is None:
+            return leaves.pop(0)
+        children, rebuild = node
+        return rebuild([build(c, leaves) for c in children])
+
+    return lambda leaves: build(tree, list(leaves))
+
+
+def tree_unflatten_like(tree, leaves: list, is_leaf: Callable | None = None):
+    return tree_structure(tree, is_leaf)(leaves)
+
+
+def tree_map(fn: Callable, tree, *rest, is_leaf: Callable | None = None):
+    """Apply `fn` to the leaves of `tree` (and the matching subtrees of `rest`)."""
+    node = None if (is_leaf and is_leaf(tree)) else _children(tree)
+    if node is None:
+        return fn(tree, *rest)
+    children, rebuild = node
+    rest_children = []
+    for r in rest:
+        rn = _children(r)
+        if rn is None or len(rn[0]) != len(children) or type(r) is not type(tree):
+            raise ValueError("[tree_map] Additional input tree is not a valid prefix of the "
+                             "first tree.")
+        rest_children.append(rn[0])
+    return rebuild([tree_map(fn, c, *(rc[i] for rc in rest_children), is_leaf=is_leaf)
+                    for i, c in enumerate(children)])

@@ -1,0 +1,1 @@
+"""Devices that run compiled `mx` programs: cpu (LLVM JIT)."""
