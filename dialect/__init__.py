@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 
-from . import elementwise, misc, reduction, shape  # noqa: F401  (registers the ops)
+from . import (  # noqa: F401  (importing a module registers its ops)
+    elementwise,
+    indexing,
+    linalg_ops,
+    misc,
+    random,
+    reduction,
+    shape,
+)
 from .builder import Builder
 from .core import (
     AXES,

@@ -223,7 +223,7 @@ def _install_operators() -> None:
     table = {
         "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
         "floordiv": ops.floor_divide, "mod": ops.remainder, "pow": ops.power,
-        "matmul": ops.matmul, "and": ops.logical_and, "or": ops.logical_or,
+        "and": ops.logical_and, "or": ops.logical_or,
     }
     for name, fn in table.items():
         setattr(array, f"__{name}__", binop(fn))
@@ -238,7 +238,6 @@ def _install_operators() -> None:
     array.__pos__ = lambda self: self
     array.__abs__ = lambda self: ops.abs(self)
     array.__invert__ = lambda self: ops.logical_not(self)
-    array.__getitem__ = lambda self, idx: ops.getitem(self, idx)
     array.T = property(lambda self: ops.transpose(self))
     array.astype = lambda self, dtype, stream=None: ops.astype(self, dtype)
     for name in ("sum", "mean", "var", "std"):
