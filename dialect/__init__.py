@@ -71,9 +71,6 @@ def irdl_text() -> str:
         op = OPS[name]
         operation(name, {k: v.irdl_base for k, v in op.attrs.items()}, op.arity is None,
                   op.arity or 0, op.num_results)
-    for name, attrs in TRANSFORM_OPS.items():
-        if name != "call":
-            operation(name, {k: v.irdl_base for k, v in attrs.items()}, True, 0, None)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -92,12 +89,18 @@ def load_dialect(ctx) -> None:
 
 
 def new_context():
-    """A fresh MLIR context with `mx` loaded and unregistered dialects refused."""
+    """A fresh MLIR context for `mx` IR.
+
+    IRDL in LLVM 22 binds one constraint variable across all elements of a variadic operand
+    group, so the transform ops (`mx.vjp` with operands of different types) cannot be declared
+    in it. `mx` is therefore parsed as an unregistered dialect, and `mx-verify` (arity,
+    attributes, `infer` on the types) is the dialect's verifier; it also rejects every other
+    unregistered dialect. `mx.irdl.mlir` still defines the op table's ops for `mlir-opt
+    --irdl-file` (tested in lit)."""
     from mlir import ir
 
     ctx = ir.Context()
-    ctx.allow_unregistered_dialects = False
-    load_dialect(ctx)
+    ctx.allow_unregistered_dialects = True
     return ctx
 
 

@@ -13,6 +13,7 @@ from mlir.dialects import arith, math
 from .core import MxError, TensorType, is_float
 from .lowering import PARALLEL, fpred, load
 from .op import Op, register
+from .shape import align_batch
 
 
 def _check_float(op: Op, t: TensorType) -> None:
@@ -285,6 +286,9 @@ class Binary(Op):
             return [None]
         return [terms[0] if len(terms) == 1 else b.add(terms[0], terms[1])]
 
+    def batch(self, b, operands, axes):
+        return [b.emit(self.name, align_batch(b, operands, axes))], [0]
+
 
 def binary(name, np_fn, scalar, partials=None, float_only=False, bool_ok=True, result_bool=False):
     cls = type(f"{name.title()}Op", (Binary,), {
@@ -445,3 +449,6 @@ class SelectOp(Op):
         tx = tx if tx is not None else b.zeros_like(x)
         ty = ty if ty is not None else b.zeros_like(y)
         return [b.select(c, tx, ty)]
+
+    def batch(self, b, operands, axes):
+        return [b.select(*align_batch(b, operands, axes))], [0]

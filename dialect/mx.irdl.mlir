@@ -65,6 +65,24 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
+  irdl.operation @argmax {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axis = irdl.base "#builtin.integer"
+    %keepdims = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis, "keepdims" = %keepdims}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @argmin {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axis = irdl.base "#builtin.integer"
+    %keepdims = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis, "keepdims" = %keepdims}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @astype {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -235,11 +253,36 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
   }
+  irdl.operation @matmul {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @max {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axes = irdl.base "#builtin.dense_array"
+    %keepdims = irdl.base "#builtin.integer"
+    irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @maximum {
     %x0 = irdl.base "!builtin.tensor"
     %x1 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @min {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axes = irdl.base "#builtin.dense_array"
+    %keepdims = irdl.base "#builtin.integer"
+    irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
     irdl.results(r0: %r0)
   }
   irdl.operation @minimum {
@@ -276,6 +319,24 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
   }
+  irdl.operation @prod {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axes = irdl.base "#builtin.dense_array"
+    %keepdims = irdl.base "#builtin.integer"
+    irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @random_bits {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %shape = irdl.base "#builtin.dense_array"
+    %width = irdl.base "#builtin.integer"
+    irdl.attributes {"shape" = %shape, "width" = %width}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @reciprocal {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -309,6 +370,16 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
+  irdl.operation @scatter_add {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %x2 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1, x2: %x2)
+    %axis = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @select {
     %x0 = irdl.base "!builtin.tensor"
     %x1 = irdl.base "!builtin.tensor"
@@ -339,6 +410,27 @@ irdl.dialect @mx {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @slice {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %start = irdl.base "#builtin.dense_array"
+    %stop = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    irdl.attributes {"start" = %start, "stop" = %stop, "strides" = %strides}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @slice_update {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    %start = irdl.base "#builtin.dense_array"
+    %stop = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    irdl.attributes {"start" = %start, "stop" = %stop, "strides" = %strides}
     irdl.results(r0: %r0)
   }
   irdl.operation @sqrt {
@@ -375,6 +467,24 @@ irdl.dialect @mx {
     irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
     irdl.results(r0: %r0)
   }
+  irdl.operation @take {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    %axis = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @take_along_axis {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    %axis = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @tan {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -394,32 +504,5 @@ irdl.dialect @mx {
     %perm = irdl.base "#builtin.dense_array"
     irdl.attributes {"perm" = %perm}
     irdl.results(r0: %r0)
-  }
-  irdl.operation @vjp {
-    %args = irdl.base "!builtin.tensor"
-    %res = irdl.base "!builtin.tensor"
-    irdl.operands(args: variadic %args)
-    %argnums = irdl.base "#builtin.dense_array"
-    %callee = irdl.base "#builtin.symbol_ref"
-    irdl.attributes {"argnums" = %argnums, "callee" = %callee}
-    irdl.results(res: variadic %res)
-  }
-  irdl.operation @jvp {
-    %args = irdl.base "!builtin.tensor"
-    %res = irdl.base "!builtin.tensor"
-    irdl.operands(args: variadic %args)
-    %callee = irdl.base "#builtin.symbol_ref"
-    irdl.attributes {"callee" = %callee}
-    irdl.results(res: variadic %res)
-  }
-  irdl.operation @vmap {
-    %args = irdl.base "!builtin.tensor"
-    %res = irdl.base "!builtin.tensor"
-    irdl.operands(args: variadic %args)
-    %callee = irdl.base "#builtin.symbol_ref"
-    %in_axes = irdl.base "#builtin.array"
-    %out_axes = irdl.base "#builtin.array"
-    irdl.attributes {"callee" = %callee, "in_axes" = %in_axes, "out_axes" = %out_axes}
-    irdl.results(res: variadic %res)
   }
 }

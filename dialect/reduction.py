@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from mlir import ir
+from mlir.dialects import arith, linalg
 
-from .core import BOOL, INTS, MxError, TensorType
-from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, load
+from .core import BOOL, INT, INTS, UNSIGNED, MxError, TensorType, is_float
+from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
 
 
@@ -35,6 +36,13 @@ class Reduction(Op):
     def reference(self, x, axes, keepdims):
         return np.asarray(type(self).np_fn(x, axis=tuple(axes), keepdims=keepdims)).astype(x.dtype)
 
+    def batch(self, b, operands, axes, **attrs):
+        from .shape import move_axis_to_front
+
+        x = move_axis_to_front(b, operands[0], axes[0])
+        shifted = tuple(a + 1 for a in attrs["axes"])
+        return [b.emit(self.name, [x], axes=shifted, keepdims=attrs["keepdims"])], [0]
+
     def init(self, s: Scalar):
         raise NotImplementedError
 
@@ -46,13 +54,14 @@ class Reduction(Op):
         comp = compute_dtype(src.dtype)
         s = Scalar(comp)
         acc_t = TensorType(reduced_shape(src.shape, axes, False), comp)
-        init = lo.fill_value(acc_t, self.init(s))
+        init = lo.fill_value(acc_t, store(self.init(s), comp))
         out_exprs = [ir.AffineDimExpr.get(i) for i in range(src.ndim) if i not in axes]
         maps = [ir.AffineMap.get_identity(src.ndim), ir.AffineMap.get(src.ndim, 0, out_exprs)]
         iters = [REDUCTION if i in axes else PARALLEL for i in range(src.ndim)]
 
         def body(x, acc):
-            return self.combine(s, acc, cast(load(x, src.dtype), src.dtype, comp))
+            x = cast(load(x, src.dtype), src.dtype, comp)
+            return store(self.combine(s, load(acc, comp), x), comp)
 
         r = lo.generic(xs, [init], maps, iters, body)
         if comp != dst.dtype:
@@ -92,3 +101,213 @@ class SumOp(Reduction):
 
         x = move_axis_to_front(b, operands[0], axes[0])
         return [b.sum(x, axes=tuple(a + 1 for a in attrs["axes"]), keepdims=attrs["keepdims"])], [0]
+
+
+def _kept_broadcast(b, v, t: TensorType, axes):
+    """A reduced value (any keepdims) re-expanded to the operand's shape."""
+    kept = b.reshape(v, shape=reduced_shape(t.shape, axes, True))
+    return b.broadcast_to(kept, shape=t.shape)
+
+
+def _extreme(dtype: str, largest: bool):
+    """The identity of max (largest=False: the lowest value) or min (largest=True)."""
+    if is_float(dtype):
+        return float("inf") if largest else float("-inf")
+    if dtype == "bool":
+        return largest
+    if dtype in UNSIGNED:
+        # all-ones bit pattern = the unsigned maximum in signless storage
+        return -1 if largest else 0
+    info = np.iinfo(np.dtype(dtype))
+    return int(info.max) if largest else int(info.min)
+
+
+@register
+class ProdOp(Reduction):
+    name = "prod"
+    np_fn = staticmethod(np.prod)
+
+    def init(self, s):
+        return s.const(1)
+
+    def combine(self, s, acc, x):
+        return s.mul(acc, x) if s.dtype != "bool" else arith.andi(acc, x)
+
+    @staticmethod
+    def partial(b, x, axes):
+        """d prod / d x_i = product of the other elements, exact with zeros (no division by
+        a zero): with no zero it is prod/x_i, with one zero only that position gets the
+        product of the nonzeros, with two or more everything is zero."""
+        t = b.type(x)
+        is_zero = b.equal(x, b.zeros_like(x))
+        safe = b.select(is_zero, b.ones_like(x), x)
+        p = _kept_broadcast(b, b.prod(safe, axes=axes, keepdims=True), t, axes)
+        count_t = t.with_dtype("int32")
+        zeros = _kept_broadcast(
+            b, b.sum(b.astype(is_zero, dtype="int32"), axes=axes, keepdims=True), count_t, axes)
+        none = b.equal(zeros, b.full(count_t, 0))
+        one = b.equal(zeros, b.full(count_t, 1))
+        zero = b.zeros_like(x)
+        at_nonzero = b.select(none, b.divide(p, safe), zero)
+        at_zero = b.select(one, p, zero)
+        return b.select(is_zero, at_zero, at_nonzero)
+
+    def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
+        (x,), (ct,) = primals, cotangents
+        t = b.type(x)
+        if not is_float(t.dtype):
+            return [None]
+        return [b.multiply(_kept_broadcast(b, ct, t, axes), self.partial(b, x, axes))]
+
+    def jvp(self, b, primals, tangents, outputs, axes, keepdims):
+        (x,), (tx,) = primals, tangents
+        if tx is None or not is_float(b.type(x).dtype):
+            return [None]
+        return [b.sum(b.multiply(tx, self.partial(b, x, axes)), axes=axes, keepdims=keepdims)]
+
+
+class _Extremum(Reduction):
+    """max / min: NaN propagates (as NumPy and MLX); the gradient goes to the positions equal to
+    the result, split evenly among ties."""
+
+    largest = True
+
+    def reference(self, x, axes, keepdims):
+        fn = np.max if self.largest else np.min
+        init = _extreme(self.ref_dtype(x), not self.largest)
+        if x.dtype == np.bool_:
+            init = bool(init)
+        elif np.issubdtype(x.dtype, np.unsignedinteger) and init == -1:
+            init = np.iinfo(x.dtype).max
+        return np.asarray(fn(x, axis=tuple(axes), keepdims=keepdims, initial=init)).astype(
+            x.dtype)
+
+    @staticmethod
+    def ref_dtype(x) -> str:
+        if x.dtype == np.bool_:
+            return "bool"
+        return "float32" if np.issubdtype(x.dtype, np.floating) else x.dtype.name
+
+    def init(self, s):
+        return s.const(_extreme(s.dtype, not self.largest))
+
+    def combine(self, s, acc, x):
+        return s.max(acc, x) if self.largest else s.min(acc, x)
+
+    @staticmethod
+    def weights(b, x, out, axes):
+        t = b.type(x)
+        hit = b.astype(b.equal(x, _kept_broadcast(b, out, t, axes)), dtype=t.dtype)
+        count = b.sum(hit, axes=axes, keepdims=True)
+        # a NaN result matches nothing: count 0, and the weights must stay 0, not 0/0
+        count = b.maximum(count, b.ones_like(count))
+        return b.divide(hit, b.broadcast_to(count, shape=t.shape))
+
+    def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
+        (x,), (out,), (ct,) = primals, outputs, cotangents
+        t = b.type(x)
+        if not is_float(t.dtype):
+            return [None]
+        return [b.multiply(_kept_broadcast(b, ct, t, axes), self.weights(b, x, out, axes))]
+
+    def jvp(self, b, primals, tangents, outputs, axes, keepdims):
+        (x,), (tx,), (out,) = primals, tangents, outputs
+        if tx is None or not is_float(b.type(x).dtype):
+            return [None]
+        w = self.weights(b, x, out, axes)
+        return [b.sum(b.multiply(tx, w), axes=axes, keepdims=keepdims)]
+
+
+@register
+class MaxOp(_Extremum):
+    name = "max"
+    largest = True
+
+
+@register
+class MinOp(_Extremum):
+    name = "min"
+    largest = False
+
+
+# ---------------------------------------------------------------------------------------------
+class ArgReduce(Op):
+    """Index (uint32, as MLX) of the first maximum/minimum along `axis`; NaN counts as the
+    extreme value, as in NumPy. Not differentiable."""
+
+    attrs = {"axis": INT, "keepdims": BOOL}
+    largest = True
+
+    def infer(self, types, axis, keepdims):
+        (t,) = types
+        if not 0 <= axis < t.ndim:
+            raise MxError(f"[{self.name}] Invalid axis {axis} for array with {t.ndim} "
+                          "dimensions.")
+        if t.shape[axis] == 0:
+            raise MxError(f"[{self.name}] Cannot {self.name} reduce zero size array.")
+        return [TensorType(reduced_shape(t.shape, (axis,), keepdims), "uint32")]
+
+    def reference(self, x, axis, keepdims):
+        fn = np.argmax if self.largest else np.argmin
+        return np.asarray(fn(x, axis=axis, keepdims=keepdims)).astype(np.uint32)
+
+    def lower(self, lo, xs, in_types, out_types, axis, keepdims):
+        (src,), (dst,) = in_types, out_types
+        comp = "int32" if src.dtype == "bool" else compute_dtype(src.dtype)
+        s = Scalar(comp)
+        shape = reduced_shape(src.shape, (axis,), False)
+        i32 = ir.IntegerType.get_signless(32)
+        best = lo.fill_value(TensorType(shape, comp), s.const(_extreme(comp, not self.largest)))
+        first = lo.fill(TensorType(shape, "uint32"), 0)
+        out_exprs = [ir.AffineDimExpr.get(i) for i in range(src.ndim) if i != axis]
+        out_map = ir.AffineMap.get(src.ndim, 0, out_exprs)
+        iters = [REDUCTION if i == axis else PARALLEL for i in range(src.ndim)]
+        pred = "gt" if self.largest else "lt"
+
+        def body(x, acc, acc_i):
+            v = cast(load(x, src.dtype), src.dtype, comp)
+            pos = linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), axis))
+            i = arith.index_cast(i32, pos.result)
+            earlier = arith.cmpi(ipred("slt"), i, acc_i)
+            # order-independent: (value, -index) compared lexicographically, so any
+            # reduction order (a GPU tree too) finds the first occurrence
+            take = arith.ori(s.cmp(pred, v, acc), arith.andi(s.cmp("eq", v, acc), earlier))
+            if s.float:
+                v_nan = arith.cmpf(fpred("uno"), v, v)
+                acc_nan = arith.cmpf(fpred("uno"), acc, acc)
+                acc_num = arith.xori(acc_nan, arith.constant(ir.IntegerType.get_signless(1), 1))
+                take = arith.ori(take, arith.andi(v_nan, arith.ori(acc_num, earlier)))
+            return [arith.select(take, v, acc), arith.select(take, i, acc_i)]
+
+        _, index = lo.generic(xs, [best, first], [ir.AffineMap.get_identity(src.ndim), out_map,
+                                                  out_map], iters, body)
+        if keepdims:
+            from .shape import ReshapeOp
+
+            index = ReshapeOp().lower(lo, [index], [TensorType(shape, "uint32")], [dst],
+                                      shape=dst.shape)
+        return index
+
+    def vjp(self, b, primals, outputs, cotangents, axis, keepdims):
+        return [None]
+
+    def jvp(self, b, primals, tangents, outputs, axis, keepdims):
+        return [None]
+
+    def batch(self, b, operands, axes, axis, keepdims):
+        from .shape import move_axis_to_front
+
+        x = move_axis_to_front(b, operands[0], axes[0])
+        return [b.emit(self.name, [x], axis=axis + 1, keepdims=keepdims)], [0]
+
+
+@register
+class ArgmaxOp(ArgReduce):
+    name = "argmax"
+    largest = True
+
+
+@register
+class ArgminOp(ArgReduce):
+    name = "argmin"
+    largest = False

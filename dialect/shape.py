@@ -187,3 +187,18 @@ def unbroadcast(b, ct, shape):
         lead + i for i, d in enumerate(shape) if d == 1 and ctt.shape[lead + i] != 1)
     summed = b.sum(ct, axes=axes, keepdims=False)
     return b.reshape(summed, shape=tuple(shape))
+
+
+def align_batch(b, operands, axes):
+    """Operands with the batch axis moved to the front; unbatched ones broadcast to it.
+    For rules of ops whose operands must share a shape (elementwise, select)."""
+    size = next(b.type(x).shape[a] for x, a in zip(operands, axes) if a is not None)
+    out = []
+    for x, a in zip(operands, axes):
+        if a is None:
+            shape = b.type(x).shape
+            x = b.broadcast_to(b.reshape(x, shape=(1, *shape)), shape=(size, *shape))
+        else:
+            x = move_axis_to_front(b, x, a)
+        out.append(x)
+    return out

@@ -86,3 +86,8 @@ def location_text(loc) -> str:
 
     m = re.search(r'"([^"]*)":(\d+):(\d+)', str(loc))
     return f"{m.group(1)}:{m.group(2)}:{m.group(3)}" if m else str(loc)
+
+
+def copy_attributes(op) -> dict:
+    """name -> attribute of every attribute of `op` (iterating the map yields names)."""
+    return {k: op.attributes[k] for k in op.attributes}

@@ -15,7 +15,9 @@ from mlir import ir, passmanager
 from mxir.dialect import MxError
 
 from . import pipelines
+from .simplify import simplify
 from .to_linalg import mx_to_linalg
+from .transforms import expand_transforms
 from .verify import verify
 
 
@@ -40,6 +42,17 @@ def register_pass(name: str, summary: str):
 
 register_pass("mx-verify", "check every mx op's types with its infer rule")(verify)
 register_pass("mx-to-linalg", "lower mx ops to linalg/tensor/arith/math")(mx_to_linalg)
+register_pass("mx-simplify", "fold constants, CSE and DCE of mx ops")(simplify)
+register_pass("mx-transforms", "expand mx.vjp, mx.jvp, mx.vmap and calls, callee first")(
+    expand_transforms)
+register_pass("mx-autodiff", "expand mx.vjp (reverse mode), callee first")(
+    lambda m: expand_transforms(m, ("vjp", "call")))
+register_pass("mx-jvp", "expand mx.jvp (forward mode), callee first")(
+    lambda m: expand_transforms(m, ("jvp", "call")))
+register_pass("mx-vmap", "expand mx.vmap (batching), callee first")(
+    lambda m: expand_transforms(m, ("vmap", "call")))
+register_pass("mx-inline", "inline func.call of private functions")(
+    lambda m: expand_transforms(m, ("call",)))
 
 
 def run_upstream(module, text: str) -> None:
@@ -82,5 +95,5 @@ def mark_entry(module, entry: str = "main") -> None:
 
 
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
-PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-to-linalg", "mx-emit-c-interface",
+PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg", "mx-emit-c-interface",
                           pipelines.BUFFERIZE, pipelines.CPU_TO_LLVM]

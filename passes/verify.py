@@ -19,6 +19,10 @@ def verify(module) -> None:
     table = function_table(module)
     for op in walk_ops(module.operation):
         if not is_mx(op):
+            dialect = op.name.split(".", 1)[0]
+            if not op.context.is_registered_operation(op.name):
+                raise MxError(f"unregistered operation '{op.name}' (dialect '{dialect}' is not "
+                              "loaded)", op.location)
             continue
         if is_transform(op):
             callee = op.attributes["callee"]
@@ -29,7 +33,10 @@ def verify(module) -> None:
         if mx_name(op) not in OPS:
             raise MxError(f"unknown op '{op.name}'", op.location)
         m = read_op(op)
+        if len(op.regions):
+            raise MxError(f"'{op.name}' op must have no regions", op.location)
         try:
+            OPS[m.name].check_arity(len(m.in_types))
             expected = infer_types(m.name, m.in_types, m.attrs)
         except MxError as e:
             raise MxError(f"'{op.name}' op {e.message}", op.location) from None

@@ -21,6 +21,7 @@ from .dtypes import (
 )
 from .dtypes import floating, integer, number, signedinteger, unsignedinteger  # noqa: F401
 from .evaluate import eval_arrays as _eval_arrays
+from .transforms import grad, jvp, value_and_grad, vjp, vmap  # noqa: F401
 
 _install_operators()
 

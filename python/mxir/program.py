@@ -26,6 +26,7 @@ class FunctionEmitter:
         self.open_traces = open_traces  # traces whose functions enclose this one
         self.parent = parent
         self.arg_types: list[TensorType] = []
+        self.arg_refs: list[int] = []
         self.instrs: list[tuple] = []
         self.n_values = 0
         self.node_base: dict[int, int] = {}  # id(node) -> ref of its first result
@@ -37,7 +38,9 @@ class FunctionEmitter:
                 self._bind(p, self._new_arg(p.types[0]))
 
     def _new_arg(self, ttype) -> int:
+        # refs are numbered in creation order; `finish` renumbers arguments first
         self.arg_types.append(ttype)
+        self.arg_refs.append(self.n_values)
         self.n_values += 1
         return self.n_values - 1
 
@@ -106,13 +109,42 @@ class FunctionEmitter:
                                   else self.open_traces, self)
             callee = sub.finish(node.callee.outputs)
             # captured values are extra callee arguments, after the traced parameters
-            n_params = len(node.callee.params)
             cap_refs = [self._ref_of(n, i) for n, i in sub.captures]
-            operands = _insert_captures(node.op, operands, n_params, cap_refs)
-        attrs = tuple(sorted(node.attrs.items()))
+            cap_types = [sub.arg_types[len(node.callee.params) + k] for k in range(len(cap_refs))]
+            operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
+        else:
+            attrs = dict(node.attrs)
+        attrs = tuple(sorted(attrs.items()))
         self.instrs.append((node.op, attrs, tuple(operands), node.types, callee))
         self._bind(node, self.n_values)
         self.n_values += len(node.types)
+
+    def _with_captures(self, node: Node, operands: list, caps: list, cap_types: list):
+        """Operands and attributes of a transform op whose callee also reads `caps`."""
+        n = len(node.callee.params)
+        attrs = dict(node.attrs)
+        if node.op == "jvp":  # captures get zero tangents
+            zeros = [self._zeros(t) for t in cap_types]
+            return operands[:n] + caps + operands[n:] + zeros, attrs
+        if node.op == "vmap":  # captures are unmapped
+            attrs["in_axes"] = tuple(attrs["in_axes"]) + (None,) * len(caps)
+        return operands[:n] + caps + operands[n:], attrs
+
+    def _zeros(self, ttype) -> int:
+        from mxir.dialect import ConstValue, to_storage
+
+        import numpy as np
+
+        scalar = ttype.with_shape(())
+        value = ConstValue(to_storage(np.zeros(()), ttype.dtype), ttype.dtype)
+        self.instrs.append(("constant", (("value", value),), (), (scalar,), None))
+        self.n_values += 1
+        if ttype.shape == ():
+            return self.n_values - 1
+        self.instrs.append(("broadcast_to", (("shape", ttype.shape),), (self.n_values - 1,),
+                            (ttype,), None))
+        self.n_values += 1
+        return self.n_values - 1
 
     def _ref_of(self, node: Node, index: int) -> int:
         from .array import array
@@ -120,14 +152,15 @@ class FunctionEmitter:
         return self.ref(array._from(node, index))
 
     def finish(self, outputs) -> tuple:
-        results = tuple(self.ref(a) for a in outputs)
-        return (tuple(self.arg_types), tuple(self.instrs), results)
-
-
-def _insert_captures(op: str, operands: list, n_params: int, caps: list) -> list:
-    """Transform operands are (callee args..., extra...) where the callee args are the traced
-    parameters followed by the captures."""
-    return operands[:n_params] + caps + operands[n_params:]
+        results = [self.ref(a) for a in outputs]
+        order = {r: i for i, r in enumerate(self.arg_refs)}
+        n = len(order)
+        # results of instructions follow the arguments, in instruction order
+        instr_refs = sorted(set(range(self.n_values)) - set(order))
+        order.update({r: n + i for i, r in enumerate(instr_refs)})
+        instrs = tuple((op, attrs, tuple(order[r] for r in operands), types, callee)
+                       for op, attrs, operands, types, callee in self.instrs)
+        return (tuple(self.arg_types), instrs, tuple(order[r] for r in results))
 
 
 def trace_program(outputs) -> tuple[tuple, list]:
