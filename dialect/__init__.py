@@ -7,6 +7,7 @@ import os
 from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise,
     indexing,
+    join,
     linalg_ops,
     misc,
     random,

@@ -105,6 +105,14 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
+  irdl.operation @concatenate {
+    %args = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(args: variadic %args)
+    %axis = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @constant {
     %r0 = irdl.base "!builtin.tensor"
     %value = irdl.base "#builtin.dense_int_or_fp_elements"
@@ -310,6 +318,16 @@ irdl.dialect @mx {
     %x1 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @pad {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    %high = irdl.base "#builtin.dense_array"
+    %low = irdl.base "#builtin.dense_array"
+    irdl.attributes {"high" = %high, "low" = %low}
     irdl.results(r0: %r0)
   }
   irdl.operation @power {

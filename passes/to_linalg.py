@@ -29,7 +29,7 @@ def mx_to_linalg(module) -> None:
                                             **m.attrs)
                 except MxError as e:
                     raise MxError(e.message, op.location) from None
-            new = new if isinstance(new, (list, tuple)) else [new]
+            new = _values(new)
             for old, value in zip(op.results, new):
                 old.replace_all_uses_with(value)
             op.erase()
@@ -52,3 +52,12 @@ def _storage_signature(func) -> None:
     for arg, t in zip(block.arguments, inputs):
         arg.set_type(t)
     func.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(inputs, results))
+
+
+def _values(lowered) -> list:
+    """A lowering's result(s) as values (some binding helpers return the op itself)."""
+    if isinstance(lowered, (list, tuple)):
+        return [v for x in lowered for v in _values(x)]
+    if isinstance(lowered, ir.Value):
+        return [lowered]
+    return list(lowered.results)

@@ -48,3 +48,12 @@ def eval(*args) -> None:  # noqa: A001
 
 def async_eval(*args) -> None:
     eval(*args)
+
+
+def ir_of(fun, *args, lowered: bool = False) -> str:
+    """The MLIR that `fun(*args)` compiles to: the `mx` dialect with transform ops (default),
+    or after the transform passes and lowering to linalg (`lowered=True`)."""
+    from .evaluate import program_ir
+    from .tree import tree_flatten
+
+    return program_ir([x for x in tree_flatten(fun(*args)) if isinstance(x, array)], lowered)

@@ -61,3 +61,19 @@ def eval_arrays(arrays) -> None:
         node.values[a._index] = v
     for a in pending:
         a._node.detach()
+
+
+def program_ir(outputs, lowered: bool = False) -> str:
+    """The `mx` IR that evaluating `outputs` compiles (transforms still as ops), or with
+    `lowered` the IR after transform expansion, simplification and mx-to-linalg."""
+    from mlir import ir
+
+    from mxir.passes import run_pipeline
+
+    main, _ = trace_program(list(outputs))
+    with context(), ir.Location.unknown():
+        module = build_module(main)
+        if lowered:
+            run_pipeline(module, ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
+                                  "canonicalize,cse"])
+        return str(module)

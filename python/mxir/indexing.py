@@ -1,2 +1,276 @@
-"""(in progress)"""
-__all__: list[str] = []
+"""Indexing: `take`, `take_along_axis`, and `array[...]` / `array.at[...]` with MLX's (NumPy's)
+basic and advanced indexing, built from the `slice`, `take` and `scatter_add` ops."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from . import dtypes as dt
+from . import ops
+from .array import array
+
+__all__ = ["take", "take_along_axis", "getitem"]
+
+
+class _IndexError(IndexError, ValueError):
+    """MLX raises ValueError for malformed indices, NumPy IndexError: catching either works."""
+
+
+def _is_int(x) -> bool:
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    return isinstance(x, (numbers.Integral, np.integer))
+
+
+def _index_array(indices, fn: str) -> array:
+    """An integer index array from an mx/NumPy array or a (nested) list of ints."""
+    if isinstance(indices, (list, tuple)) and np.asarray(indices).size == 0:
+        indices = array(np.asarray(indices, dtype=np.int32))
+    indices = ops.as_array(indices)
+    if not dt.issubdtype(indices.dtype, dt.integer):
+        raise ValueError(f"[{fn}] Got indices with invalid dtype. Indices must be integral.")
+    return indices
+
+
+def _axis(fn: str, axis, ndim: int) -> int:
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"[{fn}] Received invalid axis {axis} for array with {ndim} dimensions.")
+    return axis % ndim
+
+
+def _slice_axis(a: array, axis: int, start: int, stop: int, stride: int = 1) -> array:
+    starts = [0] * a.ndim
+    stops = list(a.shape)
+    strides = [1] * a.ndim
+    starts[axis], stops[axis], strides[axis] = start, stop, stride
+    if (start, stop, stride) == (0, a.shape[axis], 1):
+        return a
+    return array._op("slice", [a], start=tuple(starts), stop=tuple(stops), strides=tuple(strides))
+
+
+def _check_int_index(i: int, size: int, axis: int) -> int:
+    # MLX leaves out-of-range indices undefined; a Python int is known now, so say so as NumPy.
+    if not -size <= i < size:
+        raise IndexError(f"index {i} is out of bounds for axis {axis} with size {size}")
+    return i % size
+
+
+def take(a, indices, axis=None, stream=None) -> array:
+    """Elements of `a` at `indices` along `axis` (of the flattened `a` when axis is None)."""
+    a = ops.as_array(a)
+    if axis is None:
+        a, axis = ops.reshape(a, (-1,)), 0
+    axis = _axis("take", axis, a.ndim)
+    if _is_int(indices):
+        n = a.shape[axis]
+        if n == 0:
+            raise ValueError("[take] Cannot do a non-empty take from an array with zero elements.")
+        i = _check_int_index(int(indices), n, axis)
+        picked = _slice_axis(a, axis, i, i + 1)
+        return ops.reshape(picked, a.shape[:axis] + a.shape[axis + 1:])
+    indices = _index_array(indices, "gather")
+    return array._op("take", [a, indices], axis=axis)
+
+
+def take_along_axis(a, indices, axis=None, stream=None) -> array:
+    """NumPy's take_along_axis; `a` and `indices` broadcast against each other except along
+    `axis`. With axis None, `a` is flattened."""
+    a = ops.as_array(a)
+    indices = _index_array(indices, "take_along_axis")
+    if axis is None:
+        a, axis = ops.reshape(a, (-1,)), 0
+    if not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"[take_along_axis] Received invalid axis for array with {a.ndim} "
+                         "dimensions.")
+    axis %= a.ndim
+    if indices.ndim != a.ndim:
+        raise ValueError(f"[take_along_axis] Indices of dimension {indices.ndim} does not match "
+                         f"array of dimension {a.ndim}.")
+    common = ops.broadcast_shapes(
+        tuple(1 if d == axis else s for d, s in enumerate(a.shape)),
+        tuple(1 if d == axis else s for d, s in enumerate(indices.shape)))
+    a = ops.broadcast_to(a, common[:axis] + (a.shape[axis],) + common[axis + 1:])
+    indices = ops.broadcast_to(indices, common[:axis] + (indices.shape[axis],) + common[axis + 1:])
+    return array._op("take_along_axis", [a, indices], axis=axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# a[index]
+_NONE, _SLICE, _INT, _ARRAY = "none", "slice", "int", "array"
+
+
+def _entry(obj):
+    """One index entry -> (kind, value)."""
+    if obj is None:
+        return (_NONE, None)
+    if obj is Ellipsis:
+        return ("ellipsis", None)
+    if isinstance(obj, slice):
+        parts = []
+        for v in (obj.start, obj.stop, obj.step):
+            if v is not None and not (_is_int(v) or isinstance(v, array)):
+                raise ValueError("Slice indices must be integers or None.")
+            parts.append(None if v is None else operator.index(v))
+        if parts[2] == 0:
+            raise ValueError("slice step cannot be zero")
+        return (_SLICE, slice(*parts))
+    if _is_int(obj):
+        return (_INT, int(obj))
+    if isinstance(obj, (array, np.ndarray, list)):
+        if isinstance(obj, list) and np.asarray(obj).size == 0:
+            obj = np.zeros(np.asarray(obj).shape, np.int32)
+        arr = ops.as_array(obj)
+        if arr.dtype == dt.bool_:
+            raise ValueError("boolean indices are not yet supported")
+        if not dt.issubdtype(arr.dtype, dt.integer):
+            raise ValueError("[gather] Got indices with invalid dtype. Indices must be integral.")
+        return (_ARRAY, arr)
+    raise ValueError("Cannot index mlx array using the given type.")
+
+
+def _expand(shape, index) -> list:
+    """Entries with the ellipsis (or the implicit trailing one) replaced by full slices."""
+    raw = index if isinstance(index, tuple) else (index,)
+    entries = [_entry(x) for x in raw]
+    kinds = [k for k, _ in entries]
+    if kinds.count("ellipsis") > 1:
+        raise _IndexError("An index can only have a single ellipsis (...)")
+    used = sum(k not in (_NONE, "ellipsis") for k in kinds)
+    if used > len(shape):
+        if len(shape) == 0:
+            raise _IndexError("too many indices for array: array is 0-dimensional")
+        # MLX's text, including its missing space
+        raise _IndexError(f"Too many indices for array with {len(shape)}dimensions.")
+    fill = [(_SLICE, slice(None))] * (len(shape) - used)
+    if "ellipsis" in kinds:
+        at = kinds.index("ellipsis")
+        return entries[:at] + fill + entries[at + 1:]
+    return entries + fill
+
+
+def _slice_bounds(s: slice, n: int):
+    """(start, stop, stride, reversed, length): a positive-stride slice over the same elements."""
+    r = range(*s.indices(n))
+    if len(r) == 0:
+        return 0, 0, 1, False, 0
+    if r.step > 0:
+        return r.start, r[-1] + 1, r.step, False, len(r)
+    return r[-1], r[0] + 1, -r.step, True, len(r)
+
+
+def getitem(a, index) -> array:
+    """`a[index]`: ints, slices (any step), None, Ellipsis and integer arrays/lists, with
+    NumPy's rules for several advanced indices (broadcast together; their result dims go where
+    the first one was when they are adjacent, else in front)."""
+    a = ops.as_array(a)
+    if isinstance(index, tuple) and len(index) == 0:
+        return a
+    entries = _expand(a.shape, index)
+    have_arrays = any(k == _ARRAY for k, _ in entries)
+
+    # 1. basic slicing of every axis; ints become length-1 slices or (with arrays) 0-d arrays
+    starts, stops, strides, flips = [], [], [], []
+    axis = 0
+    for i, (kind, v) in enumerate(entries):
+        if kind == _NONE:
+            continue
+        n = a.shape[axis]
+        if kind == _SLICE:
+            start, stop, stride, flip, length = _slice_bounds(v, n)
+            if flip and length > 1:
+                flips.append((axis, length))
+        elif kind == _INT:
+            j = _check_int_index(v, n, axis)
+            if have_arrays:
+                entries[i] = (_ARRAY, ops.constant(j, dt.int32))
+                start, stop, stride = 0, n, 1
+            else:
+                start, stop, stride = j, j + 1, 1
+        else:
+            start, stop, stride = 0, n, 1
+        starts.append(start)
+        stops.append(stop)
+        strides.append(stride)
+        axis += 1
+    x = a
+    if (tuple(starts), tuple(stops), tuple(strides)) != ((0,) * a.ndim, a.shape, (1,) * a.ndim):
+        x = array._op("slice", [a], start=tuple(starts), stop=tuple(stops),
+                      strides=tuple(strides))
+    for ax, length in flips:
+        rev = ops.constant(np.arange(length - 1, -1, -1, dtype=np.int32), dt.int32)
+        x = array._op("take", [x, rev], axis=ax)
+
+    # 2. advanced indices: one gather over the merged indexed axes
+    adv_pos = [i for i, (k, _) in enumerate(entries) if k == _ARRAY]
+    adjacent = adv_pos == list(range(adv_pos[0], adv_pos[-1] + 1)) if adv_pos else True
+    bshape = ()
+    if have_arrays:
+        axes, idxs = [], []
+        axis = 0
+        for kind, v in entries:
+            if kind == _ARRAY:
+                axes.append(axis)
+                idxs.append(v)
+            if kind != _NONE:
+                axis += 1
+        bshape = ops.broadcast_shapes(*(v.shape for v in idxs))
+        x = _gather(x, axes, idxs, adjacent)
+
+    # 3. the final shape: new axes, dropped int axes, the advanced block
+    sliced = iter(_sliced_dims(entries, a.shape))
+    shape = list(bshape) if have_arrays and not adjacent else []
+    placed = False
+    for kind, _ in entries:
+        if kind == _NONE:
+            shape.append(1)
+        elif kind == _SLICE:
+            shape.append(next(sliced))
+        elif kind == _ARRAY and adjacent and not placed:
+            shape.extend(bshape)
+            placed = True
+    return ops.reshape(x, tuple(shape))
+
+
+def _sliced_dims(entries, shape):
+    dims, axis = [], 0
+    for kind, v in entries:
+        if kind == _NONE:
+            continue
+        if kind == _SLICE:
+            dims.append(_slice_bounds(v, shape[axis])[4])
+        axis += 1
+    return dims
+
+
+def _gather(x: array, axes: list[int], idxs: list[array], adjacent: bool) -> array:
+    """x gathered at the advanced indices `idxs` on `axes`: the indexed axes are replaced by
+    the broadcast index shape, in place when `adjacent`, else in front."""
+    if len(idxs) == 1:
+        return array._op("take", [x, idxs[0]], axis=axes[0])
+    if not adjacent:
+        rest = [d for d in range(x.ndim) if d not in axes]
+        x = ops.transpose(x, axes + rest)
+        axes = list(range(len(axes)))
+    p0 = axes[0]
+    sizes = [x.shape[d] for d in axes]
+    total = math.prod(sizes)
+    idt = dt.int32 if total < 2**31 else dt.int64
+    flat = None
+    for k, (v, n) in enumerate(zip(idxs, sizes, strict=True)):
+        stride = math.prod(sizes[k + 1:])
+        if not dt.issubdtype(v.dtype, dt.unsignedinteger):
+            v = ops.where(ops.less(v, 0), ops.add(v, n), v)
+        v = ops.astype(v, idt)
+        term = v if stride == 1 else ops.multiply(v, ops.constant(stride, idt))
+        flat = term if flat is None else ops.add(flat, term)
+    flat = ops.broadcast_to(flat, ops.broadcast_shapes(*(v.shape for v in idxs)))
+    merged = ops.reshape(x, x.shape[:p0] + (total,) + x.shape[p0 + len(axes):])
+    return array._op("take", [merged, flat], axis=p0)
+
+
+array.__getitem__ = getitem

@@ -380,7 +380,7 @@ def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
         start, stop = 0, start
     step = 1 if step is None else step
     if dtype is None:
-        ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
+        ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
         dtype = dt.int32 if ints else dt.float32
     dtype = dt.to_dtype(dtype)
     if step == 0:

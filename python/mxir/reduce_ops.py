@@ -1,2 +1,118 @@
-"""(in progress)"""
-__all__: list[str] = []
+"""Reductions and the composites built on them (MLX signatures): prod, max, min, all, any,
+argmax, argmin, logsumexp, softmax; also installs the matching `array` methods."""
+
+from __future__ import annotations
+
+from . import dtypes as dt
+from . import ops
+from .array import array
+
+__all__ = ["all", "any", "argmax", "argmin", "logsumexp", "max", "min", "prod", "softmax"]
+
+
+def _reduce(name: str, a, axis, keepdims) -> array:
+    axes = ops.normalize_axes(axis, a.ndim)
+    return array._op(name, [a], axes=axes, keepdims=bool(keepdims))
+
+
+def prod(a, /, axis=None, keepdims=False, *, stream=None) -> array:
+    a = ops.as_array(a)
+    # MLX's accumulator types: bool and small ints widen to (u)int32
+    if a.dtype in (dt.bool_,):
+        a = ops.astype(a, dt.int32)
+    elif a.dtype == dt.uint8:
+        a = ops.astype(a, dt.uint32)
+    return _reduce("prod", a, axis, keepdims)
+
+
+def _extremum(name: str):
+    def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
+        a = ops.as_array(a)
+        if a.size == 0:
+            raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
+        return _reduce(name, a, axis, keepdims)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{name.title()} reduction over `axis` (all axes when None); NaN propagates."
+    return fn
+
+
+max = _extremum("max")  # noqa: A001
+min = _extremum("min")  # noqa: A001
+
+
+def all(a, /, axis=None, keepdims=False, *, stream=None) -> array:  # noqa: A001
+    """True where every element along `axis` is nonzero (an empty reduction is True)."""
+    return _reduce("min", ops.astype(ops.as_array(a), dt.bool_), axis, keepdims)
+
+
+def any(a, /, axis=None, keepdims=False, *, stream=None) -> array:  # noqa: A001
+    """True where some element along `axis` is nonzero (an empty reduction is False)."""
+    return _reduce("max", ops.astype(ops.as_array(a), dt.bool_), axis, keepdims)
+
+
+def _arg_reduce(name: str):
+    def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
+        a = ops.as_array(a)
+        if a.size == 0:
+            raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
+        if axis is None:  # over the flattened array, as MLX
+            r = array._op(name, [ops.reshape(a, (a.size,))], axis=0, keepdims=True)
+            return ops.reshape(r, (1,) * a.ndim if keepdims else ())
+        if not isinstance(axis, int):
+            raise TypeError(f"{name}(): axis must be an int or None, got {type(axis).__name__}")
+        (ax,) = ops.normalize_axes(axis, a.ndim)
+        return array._op(name, [a], axis=ax, keepdims=bool(keepdims))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Indices (uint32) of the first {name[3:]}imum along `axis` (of the flattened "
+                  "array when None).")
+    return fn
+
+
+argmax = _arg_reduce("argmax")
+argmin = _arg_reduce("argmin")
+
+
+def _isinf(x: array) -> array:
+    return ops.equal(ops.abs(x), ops.constant(float("inf"), x.dtype))
+
+
+def logsumexp(a, /, axis=None, keepdims=False, *, stream=None) -> array:
+    """log(sum(exp(a))) along `axis`, shifted by the maximum so it neither overflows nor
+    underflows; an infinite maximum is the result itself (as MLX)."""
+    a = ops._float(a)
+    if a.size == 0:
+        raise ValueError("[logsumexp] Received empty array.")
+    axes = ops.normalize_axes(axis, a.ndim)
+    peak = ops.stop_gradient(_reduce("max", a, axes, True))
+    shifted = ops.exp(ops.subtract(a, peak))  # noqa: F821  (exp comes from the op table)
+    out = ops.log(_reduce("sum", shifted, axes, keepdims))  # noqa: F821
+    peak_out = ops.reshape(peak, out.shape)
+    return ops.where(_isinf(peak_out), peak_out, ops.add(out, peak_out))
+
+
+def softmax(a, /, axis=None, *, precise=False, stream=None) -> array:
+    """exp(a - max) / sum(exp(a - max)) along `axis` (all axes when None); `precise` computes
+    half-precision inputs in float32."""
+    a = ops._float(a)
+    if a.size == 0:
+        return a
+    out_dtype = a.dtype
+    if precise and a.dtype in (dt.float16, dt.bfloat16):
+        a = ops.astype(a, dt.float32)
+    axes = ops.normalize_axes(axis, a.ndim)
+    peak = ops.stop_gradient(_reduce("max", a, axes, True))
+    e = ops.exp(ops.subtract(a, peak))  # noqa: F821
+    return ops.astype(ops.divide(e, _reduce("sum", e, axes, True)), out_dtype)
+
+
+def _install_methods() -> None:
+    def method(fn):
+        return lambda self, axis=None, keepdims=False, *, stream=None: fn(self, axis, keepdims)
+
+    for fn in (max, min, prod, all, any, argmax, argmin, logsumexp):
+        setattr(array, fn.__name__, method(fn))
+
+
+_install_methods()
