@@ -96,11 +96,11 @@ class SumOp(Reduction):
         t = tangents[0]
         return [None if t is None else b.sum(t, axes=axes, keepdims=keepdims)]
 
-    def batch(self, b, operands, axes, **attrs):
+    def batch(self, b, operands, batch_axes, axes, keepdims):
         from .shape import move_axis_to_front
 
-        x = move_axis_to_front(b, operands[0], axes[0])
-        return [b.sum(x, axes=tuple(a + 1 for a in attrs["axes"]), keepdims=attrs["keepdims"])], [0]
+        x = move_axis_to_front(b, operands[0], batch_axes[0])
+        return [b.sum(x, axes=tuple(a + 1 for a in axes), keepdims=keepdims)], [0]
 
 
 def _kept_broadcast(b, v, t: TensorType, axes):

@@ -63,11 +63,13 @@ def flatten(diags: list[Diag]) -> list[Diag]:
     return out
 
 
-def render(diag: Diag, lines: dict[str, list[str]] | None = None) -> str:
-    """mlir-opt's format, with the source line and a caret when the file is known."""
+def render(diag: Diag, lines: dict[str, list[str]] | None = None, prog: str = "") -> str:
+    """mlir-opt's format, with the source line and a caret when the file is known; without a
+    location, `prog: error: message`."""
     out = []
     for d in flatten([diag]):
-        where = f"{d.file}:{d.line}:{d.col}: " if d.file is not None else "<unknown>:0: "
+        where = f"{d.file}:{d.line}:{d.col}: " if d.file is not None else (
+            f"{prog}: " if prog else "")
         out.append(f"{where}{d.severity}: {d.message}")
         src = (lines or {}).get(d.file)
         if src and 1 <= d.line <= len(src) and not d.message.startswith("see current operation"):

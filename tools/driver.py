@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 from mlir import ir
-
 from mxir.dialect import MxError, new_context
 from mxir.passes import verify
 
@@ -103,10 +102,10 @@ def internal_error(e: BaseException, what: str) -> Diag:
     return Diag("error", f"internal error {what}: {type(e).__name__}: {e}")
 
 
-def print_diags(diags: list[Diag], text: str | None, display: str, file=None) -> None:
+def print_diags(diags: list[Diag], text: str | None, display: str, prog: str) -> None:
     lines = {display: text.splitlines()} if text is not None else {}
     for d in diags:
-        print(render(d, lines), file=file or sys.stderr)
+        print(render(d, lines, prog), file=sys.stderr)
 
 
 def has_errors(diags: list[Diag]) -> bool:

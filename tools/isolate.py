@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import signal
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 # Set MXIR_NO_FORK=1 to run in-process (debugging with pdb; no crash protection).
 _NO_FORK = os.environ.get("MXIR_NO_FORK") == "1" or not hasattr(os, "fork")
-_NATIVE_MARKERS = ("Assertion", "LLVM ERROR", "UNREACHABLE", "Stack dump", "error:")
+_NATIVE_MARKERS = ("LLVM ERROR", "UNREACHABLE", "error:", "Error")
 
 
 @dataclass
@@ -30,8 +31,8 @@ class Crash:
     how: str
     detail: str
 
-    def describe(self) -> str:
-        return f"MLIR crashed ({self.how})" + (f": {self.detail}" if self.detail else "")
+    def describe(self, doing: str) -> str:
+        return f"MLIR crashed ({self.how}) {doing}" + (f": {self.detail}" if self.detail else "")
 
 
 def run_isolated(fn: Callable, items: list, stop: Callable = lambda result: False) -> list:
@@ -114,6 +115,9 @@ def _child(fn, items, start, stop):
 def _native_detail(log: str) -> str:
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
     for ln in lines:
+        m = re.search(r"Assertion .* failed", ln)
+        if m:  # drop the path of LLVM's source file
+            return m.group()[:300]
         if any(m in ln for m in _NATIVE_MARKERS):
             return ln[:300]
     return lines[-1][:300] if lines else ""

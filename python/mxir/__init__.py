@@ -25,6 +25,8 @@ from .transforms import grad, jvp, value_and_grad, vjp, vmap  # noqa: F401
 
 _install_operators()
 
+from . import random  # noqa: E402
+
 pi = _math.pi
 e = _math.e
 inf = float("inf")
