@@ -1,7 +1,8 @@
-"""`python -m mxir.dialect` regenerates mx.irdl.mlir from the op table."""
+"""`python -m mxir.dialect` regenerates mx.irdl.mlir and COVERAGE.md from the op table."""
 
-from . import IRDL_PATH, irdl_text
+from . import COVERAGE_PATH, IRDL_PATH, coverage_table, irdl_text
 
-with open(IRDL_PATH, "w") as f:
-    f.write(irdl_text())
-print(f"wrote {IRDL_PATH}")
+for path, text in ((IRDL_PATH, irdl_text()), (COVERAGE_PATH, coverage_table())):
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path}")

@@ -397,8 +397,8 @@ def dense_from_ir(attr, ttype: TensorType) -> np.ndarray:
         text = str(attr.get_splat_value()).split(":")[0].strip()
         return np.full(ttype.shape, _parse_scalar(text, ttype.dtype), dtype=store)
     if ttype.dtype == "bfloat16":  # no buffer protocol for bf16: its printed values are exact
-        text = str(attr).split("<", 1)[1].rsplit(">", 1)[0]
-        vals = [float(v) for v in re.findall(r"[-+0-9.eEinfa]+", text) if v not in ("+", "-")]
+        body = str(attr).split("> :", 1)[0][len("dense<"):]
+        vals = [float(v) for v in re.findall(r"[-+]?(?:inf|nan|\d+\.?\d*(?:[eE][-+]?\d+)?)", body)]
         return bf16_bits_from_f32(np.array(vals, np.float32)).reshape(ttype.shape)
     return np.array(attr).astype(store).reshape(ttype.shape)
 

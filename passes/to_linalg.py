@@ -22,6 +22,7 @@ def mx_to_linalg(module) -> None:
             if is_mx(op):
                 ops.append((op, read_op(op)))
         _storage_signature(func)
+        _read_only_arguments(func)
         for op, m in ops:
             with Lowering(ir.InsertionPoint(op), op.location) as lo:
                 try:
@@ -33,6 +34,14 @@ def mx_to_linalg(module) -> None:
             for old, value in zip(op.results, new):
                 old.replace_all_uses_with(value)
             op.erase()
+
+
+def _read_only_arguments(func) -> None:
+    """Arguments are the caller's arrays: without this, one-shot-bufferize may update them in
+    place (e.g. tensor.insert into an argument in scatter_add) instead of copying first."""
+    n = len(func.regions[0].blocks[0].arguments)
+    readonly = ir.DictAttr.get({"bufferization.writable": ir.BoolAttr.get(False)})
+    func.attributes["arg_attrs"] = ir.ArrayAttr.get([readonly] * n)
 
 
 def _storage_signature(func) -> None:

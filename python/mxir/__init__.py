@@ -21,11 +21,27 @@ from .dtypes import (
 )
 from .dtypes import floating, integer, number, signedinteger, unsignedinteger  # noqa: F401
 from .evaluate import eval_arrays as _eval_arrays
-from .transforms import grad, jvp, value_and_grad, vjp, vmap  # noqa: F401
+from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap  # noqa: F401
 
 _install_operators()
 
 from . import random  # noqa: E402
+from .device import (  # noqa: E402
+    Device,
+    DeviceType,
+    Stream,
+    cpu,
+    default_device,
+    default_stream,
+    gpu,
+    is_available,
+    new_stream,
+    set_default_device,
+    set_default_stream,
+    stream,
+    synchronize,
+)
+from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
 
 pi = _math.pi
 e = _math.e

@@ -180,6 +180,11 @@ class array:
 
     __str__ = __repr__
 
+    def __format__(self, spec: str) -> str:
+        from .printing import format_scalar
+
+        return format_scalar(self, spec)
+
     def __iter__(self):
         if not self.shape:
             raise TypeError("iteration over a 0-d array")

@@ -45,6 +45,9 @@ def eval_arrays(arrays) -> None:
     pending = [a for a in arrays if not a._has_value()]
     if not pending:
         return
+    from .device import check_device
+
+    check_device()  # the one place that refuses a device without a backend
     main, inputs = trace_program(pending)
     arg_types, instrs, results = main
     value_types = list(arg_types) + [t for ins in instrs for t in ins[3]]

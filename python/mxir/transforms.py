@@ -258,4 +258,65 @@ def vmap(fun: Callable, in_axes=0, out_axes=0) -> Callable:
     return wrapped
 
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "vmap"]
+# ---------------------------------------------------------------------------------------------
+# Jacobians and Hessians (beyond MLX; requested of it in #164), built only from the transforms.
+def _basis(size: int, shape, dtype):
+    from .ops import astype, eye, reshape
+
+    return reshape(astype(eye(size), dtype), (size, *shape))
+
+
+def _jacobian_arg(args, argnums: int, where: str):
+    if not isinstance(argnums, int) or not 0 <= argnums < len(args):
+        raise ValueError(f"[{where}] argnums must be the index of one positional argument.")
+    x = args[argnums]
+    if not isinstance(x, array):
+        raise ValueError(NOT_ARRAYS)
+    return x
+
+
+def jacrev(fun: Callable, argnums: int = 0) -> Callable:
+    """Jacobian by reverse mode: one vjp per output element, batched with vmap.
+    Shape: output shape + input shape."""
+
+    def wrapped(*args):
+        x = _jacobian_arg(args, argnums, "jacrev")
+
+        def f(v):
+            return fun(*args[:argnums], v, *args[argnums + 1:])
+
+        out = f(x)
+        pull = vmap(lambda ct: vjp(f, [x], [ct])[1][0])
+        from .ops import reshape
+
+        rows = pull(_basis(out.size, out.shape, out.dtype))
+        return reshape(rows, (*out.shape, *x.shape))
+
+    return wrapped
+
+
+def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
+    """Jacobian by forward mode: one jvp per input element, batched with vmap.
+    Shape: output shape + input shape."""
+
+    def wrapped(*args):
+        x = _jacobian_arg(args, argnums, "jacfwd")
+
+        def f(v):
+            return fun(*args[:argnums], v, *args[argnums + 1:])
+
+        push = vmap(lambda t: jvp(f, [x], [t])[1][0], out_axes=-1)
+        from .ops import reshape
+
+        cols = push(_basis(x.size, x.shape, x.dtype))
+        return reshape(cols, (*cols.shape[:-1], *x.shape))
+
+    return wrapped
+
+
+def hessian(fun: Callable, argnums: int = 0) -> Callable:
+    """Hessian of a scalar function: forward over reverse."""
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian"]
