@@ -36,12 +36,13 @@ class Reduction(Op):
     def reference(self, x, axes, keepdims):
         return np.asarray(type(self).np_fn(x, axis=tuple(axes), keepdims=keepdims)).astype(x.dtype)
 
-    def batch(self, b, operands, axes, **attrs):
+    # the batch axes arrive positionally: the name `axes` belongs to the attribute here
+    def batch(self, b, operands, batch_axes, axes, keepdims):
         from .shape import move_axis_to_front
 
-        x = move_axis_to_front(b, operands[0], axes[0])
-        shifted = tuple(a + 1 for a in attrs["axes"])
-        return [b.emit(self.name, [x], axes=shifted, keepdims=attrs["keepdims"])], [0]
+        x = move_axis_to_front(b, operands[0], batch_axes[0])
+        shifted = tuple(a + 1 for a in axes)
+        return [b.emit(self.name, [x], axes=shifted, keepdims=keepdims)], [0]
 
     def init(self, s: Scalar):
         raise NotImplementedError

@@ -20,6 +20,7 @@ FOLD_LIMIT = 256  # elements; larger constants stay computed at run time
 def simplify(module) -> None:
     for func in functions(module):
         _fold_constants(func)
+        _identities(func)
         _cse(func)
         _dce(func)
 
@@ -56,6 +57,33 @@ def _fold_constants(func) -> None:
         for r, n in zip(op.results, new):
             r.replace_all_uses_with(n)
         op.operation.erase()
+
+
+# op -> (operand index that may be dropped, the splat value that makes it an identity)
+IDENTITIES = {"multiply": [(0, 1), (1, 1)], "add": [(0, 0), (1, 0)], "subtract": [(1, 0)],
+              "divide": [(1, 1)]}
+
+
+def _splat(value):
+    c = _constant_value(value)
+    if c is None or c.array.size == 0:
+        return None
+    flat = c.array.reshape(-1)
+    return flat[0] if (flat == flat[0]).all() else None
+
+
+def _identities(func) -> None:
+    """x * 1, 1 * x, x + 0, 0 + x, x - 0, x / 1 -> x (the unit rules emit these often)."""
+    for op in body_ops(func):
+        if not _is_pure_mx(op) or mx_name(op) not in IDENTITIES:
+            continue
+        for drop, unit in IDENTITIES[mx_name(op)]:
+            keep = op.operands[1 - drop]
+            v = _splat(op.operands[drop])
+            if v is not None and v == unit and keep.type == op.results[0].type:
+                op.results[0].replace_all_uses_with(keep)
+                op.operation.erase()
+                break
 
 
 def _cse(func) -> None:

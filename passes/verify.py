@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from mxir.dialect import OPS, MxError, infer_types
+from mxir.dialect import OPS, TRANSFORM_OPS, MxError, infer_types
 
 from .ir_utils import function_table, is_mx, is_transform, mx_name, read_op
 
@@ -24,7 +24,18 @@ def verify(module) -> None:
                 raise MxError(f"unregistered operation '{op.name}' (dialect '{dialect}' is not "
                               "loaded)", op.location)
             continue
+        if len(op.regions):  # checked for transform ops too: --inline aborts on such regions
+            raise MxError(f"'{op.name}' op must have no regions", op.location)
         if is_transform(op):
+            for key, kind in TRANSFORM_OPS[mx_name(op)].items():
+                if key not in op.attributes:
+                    raise MxError(f"'{op.name}' op attribute \"{key}\" is expected but not "
+                                  "provided", op.location)
+                try:
+                    kind.from_ir(op.attributes[key])
+                except MxError as e:
+                    raise MxError(f"'{op.name}' op attribute \"{key}\": {e.message}",
+                                  op.location) from None
             callee = op.attributes["callee"]
             if ir.FlatSymbolRefAttr(callee).value not in table:
                 raise MxError(f"'{op.name}' op callee {callee} does not name a function in "

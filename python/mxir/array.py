@@ -12,6 +12,10 @@ from . import dtypes as dt
 from .graph import data_node, make_node
 
 
+_CONVERT_SIZE = "[convert] Only length-1 arrays can be converted to Python scalars."
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
 def _infer_python_dtype(value) -> dt.Dtype:
     """MLX: bool -> bool, int -> int32, float -> float32 (for scalars and nested lists)."""
     flat = []
@@ -33,11 +37,13 @@ def _infer_python_dtype(value) -> dt.Dtype:
         elif isinstance(v, (bool, np.bool_)):
             kinds.add("bool")
         elif isinstance(v, numbers.Integral):
-            kinds.add("int32")
+            kinds.add("int32" if _INT32_MIN <= int(v) <= _INT32_MAX else "int64")
         elif isinstance(v, numbers.Real):
             kinds.add("float32")
         elif isinstance(v, numbers.Complex):
             raise TypeError("complex arrays are not supported")
+        elif v is None:
+            raise TypeError("array(): incompatible function arguments: NoneType")
         else:
             raise ValueError(f"Invalid type {type(v).__name__} received in array initialization.")
     if not kinds:
@@ -151,7 +157,7 @@ class array:
 
     def item(self):
         if self.size != 1:
-            raise ValueError("item can only be called on arrays of size 1.")
+            raise ValueError(_CONVERT_SIZE)
         return self.__array__().reshape(()).item()
 
     def tolist(self):
@@ -159,7 +165,7 @@ class array:
 
     def __bool__(self) -> bool:
         if self.size != 1:
-            raise ValueError("The truth value of an array with more than one element is ambiguous.")
+            raise ValueError(_CONVERT_SIZE)
         return bool(self.item())
 
     def __int__(self) -> int:

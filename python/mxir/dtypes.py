@@ -48,9 +48,12 @@ def to_dtype(x) -> Dtype:
         return x
     if isinstance(x, str) and x in ALL:
         return ALL[x]
-    from mxir.dialect.core import dtype_of_numpy
+    from mxir.dialect.core import MxError, dtype_of_numpy
 
-    return ALL[dtype_of_numpy(np.dtype(x))]
+    try:
+        return ALL[dtype_of_numpy(np.dtype(x))]
+    except MxError as e:
+        raise e.exc_type(e.message) from None
 
 
 class DtypeCategory:

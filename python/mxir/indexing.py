@@ -274,3 +274,63 @@ def _gather(x: array, axes: list[int], idxs: list[array], adjacent: bool) -> arr
 
 
 array.__getitem__ = getitem
+
+
+# ---------------------------------------------------------------------------------------------
+# updates: a[index] = v and a.at[index].add(v), through the flat positions that a[index] reads
+def _positions(a: array, index) -> array:
+    """The row-major positions in `a` of the elements `a[index]` selects (same shape)."""
+    idt = dt.int32 if a.size < 2**31 else dt.int64
+    return getitem(ops.reshape(ops.arange(a.size, dtype=idt), a.shape), index)
+
+
+def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
+    """(flat sums of `values` scattered at a[index]'s positions, flat positions)."""
+    pos = _positions(a, index)
+    v = ops.astype(ops.as_array(values, like=a), dtype)
+    lead = 0
+    while lead < v.ndim - pos.ndim and v.shape[lead] == 1:  # MLX drops leading singletons
+        lead += 1
+    v = ops.broadcast_to(ops.reshape(v, v.shape[lead:]), pos.shape)
+    flat = ops.reshape(pos, (-1,))
+    zeros = ops.zeros((a.size,), dtype)
+    return array._op("scatter_add", [zeros, flat, ops.reshape(v, (-1,))], axis=0), flat
+
+
+def _setitem(a: array, index, value) -> None:
+    """MLX's `a[index] = value`: `a` is rebound to the updated array (duplicates: undefined)."""
+    a_ = ops.as_array(a)
+    work = dt.int32 if a_.dtype == dt.bool_ else a_.dtype
+    vals, flat = _scatter_flat(a_, index, value, work)
+    ones = ops.ones((flat.size,), dt.int32)
+    hit = array._op("scatter_add", [ops.zeros((a_.size,), dt.int32), flat, ones], axis=0)
+    new = ops.where(ops.greater(hit, 0), ops.astype(vals, a_.dtype), ops.reshape(a_, (-1,)))
+    new = ops.reshape(new, a_.shape)
+    a._node, a._index = new._node, new._index
+
+
+class _AtIndexer:
+    def __init__(self, a: array, index):
+        self._a, self._index = a, index
+
+    def add(self, value) -> array:
+        """a with `value` added at a[index]; repeated indices accumulate."""
+        if self._a.dtype == dt.bool_:
+            raise TypeError("[scatter_add] Boolean arrays are not supported.")
+        vals, _ = _scatter_flat(self._a, self._index, value, self._a.dtype)
+        return ops.add(self._a, ops.reshape(vals, self._a.shape))
+
+    def subtract(self, value) -> array:
+        return self.add(ops.negative(ops.as_array(value, like=self._a)))
+
+
+class _At:
+    def __init__(self, a: array):
+        self._a = a
+
+    def __getitem__(self, index) -> _AtIndexer:
+        return _AtIndexer(self._a, index)
+
+
+array.__setitem__ = _setitem
+array.at = property(_At)

@@ -28,11 +28,18 @@ def constant(value, dtype) -> array:
     return array._op("constant", [], value=ConstValue(storage, dtype.name))
 
 
+_INT_RANGES = {"uint8": (0, 2**8 - 1), "uint32": (0, 2**32 - 1), "int32": (-(2**31), 2**31 - 1),
+               "int64": (-(2**63), 2**63 - 1)}
+
+
 def _scalar_dtype(value, other: dt.Dtype) -> dt.Dtype:
     """MLX's weak typing of Python scalars against an array's dtype."""
     if isinstance(value, (bool, np.bool_)):
         return other
     if isinstance(value, numbers.Integral):
+        lo, hi = _INT_RANGES.get(other.name, (-math.inf, math.inf))
+        if not lo <= int(value) <= hi:
+            raise ValueError(f"Converting {int(value)} to {other.name} would result in overflow.")
         return other if other != dt.bool_ else dt.int32
     if dt.issubdtype(other, dt.floating):
         return other
@@ -53,7 +60,7 @@ def _python_dtype(x) -> dt.Dtype:
     if isinstance(x, (bool, np.bool_)):
         return dt.bool_
     if isinstance(x, numbers.Integral):
-        return dt.int32
+        return dt.int32 if -(2**31) <= int(x) < 2**31 else dt.int64
     return dt.float32
 
 
@@ -384,7 +391,7 @@ def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
         dtype = dt.int32 if ints else dt.float32
     dtype = dt.to_dtype(dtype)
     if step == 0:
-        raise ValueError("[arange] Cannot compute length.")
+        raise ValueError("[arange] step must be nonzero.")
     n = builtins.max(0, math.ceil((stop - start) / step))
     return array._op("arange", [], start=float(start), step=float(step), shape=(n,),
                      dtype=dtype.name)

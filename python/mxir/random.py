@@ -143,13 +143,15 @@ def normal(shape=(), dtype=dt.float32, loc=None, scale=None, key: array | None =
 
 
 def randint(low, high, shape=(), dtype=dt.int32, key: array | None = None, stream=None) -> array:
-    """Integers in [low, high) (MLX 0.32: a float32 uniform draw, truncated)."""
+    """Integers in [low, high) from a float32 uniform draw, as MLX 0.32 (same values for
+    low >= 0). MLX truncates toward zero, so with low < 0 it never draws `low` and draws 0 twice
+    as often; the draw is floored here instead."""
     dtype = dt.to_dtype(dtype)
     if dt.issubdtype(dtype, dt.floating):
         raise ValueError("[randint] randint only accepts integer dtypes and bool.")
     lo = _scalar_or_array(low)
     u = uniform(lo, _scalar_or_array(high), shape, dt.float32, key)
-    return ops.astype(ops.maximum(u, lo), dtype)
+    return ops.astype(ops.floor(ops.maximum(u, lo)), dtype)
 
 
 def bernoulli(p=0.5, shape=None, key: array | None = None, stream=None) -> array:

@@ -1,0 +1,6 @@
+// RUN: not mxir-opt %s 2>&1 | FileCheck %s
+func.func @f(%x: tensor<*xf32>) -> tensor<*xf32> {
+  // CHECK: unranked.mlir:[[@LINE+1]]:8: error: 'mx.sin' op expected a ranked tensor type, got tensor<*xf32>
+  %0 = "mx.sin"(%x) : (tensor<*xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
