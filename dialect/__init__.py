@@ -120,7 +120,11 @@ def new_context():
     unregistered dialect. `mx.irdl.mlir` still defines the op table's ops for `mlir-opt
     --irdl-file` (tested in lit)."""
     from mlir import ir
+    from mlir.dialects._ods_common import _cext
 
+    from . import mx  # noqa: F401  (registers the Python dialect module, see mx.py)
+
+    _cext.globals.append_dialect_search_prefix("mxir.dialect")
     ctx = ir.Context()
     ctx.allow_unregistered_dialects = True
     return ctx
