@@ -329,8 +329,9 @@ def _logaddexp_scalar(s, x, y):
     big = arith.maximumf(x, y)
     small = arith.minimumf(x, y)
     r = arith.addf(big, math.log1p(math.exp(arith.subf(small, big))))
-    # both -inf (or big = +inf): the sum is `big` itself, not nan
-    return s.select(arith.cmpf(fpred("oeq"), big, small), big, r)
+    # an infinite max is the answer itself (inf - inf would give nan)
+    infinite = arith.cmpf(fpred("oeq"), math.absf(big), s.const(float("inf")))
+    return s.select(infinite, big, r)
 
 
 def _np_logaddexp(x, y):

@@ -9,6 +9,7 @@ dies on item k, item k becomes a `Crash` and a new child carries on from item k 
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import re
@@ -71,6 +72,7 @@ def _child(fn, items, start, stop):
         code = 0
         try:
             os.close(read_fd)
+            faulthandler.disable()  # a crash is reported by the parent, not as a Python dump
             # native code (assert messages, LLVM errors) writes to fds 1 and 2: keep it
             os.dup2(native.fileno(), 1)
             os.dup2(native.fileno(), 2)

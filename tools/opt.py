@@ -167,10 +167,8 @@ def parse_args(argv: list[str]) -> Options | None:
             return None
         if arg == "-" or not arg.startswith("-"):
             inputs.append(arg)
-        elif arg == "-o" or arg.startswith(("-o=", "--o=")) or arg == "--o":
+        elif arg == "-o" or arg.startswith("-o="):  # not -oFILE: -one-shot-bufferize is a pass
             opts.output = value("-o")
-        elif arg.startswith("-o") and len(arg) > 2 and not arg.startswith("-o-"):
-            opts.output = arg[2:]
         elif arg in ("--pass-pipeline", "-pass-pipeline") or arg.startswith(
                 ("--pass-pipeline=", "-pass-pipeline=")):
             opts.steps.extend(pipeline_steps(value("--pass-pipeline")))

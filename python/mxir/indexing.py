@@ -299,7 +299,8 @@ def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
 
 def _setitem(a: array, index, value) -> None:
     """MLX's `a[index] = value`: `a` is rebound to the updated array (duplicates: undefined)."""
-    a_ = ops.as_array(a)
+    # a fresh handle on a's current value: the graph must not refer to `a`, which is rebound
+    a_ = array._from(a._node, a._index)
     work = dt.int32 if a_.dtype == dt.bool_ else a_.dtype
     vals, flat = _scatter_flat(a_, index, value, work)
     ones = ops.ones((flat.size,), dt.int32)

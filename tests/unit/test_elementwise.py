@@ -54,6 +54,17 @@ def test_binary_matches_reference(name, dtype):
         if name == "power" and not dtype.startswith("float"):
             y = np.abs(y) % 4
         check_op(name, [x, y], [TensorType(shape, dtype)] * 2)
+        if name not in ("remainder", "floor_divide", "divide", "power") or dtype.startswith(
+                "float"):
+            check_op(name, [x, x], [TensorType(shape, dtype)] * 2)  # equal operands
+
+
+def test_logaddexp_of_infinities_and_equal_values():
+    inf = np.inf
+    x = np.array([1.0, -inf, inf, -inf, 2.0, inf])
+    y = np.array([1.0, -inf, inf, 3.0, -inf, -inf])
+    got = check_op("logaddexp", [x, y], [TensorType((6,), "float64")] * 2)
+    np.testing.assert_allclose(got[0], np.logaddexp(x, y))
 
 
 def test_binary_rejects_mismatched_types():

@@ -371,3 +371,32 @@ def test_take_along_axis_frontend_broadcasts():
     np.testing.assert_array_equal(np.array(flat), base.reshape(-1)[[3, 0, 59]])
     with pytest.raises(ValueError, match="Indices of dimension 1 does not match"):
         mx.take_along_axis(a, mx.array([0]), axis=0)
+
+
+SETITEM_TABLE = [
+    ((6,), slice(1, 4), 7.0), ((6,), slice(None, None, -2), [1.0, 2.0, 3.0]), ((6,), -1, 5.0),
+    ((3, 4), (Ellipsis, 0), [[1.0, 2.0, 3.0]]), ((3, 4), (A([2, 0]), A([1, 3])), [8.0, 9.0]),
+    ((2, 3, 4), (slice(None), A([0, 2]), None, 1), 4.0), ((2, 3, 4), (1, slice(1, None)), 3.0),
+]
+
+
+@pytest.mark.parametrize("shape,idx,value", SETITEM_TABLE,
+                         ids=[str(i) for i in range(len(SETITEM_TABLE))])
+def test_setitem_matches_numpy(shape, idx, value):
+    base = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    a = mx.array(base)
+    a[idx] = mx.array(value) if isinstance(value, list) else value
+    want = base.copy()
+    want[_np_index(idx)] = np.array(value, np.float32)
+    np.testing.assert_array_equal(np.array(a), want)
+
+
+def test_at_add_accumulates_duplicates():
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    idx = np.array([0, 2, 0, 0])
+    got = mx.array(base).at[mx.array(idx), 1:3].add(mx.array([[1.0, 10.0]]))
+    want = base.copy()
+    np.add.at(want, (idx, slice(1, 3)), np.array([[1.0, 10.0]], np.float32))
+    np.testing.assert_array_equal(np.array(got), want)
+    got = mx.array(base).at[-1].subtract(2.0)
+    np.testing.assert_array_equal(np.array(got), base - np.array([[0], [0], [2]], np.float32))

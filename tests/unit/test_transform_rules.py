@@ -37,7 +37,15 @@ def cases():
             ("sum", [(2, 3)], {"axes": (0, 1), "keepdims": True}),
             ("reshape", [(2, 3)], {"shape": (3, 2)}),
             ("transpose", [(2, 3, 4)], {"perm": (2, 0, 1)}),
-            ("broadcast_to", [(3, 1)], {"shape": (2, 3, 4)})]
+            ("broadcast_to", [(3, 1)], {"shape": (2, 3, 4)}),
+            ("prod", [(2, 3)], {"axes": (1,), "keepdims": False}),
+            ("max", [(2, 3)], {"axes": (0,), "keepdims": True}),
+            ("min", [(2, 3)], {"axes": (0, 1), "keepdims": False}),
+            ("matmul", [(2, 3), (3, 4)], {}),
+            ("matmul", [(5, 2, 3), (5, 3, 4)], {}),
+            ("concatenate", [(2, 3), (2, 2)], {"axis": 1}),
+            ("pad", [(2, 3), ()], {"low": (1, 0), "high": (0, 2)}),
+            ("slice", [(4, 5)], {"start": (1, 0), "stop": (4, 5), "strides": (2, 2)})]
     return out
 
 
