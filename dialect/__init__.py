@@ -18,10 +18,10 @@ from .builder import Builder
 from .core import (
     AXES,
     DTYPES,
-    INTS,
-    SYMBOL,
     FLOATS,
     INTEGERS,
+    INTS,
+    SYMBOL,
     ConstValue,
     MxError,
     TensorType,
@@ -59,7 +59,8 @@ def irdl_text() -> str:
             lines.append(f'    %{v} = irdl.base "!builtin.tensor"')
         var = "variadic " if variadic_operands else ""
         if operands:
-            lines.append("    irdl.operands(" + ", ".join(f"{v}: {var}%{v}" for v in operands) + ")")
+            decls = ", ".join(f"{v}: {var}%{v}" for v in operands)
+            lines.append(f"    irdl.operands({decls})")
         for key in sorted(attrs):
             lines.append(f'    %{key} = irdl.base "{attrs[key]}"')
         if attrs:

@@ -18,7 +18,8 @@ from .shape import align_batch
 
 def _check_float(op: Op, t: TensorType) -> None:
     if not is_float(t.dtype):
-        raise MxError(f"'mx.{op.name}' expects a floating-point operand, got {t}", exc_type=TypeError)
+        raise MxError(f"'mx.{op.name}' expects a floating-point operand, got {t}",
+                      exc_type=TypeError)
 
 
 class Unary(Op):
@@ -122,7 +123,12 @@ def _erfinv_scalar(s, x):
 
     ps = horner(_ERFINV_SMALL, arith.subf(w, s.const(2.5)))
     pl = horner(_ERFINV_LARGE, arith.subf(math.sqrt(w), s.const(3.0)))
-    return arith.mulf(arith.select(small, ps, pl), x)
+    y = arith.mulf(arith.select(small, ps, pl), x)
+    if s.dtype == "float64":  # the approximation is single precision: Newton on erf(y) = x
+        for _ in range(2):
+            slope = arith.mulf(s.const(2 / np.sqrt(np.pi)), math.exp(arith.negf(arith.mulf(y, y))))
+            y = arith.subf(y, arith.divf(arith.subf(math.erf(y), x), slope))
+    return y
 
 
 def _sign_scalar(s, x):
@@ -168,8 +174,10 @@ def is_float_np(x) -> bool:
 
 # name, NumPy, scalar body, derivative d(b, x, y)
 unary("abs", np.abs, _abs_scalar, lambda b, x, y: b.sign(x), float_only=False)
-unary("negative", np.negative, lambda s, x: s.neg(x), lambda b, x, y: _c(b, x, -1), float_only=False)
-unary("sign", np.sign, _sign_scalar, float_only=False, bool_ok=True)
+unary("negative", np.negative, lambda s, x: s.neg(x), lambda b, x, y: _c(b, x, -1),
+      float_only=False)
+unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, float_only=False,
+      bool_ok=True)
 unary("exp", np.exp, _math(math.exp), lambda b, x, y: y)
 unary("expm1", np.expm1, _math(math.expm1), lambda b, x, y: b.add(y, _c(b, y, 1)))
 unary("log", np.log, _math(math.log), lambda b, x, y: b.reciprocal(x))

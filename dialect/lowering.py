@@ -195,7 +195,8 @@ class Lowering:
             list(inputs),
             list(inits),
             ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-            ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterators]),
+            ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{it}>")
+                              for it in iterators]),
         )
         arg_types = [ir.RankedTensorType(v.type).element_type for v in list(inputs) + list(inits)]
         block = g.regions[0].blocks.append(*arg_types)

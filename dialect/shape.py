@@ -81,8 +81,8 @@ class ReshapeOp(Op):
 
 
 def reassociation_attr(rank: int):
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i)
-                                                for i in range(rank)])])
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in range(rank)])])
 
 
 def move_axis_to_front(b, x, axis: int):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlir import ir
-
 from mxir.dialect import OPS, TRANSFORM_OPS, MxError, TensorType
 
 
@@ -29,6 +28,9 @@ def read_attrs(op) -> dict:
             out[key] = kind.from_ir(op.attributes[key])
         except MxError as e:
             raise MxError(f"'{op.name}' op attribute \"{key}\": {e.message}", op.location) from None
+        except (TypeError, ValueError) as e:  # e.g. complex elements: the bindings cannot cast
+            raise MxError(f"'{op.name}' op attribute \"{key}\": unsupported value ({e})",
+                          op.location) from None
     return out
 
 

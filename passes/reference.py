@@ -7,7 +7,6 @@ arrays. Values are host storage arrays (bfloat16 as bits); rules see float32 for
 from __future__ import annotations
 
 import numpy as np
-
 from mxir.dialect import OPS, MxError
 from mxir.dialect.core import from_storage, reference_dtype, to_storage
 

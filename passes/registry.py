@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlir import ir, passmanager
-
 from mxir.dialect import MxError
 
 from . import pipelines
@@ -88,12 +87,13 @@ def run_pipeline(module, steps: list[str], after_each: Callable | None = None) -
 
 def mark_entry(module, entry: str = "main") -> None:
     for op in module.body.operations:
-        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == entry:
+        if (op.operation.name == "func.func"
+                and ir.StringAttr(op.attributes["sym_name"]).value == entry):
             op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
             return
     raise MxError(f"no function named @{entry} in the module")
 
 
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
-PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg", "mx-emit-c-interface",
-                          pipelines.BUFFERIZE, pipelines.CPU_TO_LLVM]
+PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
+                          "mx-emit-c-interface", pipelines.BUFFERIZE, pipelines.CPU_TO_LLVM]

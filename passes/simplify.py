@@ -7,7 +7,6 @@ so the dialect needs its own. Folding runs each op's `reference` rule on constan
 from __future__ import annotations
 
 from mlir import ir
-
 from mxir.dialect import OPS, ConstValue
 from mxir.dialect.core import DENSE
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mlir import ir
-
 from mxir.dialect import OPS, MxError, TensorType
 from mxir.dialect.lowering import Lowering
 

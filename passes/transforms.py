@@ -10,7 +10,6 @@ rule lives with its op (`Op.vjp`, `Op.jvp`, `Op.batch`).
 from __future__ import annotations
 
 from mlir import ir
-
 from mxir.dialect import OPS, Builder, MxError, TensorType, is_float
 
 from .ir_utils import body_ops, copy_attributes, function_table, is_mx, mx_name, read_op

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mlir import ir
-
 from mxir.dialect import OPS, TRANSFORM_OPS, MxError, infer_types
 
 from .ir_utils import function_table, is_mx, is_transform, mx_name, read_op
@@ -33,9 +32,9 @@ def verify(module) -> None:
                                   "provided", op.location)
                 try:
                     kind.from_ir(op.attributes[key])
-                except MxError as e:
-                    raise MxError(f"'{op.name}' op attribute \"{key}\": {e.message}",
-                                  op.location) from None
+                except (MxError, TypeError, ValueError) as e:
+                    raise MxError(f"'{op.name}' op attribute \"{key}\": "
+                                  f"{getattr(e, 'message', e)}", op.location) from None
             callee = op.attributes["callee"]
             if ir.FlatSymbolRefAttr(callee).value not in table:
                 raise MxError(f"'{op.name}' op callee {callee} does not name a function in "
@@ -50,7 +49,9 @@ def verify(module) -> None:
             OPS[m.name].check_arity(len(m.in_types))
             expected = infer_types(m.name, m.in_types, m.attrs)
         except MxError as e:
-            raise MxError(f"'{op.name}' op {e.message}", op.location) from None
+            prefix = f"'{op.name}' "
+            text = e.message if e.message.startswith(prefix) else f"{prefix}op {e.message}"
+            raise MxError(text, op.location) from None
         if expected != m.out_types:
             raise MxError(f"'{op.name}' op result type mismatch: expected "
                           f"{', '.join(map(str, expected))} but got "

@@ -7,6 +7,7 @@ Flags named after a registry pass or pipeline run it; any other `--name`, `--nam
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -113,6 +114,10 @@ def _element_step(element: str, flag: str) -> Step:
         if ch in "({":
             name = element[:i].strip()
             break
+    for ours in list(PASSES) + list(PIPELINES):
+        if name != ours and re.search(rf"(?<![\w.-]){re.escape(ours)}(?![\w-])", element):
+            raise driver.UsageError(f"'{ours}' runs on the whole module: put it at the top "
+                                    f"level of the pipeline ({flag})")
     if is_ours(name):
         if name != element:
             raise driver.UsageError(f"'{name}' takes no options or nested pipeline ({flag})")
@@ -123,6 +128,7 @@ def _element_step(element: str, flag: str) -> Step:
 def pipeline_steps(text: str) -> list[Step]:
     flag = f"--pass-pipeline='{text}'"
     body = text.strip()
+    split_top_level(body)  # reports unbalanced brackets against the text as written
     if body.startswith("builtin.module(") and body.endswith(")"):
         inner = body[len("builtin.module("):-1]
         if split_top_level(f"({inner})") == [f"({inner})"]:  # one balanced anchor

@@ -80,6 +80,8 @@ def parse_arguments(args: list[str], types: list[TensorType], entry: str) -> lis
         except ir.MLIRError as e:
             msgs = "; ".join(d.message for d in e.error_diagnostics) or str(e)
             raise MxError(f"argument {i}: cannot parse '{text}': {msgs}") from None
+        except (TypeError, ValueError) as e:  # e.g. complex elements: no Python attribute class
+            raise MxError(f"argument {i}: unsupported literal '{text}': {e}") from None
         if not isinstance(attr, ir.DenseElementsAttr):
             raise MxError(f"argument {i}: expected a dense literal such as "
                           f"'dense<...> : {ttype}', got '{text}'")

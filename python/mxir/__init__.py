@@ -6,20 +6,25 @@ import math as _math
 
 from . import ops as _ops
 from .array import _install_operators, array
-from .dtypes import (
+from .compile import compile, disable_compile, enable_compile  # noqa: A004,F401
+from .dtypes import (  # noqa: F401
     bfloat16,
     bool_,
     float16,
     float32,
     float64,
+    floating,
     int32,
     int64,
+    integer,
     issubdtype,
+    number,
     promote_types,
+    signedinteger,
     uint8,
     uint32,
+    unsignedinteger,
 )
-from .dtypes import floating, integer, number, signedinteger, unsignedinteger  # noqa: F401
 from .evaluate import eval_arrays as _eval_arrays
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap  # noqa: F401
 

@@ -11,7 +11,6 @@ from mxir.dialect import TensorType, from_storage, to_storage
 from . import dtypes as dt
 from .graph import data_node, make_node
 
-
 _CONVERT_SIZE = "[convert] Only length-1 arrays can be converted to Python scalars."
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 

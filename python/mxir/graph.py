@@ -23,13 +23,15 @@ _ids = itertools.count()
 class Trace:
     """A Python function being (or having been) traced into a callee function."""
 
-    __slots__ = ("params", "outputs", "name", "transform")
+    __slots__ = ("params", "outputs", "name", "transform", "emitted")
 
     def __init__(self, name: str, transform: str):
         self.params: list[Node] = []
         self.outputs: list = []
         self.name = name
         self.transform = transform  # "grad", "vmap", "compile", ... (for error messages)
+        # open traces -> (Function, captures): a compiled function's trace is emitted once
+        self.emitted: dict = {}
 
 
 class Node:

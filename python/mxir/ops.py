@@ -288,7 +288,7 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
 
 
 def std(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
-    return sqrt(var(a, axis, keepdims, ddof))  # noqa: F821  (defined from the op table)
+    return globals()["sqrt"](var(a, axis, keepdims, ddof))  # defined from the op table
 
 
 # -- shapes -----------------------------------------------------------------------------------

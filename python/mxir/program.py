@@ -18,6 +18,17 @@ EVAL_IN_TRANSFORM = (
 )
 
 
+class Function(tuple):
+    """(arg_types, instrs, results) with its hash computed once: callees of compiled functions
+    are reused across calls, and hashing them is part of every compile-cache lookup."""
+
+    def __hash__(self):
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = tuple.__hash__(self)
+        return h
+
+
 class FunctionEmitter:
     """Linearises the part of the graph that one function computes."""
 
@@ -105,12 +116,16 @@ class FunctionEmitter:
         operands = [self.node_base[id(a._node)] + a._index for a in node.inputs]
         callee = None
         if node.callee is not None:
-            sub = FunctionEmitter(node.callee, self.open_traces + (self.trace,) if self.trace
-                                  else self.open_traces, self)
-            callee = sub.finish(node.callee.outputs)
+            open_traces = self.open_traces + (self.trace,) if self.trace else self.open_traces
+            emitted = node.callee.emitted.get(open_traces)
+            if emitted is None:
+                sub = FunctionEmitter(node.callee, open_traces, self)
+                emitted = (Function(sub.finish(node.callee.outputs)), sub.captures)
+                node.callee.emitted[open_traces] = emitted
+            callee, captures = emitted
             # captured values are extra callee arguments, after the traced parameters
-            cap_refs = [self._ref_of(n, i) for n, i in sub.captures]
-            cap_types = [sub.arg_types[len(node.callee.params) + k] for k in range(len(cap_refs))]
+            cap_refs = [self._ref_of(n, i) for n, i in captures]
+            cap_types = [callee[0][len(node.callee.params) + k] for k in range(len(cap_refs))]
             operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
         else:
             attrs = dict(node.attrs)
@@ -131,9 +146,9 @@ class FunctionEmitter:
         return operands[:n] + caps + operands[n:], attrs
 
     def _zeros(self, ttype) -> int:
-        from mxir.dialect import ConstValue, to_storage
-
         import numpy as np
+
+        from mxir.dialect import ConstValue, to_storage
 
         scalar = ttype.with_shape(())
         value = ConstValue(to_storage(np.zeros(()), ttype.dtype), ttype.dtype)

@@ -60,16 +60,14 @@ def seed(seed: int) -> None:
     state[0] = key(_check_seed("seed", seed))
 
 
-def _row(keys: array, i: int) -> array:
-    rows = array._op("slice", [keys], start=(i, 0), stop=(i + 1, 2), strides=(1, 1))
-    return ops.reshape(rows, (2,))
-
-
 def _next_key() -> array:
-    """Split the global key: keep one half as the new state, hand out the other."""
-    keys = split(state[0])
-    state[0] = _row(keys, 0)
-    return _row(keys, 1)
+    """Split the global key: keep one half as the new state, hand out the other.
+
+    The split is evaluated at once (a tiny cached program): left lazy, the chain of splits
+    would grow with every draw, and so would every program that uses a drawn key."""
+    keys = np.array(split(state[0]))
+    state[0] = array(keys[0], dt.uint32)
+    return array(keys[1], dt.uint32)
 
 
 def _check_key(k) -> array:

@@ -54,7 +54,8 @@ def _check_argnums(argnums, argnames, nargs: int, where: str = "grad"):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
         if i < 0:
-            raise ValueError(f"[{where}] Can't compute the gradient of negative argument index {i}.")
+            raise ValueError(f"[{where}] Can't compute the gradient of negative argument index "
+                             f"{i}.")
         if i >= nargs:
             raise ValueError(f"[{where}] Can't compute the gradient of argument index {i} because "
                              f"the function is called with only {nargs} positional arguments.")
@@ -94,7 +95,8 @@ def value_and_grad(fun: Callable, argnums=None, argnames=()) -> Callable:
             shape = "(" + ",".join(map(str, loss.shape)) + ")"
             extra = (" If you are using grad your function must return a scalar."
                      if loss.size == 1 else "")
-            raise ValueError(f"[vjp] Output shape {shape} does not match cotangent shape ().{extra}")
+            raise ValueError(f"[vjp] Output shape {shape} does not match cotangent shape ()."
+                             f"{extra}")
         from .ops import constant
 
         results = _vjp_node(trace, [loss], primals, [constant(1, loss.dtype)])
@@ -129,7 +131,10 @@ def grad(fun: Callable, argnums=None, argnames=()) -> Callable:
 
 
 def _as_output_list(out, where: str) -> list[array]:
-    outs = [out] if isinstance(out, array) else list(out) if isinstance(out, (list, tuple)) else None
+    if isinstance(out, array):
+        outs = [out]
+    else:
+        outs = list(out) if isinstance(out, (list, tuple)) else None
     if outs is None or not all(isinstance(o, array) for o in outs):
         raise ValueError(f"[{where}] The return value of the function should be an array or a "
                          "list/tuple of arrays.")

@@ -15,13 +15,14 @@ def register_tree_node(cls: type, flatten: Callable, unflatten: Callable) -> Non
 
 def _children(tree):
     """(children, rebuild) for a node, or None for a leaf."""
-    if isinstance(tree, (list, tuple)) and type(tree) in (list, tuple):
-        return list(tree), (lambda cs, t=type(tree): t(cs))
+    kind = type(tree)
+    if kind in (list, tuple):
+        return list(tree), kind
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
-        return list(tree), (lambda cs, t=type(tree): t(*cs))
+        return list(tree), lambda cs: kind(*cs)
     if isinstance(tree, dict):
         keys = list(tree.keys())
-        return [tree[k] for k in keys], (lambda cs, ks=keys, t=type(tree): t(zip(ks, cs)))
+        return [tree[k] for k in keys], lambda cs: kind(zip(keys, cs))
     if type(tree) in _NODES:
         flatten, unflatten = _NODES[type(tree)]
         children, aux = flatten(tree)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 from mlir.dialects import func
-
 from mxir.dialect import Builder, TensorType, infer_types, new_context, to_storage
 from mxir.dialect.core import from_storage, is_float
 from mxir.passes import run_pipeline

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from mlir import ir
 from mlir.dialects import irdl
-
 from mxir.dialect import (
     COVERAGE_PATH,
     IRDL_PATH,

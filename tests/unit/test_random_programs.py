@@ -1,11 +1,10 @@
 """Property tests on random programs (DAGs of 1-30 ops with broadcasting and reductions):
 grad against central finite differences, and jvp against vjp by <J v, u> = <v, J^T u>."""
 
+import mxir as mx
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import mxir as mx
 
 UNARY = [mx.sin, mx.cos, mx.tanh, mx.sigmoid, mx.square, lambda a: mx.exp(a * 0.3),
          lambda a: mx.log1p(mx.square(a)), mx.arctan, mx.negative]

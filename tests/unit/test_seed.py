@@ -5,10 +5,9 @@ import doctest
 import os
 import re
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 SEED = os.path.join(os.path.dirname(__file__), "..", "seed", "function_transforms.txt")
 

@@ -7,7 +7,6 @@ import pytest
 from harness import context
 from mlir import ir
 from mlir.dialects import func
-
 from mxir.dialect import OPS, Builder, MxError, TensorType, infer_types
 from mxir.dialect.core import is_float
 from mxir.passes import run_pipeline

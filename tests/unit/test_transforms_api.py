@@ -1,10 +1,9 @@
 """grad / value_and_grad / vjp / jvp / vmap as MLX users call them, composed in several orders;
 results against NumPy formulas and finite differences, errors as MLX raises them."""
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 
 def fd_grad(f, x, eps=1e-3):
