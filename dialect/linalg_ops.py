@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from mlir import ir
 from mlir.dialects import linalg
 
 from .core import MxError, TensorType, is_float
@@ -17,6 +18,28 @@ def swap_last(b, x):
     """Transpose the last two axes (the matrix transpose of a batch of matrices)."""
     rank = b.type(x).ndim
     return b.transpose(x, perm=(*range(rank - 2), rank - 1, rank - 2))
+
+
+def _untransposed(x, t):
+    """(source, source type, True) when `x` is the lowered transpose of the last two axes of
+    a source tensor; else (x, t, False)."""
+    owner = x.owner
+    if isinstance(owner, (ir.Operation, ir.OpView)) \
+            and owner.operation.name == "linalg.transpose":
+        rank = t.ndim
+        perm = list(ir.DenseI64ArrayAttr(owner.attributes["permutation"]))
+        if perm == [*range(rank - 2), rank - 1, rank - 2]:
+            return owner.operands[0], t.with_shape((*t.shape[:-2], *t.shape[:-3:-1])), True
+    return x, t, False
+
+
+def _matmul_maps(batched: bool, trans_a: bool, trans_b: bool) -> list:
+    """Indexing maps of linalg.(batch_)matmul over (b,) m, n, k with transposed operands."""
+    d = [ir.AffineDimExpr.get(i) for i in range(4 if batched else 3)]
+    b, (m, n, k) = d[:-3], d[-3:]
+    exprs = [[*b, k, m] if trans_a else [*b, m, k], [*b, n, k] if trans_b else [*b, k, n],
+             [*b, m, n]]
+    return [ir.AffineMap.get(len(d), 0, e) for e in exprs]
 
 
 def _fmt(shape) -> str:
@@ -49,25 +72,41 @@ class MatmulOp(Op):
         return np.matmul(a, c).astype(a.dtype)
 
     def lower(self, lo, xs, in_types, out_types):
+        """linalg.matmul / batch_matmul; a transpose of the last two axes feeding an operand is
+        folded into the op's indexing maps (the vjp's transposes are never materialised; the
+        CPU pipeline turns the maps into BLAS transpose flags, passes/matmul.py). Half inputs
+        are widened first: they accumulate in float32 as in MLX, and BLAS has f32/f64 gemm."""
         from .misc import AstypeOp
         from .shape import ReshapeOp
 
-        (a, c), (ta, tc), (out,) = xs, in_types, out_types
-        acc_dtype = compute_dtype(out.dtype)  # half inputs accumulate in float32, as MLX
-        if out.ndim == 2:
-            acc_t = TensorType(out.shape, acc_dtype)
-            r = linalg.matmul(a, c, outs=[lo.fill(acc_t, 0)])
-        else:  # fold the batch dims into one: linalg.batch_matmul takes exactly one
+        out = out_types[0]
+        acc_dtype = compute_dtype(out.dtype)
+        ops, trans = [], []
+        for x, t in zip(xs, in_types, strict=True):
+            x, t, tr = _untransposed(x, t)
+            if t.dtype != acc_dtype:
+                wide = TensorType(t.shape, acc_dtype)
+                x, t = AstypeOp().lower(lo, [x], [t], [wide], dtype=acc_dtype), wide
+            ops.append((x, t))
+            trans.append(tr)
+        batched = out.ndim > 2
+        if batched:  # fold the batch dims into one: linalg.batch_matmul takes exactly one
             n = math.prod(out.shape[:-2])
 
             def fold(x, t):
-                return ReshapeOp().lower(lo, [x], [t], [t.with_shape((n, *t.shape[-2:]))],
-                                         shape=(n, *t.shape[-2:]))
+                t3 = t.with_shape((n, *t.shape[-2:]))
+                return ReshapeOp().lower(lo, [x], [t], [t3], shape=t3.shape)
 
-            acc3 = TensorType((n, *out.shape[-2:]), acc_dtype)
-            r = linalg.batch_matmul(fold(a, ta), fold(c, tc), outs=[lo.fill(acc3, 0)])
-            acc_t = TensorType(out.shape, acc_dtype)
-            r = ReshapeOp().lower(lo, [r], [acc3], [acc_t], shape=out.shape)
+            ops = [(fold(x, t), None) for x, t in ops]
+            acc = TensorType((n, *out.shape[-2:]), acc_dtype)
+        else:
+            acc = TensorType(out.shape, acc_dtype)
+        maps = _matmul_maps(batched, *trans) if any(trans) else None
+        emit = linalg.batch_matmul if batched else linalg.matmul
+        r = emit(ops[0][0], ops[1][0], outs=[lo.fill(acc, 0)], indexing_maps=maps)
+        acc_t = TensorType(out.shape, acc_dtype)
+        if batched:
+            r = ReshapeOp().lower(lo, [r], [acc], [acc_t], shape=out.shape)
         if acc_dtype != out.dtype:
             r = AstypeOp().lower(lo, [r], [acc_t], [out], dtype=out.dtype)
         return r

@@ -14,6 +14,7 @@ from mlir import ir, passmanager
 from mxir.dialect import MxError
 
 from . import pipelines
+from .matmul import blas_matmul
 from .simplify import simplify
 from .to_linalg import mx_to_linalg
 from .transforms import expand_transforms
@@ -95,5 +96,8 @@ def mark_entry(module, entry: str = "main") -> None:
 
 
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
+register_pass("cpu-blas-matmul", "f32/f64 linalg matmuls on memrefs -> OpenBLAS gemm calls")(
+    blas_matmul)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
-                          "mx-emit-c-interface", pipelines.BUFFERIZE, pipelines.CPU_TO_LLVM]
+                          "mx-emit-c-interface", pipelines.BUFFERIZE, "cpu-blas-matmul",
+                          pipelines.CPU_TO_LLVM]

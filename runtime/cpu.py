@@ -21,7 +21,22 @@ def _runtime_libs() -> list[str]:
 
     lib = os.path.join(os.path.dirname(ir.__file__), "lib")
     return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",)
-            if os.path.exists(os.path.join(lib, n))]
+            if os.path.exists(os.path.join(lib, n))] + blas_libs()
+
+
+def blas_libs() -> list[str]:
+    """OpenBLAS from the `scipy-openblas32` wheel, whose CBLAS gemm the cpu-blas-matmul pass
+    calls (passes/matmul.py). Found without importing the package (its import reads package
+    metadata: slow)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    lib = os.path.join(spec.submodule_search_locations[0], "lib")
+    names = sorted(n for n in os.listdir(lib) if n.startswith("libscipy_openblas")
+                   and n.endswith((".so", ".dylib"))) if os.path.isdir(lib) else []
+    return [os.path.join(lib, n) for n in names[:1]]
 
 
 class CpuExecutable:
@@ -29,38 +44,55 @@ class CpuExecutable:
 
     Shapes are static, so the descriptors are laid out once (one int64 buffer holding every
     descriptor, pointer tables into it) and a call only writes the data pointers: measured
-    ~80 µs per call through `ExecutionEngine.invoke` and MLIR's descriptor helpers, a few µs
-    here. Not reentrant: one call at a time per executable."""
+    ~80 µs per call through `ExecutionEngine.invoke` and MLIR's descriptor helpers, about 1 µs
+    here for a few scalars. Not reentrant: one call at a time per executable."""
 
     def __init__(self, llvm_module, entry: str = "main"):
         from mlir.execution_engine import ExecutionEngine
 
         self.engine = ExecutionEngine(llvm_module, opt_level=3, shared_libs=_runtime_libs())
         self.entry = entry
-        self._fn = _PACKED(self.engine.raw_lookup(f"_mlir_ciface_{entry}"))
-        self._layout = None  # (shapes, descriptor buffer, data-pointer slots, packed args)
+        address = self.engine.raw_lookup(f"_mlir_ciface_{entry}")
+        if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)
+            raise RuntimeError(f"JIT lookup of '{entry}' failed")
+        self._fn = _PACKED(address)
+        self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
 
-    def _prepare(self, arrays) -> None:
-        shapes = tuple(a.shape for a in arrays)
+    def _prepare(self, shapes: list) -> None:
         words, slots = [], []
-        for a in arrays:
+        for shape in shapes:
             slots.append(len(words))
-            rank = a.ndim
-            strides = [int(np.prod(a.shape[i + 1:], dtype=np.int64)) for i in range(rank)]
-            words += [0, 0, 0, *a.shape, *strides]  # allocated, aligned, offset, sizes, strides
-        desc = np.array(words + [0], dtype=np.int64)
-        base = desc.ctypes.data
-        pointers = np.array([base + 8 * s for s in slots], dtype=np.int64)
-        packed = pointers.ctypes.data + 8 * np.arange(len(slots), dtype=np.int64)
-        self._layout = (shapes, desc, np.array(slots, dtype=np.int64), pointers, packed)
+            strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
+            words += [0, 0, 0, *shape, *strides]  # allocated, aligned, offset, sizes, strides
+        desc = (ctypes.c_int64 * (len(words) + 1))(*words)
+        base = ctypes.addressof(desc)
+        pointers = (ctypes.c_void_p * max(1, len(slots)))(*[base + 8 * s for s in slots])
+        packed = (ctypes.c_void_p * max(1, len(slots)))(
+            *[ctypes.addressof(pointers) + 8 * i for i in range(len(slots))])
+        self._layout = (shapes, desc, slots, (pointers, packed), ctypes.addressof(packed))
 
     def __call__(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
-        arrays = [np.asarray(a, order="C") for a in inputs] + list(outputs)
-        if self._layout is None or self._layout[0] != tuple(a.shape for a in arrays):
-            self._prepare(arrays)
+        arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous
+                  else np.ascontiguousarray(a).reshape(np.shape(a)) for a in inputs]
+        arrays += outputs
+        shapes = [a.shape for a in arrays]
+        if self._layout is None or self._layout[0] != shapes:
+            self._prepare(shapes)
         _, desc, slots, _, packed = self._layout
-        data = np.array([a.__array_interface__["data"][0] for a in arrays], dtype=np.int64)
-        desc[slots] = data
-        desc[slots + 1] = data
-        self._fn(packed.ctypes.data)
+        for a, s in zip(arrays, slots):
+            desc[s] = desc[s + 1] = _data_pointer(a)
+        self._fn(packed)
         del arrays  # the inputs (possibly converted copies) lived through the call
+
+
+def _data_pointer(a: np.ndarray) -> int:
+    # ~0.15 µs; `__array_interface__` builds a dict (~0.8 µs) but also serves read-only and
+    # empty arrays, which a writable ctypes view refuses
+    try:
+        return _addressof(_char_view(a))
+    except (TypeError, ValueError):
+        return a.__array_interface__["data"][0]
+
+
+_addressof = ctypes.addressof
+_char_view = ctypes.c_char.from_buffer

@@ -32,11 +32,37 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
     if inputs is not None or outputs is not None:
         raise NotImplementedError("[compile] implicit inputs/outputs are not supported yet.")
     traces: dict = {}
+    # positional arrays only (the common call): keyed by their types alone, skipping the tree
+    # walk and the structure key (measured ~6 µs of a ~10 µs compiled call)
+    fast: dict = {}
 
     @functools.wraps(fun)
     def compiled(*args, **kwargs):
         if not _enabled:
             return fun(*args, **kwargs)
+        if not kwargs:
+            try:
+                types = tuple([x._node.types[x._index] for x in args if type(x) is array])
+            except AttributeError:
+                types = None
+            if types is not None and len(types) == len(args):
+                entry = fast.get(types)
+                if entry is None:
+                    entry = fast[types] = _lookup(args, kwargs)
+                trace, out_structure, out_types = entry
+                node = make_node("call", args, {}, callee=trace, types=out_types)
+                if out_structure is None:  # a bare array
+                    return array._from(node, 0)
+                return out_structure([array._from(node, i) for i in range(len(out_types))])
+        trace, out_structure, out_types = _lookup(args, kwargs)
+        arrays = [x for x in tree_flatten((list(args), kwargs)) if isinstance(x, array)]
+        node = make_node("call", arrays, {}, callee=trace, types=out_types)
+        if out_structure is None:
+            return array._from(node, 0)
+        return out_structure([array._from(node, i) for i in range(len(out_types))])
+
+    def _lookup(args, kwargs):
+        """(trace, output structure or None for a bare array, output types)."""
         tree = (list(args), kwargs)
         leaves = tree_flatten(tree)
         arrays = [x for x in leaves if isinstance(x, array)]
@@ -46,11 +72,10 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
                tuple(_constant_key(x) for x in leaves if not isinstance(x, array)))
         entry = traces.get(key)
         if entry is None:
-            entry = traces[key] = _trace(fun, tree, leaves)
-        trace, out_structure = entry
-        types = [o._node.types[o._index] for o in trace.outputs]
-        node = make_node("call", arrays, {}, callee=trace, types=types)
-        return out_structure([array._from(node, i) for i in range(len(types))])
+            trace, out, structure = _trace(fun, tree, leaves)
+            types = tuple(o._node.types[o._index] for o in trace.outputs)
+            entry = traces[key] = (trace, None if isinstance(out, array) else structure, types)
+        return entry
 
     return compiled
 
@@ -66,7 +91,7 @@ def _trace(fun, tree, leaves):
         raise ValueError("[compile] The compiled function must return arrays (in lists, tuples "
                          "or dicts).")
     trace.outputs = outs
-    return trace, tree_structure(out)
+    return trace, out, tree_structure(out)
 
 
 def tree_structure_key(tree):

@@ -23,7 +23,7 @@ _ids = itertools.count()
 class Trace:
     """A Python function being (or having been) traced into a callee function."""
 
-    __slots__ = ("params", "outputs", "name", "transform", "emitted")
+    __slots__ = ("params", "outputs", "name", "transform", "emitted", "direct")
 
     def __init__(self, name: str, transform: str):
         self.params: list[Node] = []
@@ -32,6 +32,8 @@ class Trace:
         self.transform = transform  # "grad", "vmap", "compile", ... (for error messages)
         # open traces -> (Function, captures): a compiled function's trace is emitted once
         self.emitted: dict = {}
+        # evaluate.py: the executable that calls this trace on evaluated arrays, once built
+        self.direct = None
 
 
 class Node:
@@ -46,8 +48,11 @@ class Node:
         self.callee = callee  # Trace, for transform nodes
         self.values = None  # list of host-storage arrays once evaluated
         # does this node depend on a parameter of some trace? (then it must never be detached)
-        self.traced = any(a._node.traced for a in inputs) or (
-            callee is not None and any(a._node.traced for a in inputs))
+        self.traced = False
+        for a in inputs:
+            if a._node.traced:
+                self.traced = True
+                break
         self.trace = None  # owning trace, for parameters
         self.bound = None  # the argument a parameter stands for (None: unbound, e.g. vmap)
 

@@ -2,6 +2,8 @@
 vjp and jvp against central finite differences (float64, reference interpreter), batching
 against a loop over the batch, for every batch axis."""
 
+import itertools
+
 import numpy as np
 import pytest
 from harness import context
@@ -156,10 +158,9 @@ BATCH = 3
 def test_batch_rule_matches_loop(name, shapes, attrs):
     rng = np.random.default_rng(1)
     in_types = [TensorType(s, "float64") for s in shapes]
-    # every operand batched at its last axis position, then the first operand unbatched
-    axis_choices = [tuple(len(s) for s in shapes)]
-    if len(shapes) > 1:
-        axis_choices.append((None,) + tuple(0 for _ in shapes[1:]))
+    # every batch axis position of every operand, and unbatched, in all combinations
+    per_operand = [[None, *range(len(s) + 1)] for s in shapes]
+    axis_choices = [c for c in itertools.product(*per_operand) if any(a is not None for a in c)]
     for in_axes in axis_choices:
         xs, batched = [], []
         for s, ax in zip(shapes, in_axes):
@@ -182,3 +183,39 @@ def test_every_op_has_all_rules_or_is_listed():
     missing = {(n, part) for n, op in OPS.items() for part in ("vjp", "jvp", "batch")
                if getattr(op, part) is None}
     assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize("transform,pass_name", [("vjp", "mx-autodiff"), ("jvp", "mx-jvp"),
+                                                 ("vmap", "mx-vmap")])
+def test_missing_rule_is_a_pass_error_naming_the_op_and_its_location(transform, pass_name):
+    from mxir.dialect import Op
+
+    class NoRules(Op):
+        name = "test_no_rules"
+
+        def infer(self, types):
+            return [types[0]]
+
+    OPS["test_no_rules"] = NoRules()
+    extra = {"vjp": ("%ct", ", tensor<3xf32>", ", tensor<3xf32>", ' argnums = array<i64: 0>,'),
+             "jvp": ("%ct", ", tensor<3xf32>", ", tensor<3xf32>", ""),
+             "vmap": ("", "", "", " in_axes = [0 : i64], out_axes = [0 : i64],")}[transform]
+    ct, ct_type, res_type, attrs = extra
+    text = (
+        'func.func private @f(%x: tensor<3xf32>) -> tensor<3xf32> {\n'
+        '  %0 = "mx.test_no_rules"(%x) : (tensor<3xf32>) -> tensor<3xf32>\n'
+        '  return %0 : tensor<3xf32>\n}\n'
+        f'func.func @main(%x: tensor<3xf32>{", %ct: tensor<3xf32>" if ct else ""}) {{\n'
+        f'  %r:{2 if ct else 1} = "mx.{transform}"(%x{", " + ct if ct else ""}) {{{attrs} '
+        f'callee = @f}} : (tensor<3xf32>{ct_type}) -> (tensor<3xf32>{res_type})\n'
+        '  return\n}\n')
+    try:
+        with context(), ir.Location.unknown():
+            module = ir.Module.parse(text, context())
+            with pytest.raises(MxError) as err:
+                run_pipeline(module, [pass_name])
+    finally:
+        del OPS["test_no_rules"]
+    assert f"no {'batch' if transform == 'vmap' else transform} rule for 'mx.test_no_rules'" in (
+        err.value.message)
+    assert ":2:" in str(err.value.location)

@@ -1,0 +1,205 @@
+"""The fast matmul paths (passes/matmul.py, MatmulOp.lower): OpenBLAS calls for f32/f64, widened
+halves, transposes folded into BLAS flags, strided and offset views, batched gemm, and the loop
+fallback; every path compiled vs NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from harness import assert_close, check_op, context
+from mlir import ir
+from mlir.dialects import func
+from mxir.dialect import Builder, TensorType, to_storage
+from mxir.passes import matmul as blas
+from mxir.passes import run_pipeline
+from mxir.passes.registry import expand
+from mxir.runtime.cpu import CpuExecutable
+
+import mxir as mx
+
+FLOATS = ["float32", "float64", "float16", "bfloat16"]
+SHAPES = [((1, 7), (7, 5)), ((6, 1), (1, 4)), ((5, 7), (7, 1)), ((1, 1), (1, 1)),
+          ((0, 3), (3, 4)), ((3, 0), (0, 4)), ((3, 4), (4, 0)), ((37, 65), (65, 19)),
+          ((2, 3, 4, 5), (2, 3, 5, 6)), ((3, 1, 5), (3, 5, 2)), ((0, 2, 3), (0, 3, 4)),
+          ((4, 6, 0), (4, 0, 2))]
+
+
+def _values(shape, dtype, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    return x.astype(np.float32 if dtype in ("float16", "bfloat16") else dtype)
+
+
+def _tol(dtype, k):
+    """Half products round once at the end; the tolerance grows with the reduction length."""
+    return {"float16": (4e-3, 2e-3 * k), "bfloat16": (2e-2, 1e-2 * k)}.get(dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("sa,sb", SHAPES)
+def test_matmul_op_matches_reference(sa, sb, dtype):
+    a, c = _values(sa, dtype, 0), _values(sb, dtype, 1)
+    with context(), ir.Location.unknown():
+        check_op("matmul", [a, c], [TensorType(sa, dtype), TensorType(sb, dtype)],
+                 tol=_tol(dtype, sa[-1]))
+
+
+def _lowered(build, in_types, upto="cpu-blas-matmul"):
+    """The module of `build(b, *args)` after the CPU pipeline up to `upto`."""
+    module = _module(build, in_types)
+    steps = expand(["mx-to-cpu"])
+    run_pipeline(module, steps[:steps.index(upto) + 1])
+    return str(module)
+
+
+def _module(build, in_types):
+    module = ir.Module.create()
+    with ir.InsertionPoint(module.body):
+        f = func.FuncOp("main", ir.FunctionType.get([t.to_ir() for t in in_types], []))
+    block = f.add_entry_block()
+    with ir.InsertionPoint(block):
+        b = Builder(ir.InsertionPoint(block), ir.Location.unknown())
+        results = build(b, *block.arguments)
+        results = results if isinstance(results, list) else [results]
+        func.ReturnOp(results)
+    f.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(
+        [t.to_ir() for t in in_types], [r.type for r in results]))
+    return module
+
+
+def _run(build, inputs, in_types):
+    """Compile `build` through the full CPU pipeline and run it on `inputs`."""
+    module = _module(build, in_types)
+    out_types = [TensorType.from_ir(t) for t in
+                 ir.FunctionType(ir.TypeAttr(module.body.operations[0]
+                                             .attributes["function_type"]).value).results]
+    run_pipeline(module, ["mx-to-cpu"])
+    outs = [np.empty(t.shape, to_storage(np.zeros(()), t.dtype).dtype) for t in out_types]
+    CpuExecutable(module)(inputs, outs)
+    return outs, out_types
+
+
+def _swap(b, x):
+    r = b.type(x).ndim
+    return b.transpose(x, perm=(*range(r - 2), r - 1, r - 2))
+
+
+TRANSPOSED = [
+    ("a_t", lambda b, x, y: b.matmul(_swap(b, x), y), ((5, 4), (5, 3)), "112, 111"),
+    ("b_t", lambda b, x, y: b.matmul(x, _swap(b, y)), ((4, 5), (3, 5)), "111, 112"),
+    ("both", lambda b, x, y: b.matmul(_swap(b, x), _swap(b, y)), ((5, 4), (3, 5)), "112, 112"),
+    ("batched", lambda b, x, y: b.matmul(_swap(b, x), y), ((2, 5, 4), (2, 5, 3)), "112, 111"),
+    ("batched_rank4", lambda b, x, y: b.matmul(x, _swap(b, y)), ((2, 3, 4, 5), (2, 3, 6, 5)),
+     "111, 112"),
+]
+
+
+@pytest.mark.parametrize("name,build,shapes,flags", TRANSPOSED, ids=[t[0] for t in TRANSPOSED])
+def test_transposed_operands_become_blas_flags(name, build, shapes, flags):
+    in_types = [TensorType(s, "float32") for s in shapes]
+    with context(), ir.Location.unknown():
+        text = _lowered(build, in_types)
+    assert "linalg.transpose" not in text and "linalg.matmul" not in text
+    assert "linalg.batch_matmul" not in text
+    symbol = "sgemm_batch_strided" if len(shapes[0]) > 2 else "sgemm("
+    call = next(line for line in text.splitlines() if "call @scipy_cblas_" in line)
+    assert symbol in call
+    # the transpose flags are the 2nd and 3rd arguments: look up the constants they name
+    args = call.split("(", 1)[1].split(")", 1)[0].split(", ")
+    consts = {line.split(" = ")[0].strip(): line.split("constant ")[1].split(" :")[0]
+              for line in text.splitlines() if "arith.constant" in line and " = " in line}
+    assert f"{consts[args[1]]}, {consts[args[2]]}" == flags
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name,build,shapes,flags", TRANSPOSED, ids=[t[0] for t in TRANSPOSED])
+def test_transposed_operands_match_numpy(name, build, shapes, flags, dtype):
+    xs = [_values(s, dtype, i) for i, s in enumerate(shapes)]
+    in_types = [TensorType(s, dtype) for s in shapes]
+    swap = {"a_t": (True, False), "b_t": (False, True), "both": (True, True),
+            "batched": (True, False), "batched_rank4": (False, True)}[name]
+    want = np.matmul(*[np.swapaxes(x, -1, -2) if s else x for x, s in zip(xs, swap)])
+    with context(), ir.Location.unknown():
+        (got,), (t,) = _run(build, [to_storage(x, dtype) for x in xs], in_types)
+    assert_close(got, to_storage(want, dtype), t, _tol(dtype, shapes[0][-1]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_loop_fallback_honours_transposed_maps(monkeypatch, dtype):
+    """Without the BLAS package the pass leaves linalg loops, which read the folded maps."""
+    monkeypatch.setattr(blas, "blas_available", lambda: False)
+    shapes = ((2, 5, 4), (2, 3, 5))
+    xs = [_values(s, dtype, i) for i, s in enumerate(shapes)]
+    in_types = [TensorType(s, dtype) for s in shapes]
+
+    def build(b, x, y):
+        return b.matmul(_swap(b, x), _swap(b, y))
+
+    with context(), ir.Location.unknown():
+        text = _lowered(build, in_types)
+        assert "scipy_cblas" not in text and "linalg.batch_matmul" in text
+        (got,), (t,) = _run(build, xs, in_types)
+    want = np.matmul(np.swapaxes(xs[0], 1, 2), np.swapaxes(xs[1], 1, 2))
+    assert_close(got, want, t)
+
+
+def test_half_matmul_widens_to_sgemm():
+    in_types = [TensorType((4, 5), "bfloat16"), TensorType((5, 3), "bfloat16")]
+    with context(), ir.Location.unknown():
+        text = _lowered(lambda b, x, y: b.matmul(x, y), in_types)
+    assert "call @scipy_cblas_sgemm(" in text and "linalg.matmul" not in text
+
+
+def test_zero_fill_becomes_beta_zero():
+    in_types = [TensorType((4, 5), "float64"), TensorType((5, 3), "float64")]
+    with context(), ir.Location.unknown():
+        text = _lowered(lambda b, x, y: b.matmul(x, y), in_types)
+    assert "linalg.fill" not in text and "call @scipy_cblas_dgemm(" in text
+
+
+def test_strided_views_and_offsets_match_numpy():
+    """Slices feed BLAS with an offset and a leading dimension wider than the view; the
+    concatenate makes each product write into a column block of the result (ldc > n)."""
+    x = _values((9, 11), "float32", 0)
+    y = _values((7, 6), "float32", 1)
+    a = mx.array(x)
+    r = mx.concatenate([a[1:5, 2:9] @ mx.array(y), a[2:6, 0:7] @ a[0:7, 3:8]], axis=1)
+    want = np.concatenate([x[1:5, 2:9] @ y, x[2:6, 0:7] @ x[0:7, 3:8]], axis=1)
+    np.testing.assert_allclose(np.array(r), want, rtol=2e-5, atol=1e-5)
+
+
+def test_non_unit_inner_stride_matches_numpy():
+    x = _values((6, 10), "float64", 2)
+    a = mx.array(x)
+    r = a[:, ::2] @ a[0:5, 1::2]  # every other column: a view BLAS can't take without a copy
+    np.testing.assert_allclose(np.array(r), x[:, ::2] @ x[0:5, 1::2], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_value_and_grad_of_sum_of_matmul(dtype):
+    xa, xb = _values((33, 17), dtype, 3), _values((17, 9), dtype, 4)
+    a, b = mx.array(xa).astype(dtype), mx.array(xb).astype(dtype)
+    value, (ga, gb) = mx.value_and_grad(lambda a, b: mx.sum(a @ b), argnums=(0, 1))(a, b)
+    rtol = {"float32": 1e-5, "float64": 1e-12, "float16": 1e-2, "bfloat16": 5e-2}[dtype]
+    xa, xb = np.array(a.astype(mx.float64)), np.array(b.astype(mx.float64))
+    ones = np.ones((33, 9))
+    np.testing.assert_allclose(value.astype(mx.float64).item(), (xa @ xb).sum(), rtol=rtol)
+    np.testing.assert_allclose(np.array(ga.astype(mx.float64)), ones @ xb.T, rtol=rtol,
+                               atol=rtol)
+    np.testing.assert_allclose(np.array(gb.astype(mx.float64)), xa.T @ ones, rtol=rtol,
+                               atol=rtol)
+
+
+def test_batched_grad_and_vmap_match_numpy():
+    xa, xb = _values((3, 8, 5), "float32", 5), _values((3, 5, 4), "float32", 6)
+    a, b = mx.array(xa), mx.array(xb)
+    ga = mx.grad(lambda a: mx.sum(mx.sin(a @ b)))(a)
+    want = np.matmul(np.cos(xa @ xb), np.swapaxes(xb, 1, 2))
+    np.testing.assert_allclose(np.array(ga), want, rtol=1e-4, atol=1e-5)
+    v = mx.vmap(lambda x: x @ b[0], in_axes=0)(a)
+    np.testing.assert_allclose(np.array(v), xa @ xb[0], rtol=1e-5, atol=1e-6)
+
+
+def test_large_matmul_matches_numpy():
+    xa, xb = _values((130, 257), "float32", 7), _values((257, 66), "float32", 8)
+    r = mx.array(xa) @ mx.array(xb)
+    np.testing.assert_allclose(np.array(r), xa @ xb, rtol=1e-4, atol=1e-4)
