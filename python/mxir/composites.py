@@ -133,10 +133,9 @@ def _atleast(n: int, *arys):
     out = []
     for x in arys:
         x = as_array(x)
-        if x.ndim < n:
-            shape = {1: (1,) * (1 - x.ndim) + x.shape,
-                     2: {0: (1, 1), 1: (1, *x.shape)}.get(x.ndim, x.shape),
-                     3: {0: (1, 1, 1), 1: (1, *x.shape, 1), 2: (*x.shape, 1)}.get(x.ndim, x.shape)}[n]
+        if x.ndim < n:  # NumPy's placement: (N,) -> (1, N) -> (1, N, 1); (M, N) -> (M, N, 1)
+            shape = {0: (1,) * n, 1: ((1,) + x.shape + (1,))[:n] if n > 1 else x.shape,
+                     2: x.shape + (1,)}[x.ndim]
             x = reshape(x, shape)
         out.append(x)
     return out[0] if len(out) == 1 else out

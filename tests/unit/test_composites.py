@@ -1,9 +1,8 @@
 """MLX functions built from other ops, against NumPy."""
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 RNG = np.random.default_rng(0)
 A = RNG.normal(size=(3, 4)).astype(np.float32)

@@ -2,10 +2,9 @@
 vmap(grad), grad(vmap), jvp(grad), vmap(vmap), vmap(jvp), grad(vmap(grad)), and compile of
 each — against loops of the plain transform and central finite differences."""
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 FUNCTIONS = {
     "sin_sum": lambda x: mx.sum(mx.sin(x)),
