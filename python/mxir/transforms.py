@@ -271,13 +271,14 @@ def _basis(size: int, shape, dtype):
     return reshape(astype(eye(size), dtype), (size, *shape))
 
 
-def _jacobian_arg(args, argnums: int, where: str):
+def _of_one_argument(fun, args, argnums: int, where: str):
+    """(x, f) with f(v) = fun(*args) where args[argnums] is replaced by v."""
     if not isinstance(argnums, int) or not 0 <= argnums < len(args):
         raise ValueError(f"[{where}] argnums must be the index of one positional argument.")
     x = args[argnums]
     if not isinstance(x, array):
         raise ValueError(NOT_ARRAYS)
-    return x
+    return x, lambda v: fun(*args[:argnums], v, *args[argnums + 1:])
 
 
 def jacrev(fun: Callable, argnums: int = 0) -> Callable:
@@ -285,15 +286,11 @@ def jacrev(fun: Callable, argnums: int = 0) -> Callable:
     Shape: output shape + input shape."""
 
     def wrapped(*args):
-        x = _jacobian_arg(args, argnums, "jacrev")
-
-        def f(v):
-            return fun(*args[:argnums], v, *args[argnums + 1:])
-
-        out = f(x)
-        pull = vmap(lambda ct: vjp(f, [x], [ct])[1][0])
         from .ops import reshape
 
+        x, f = _of_one_argument(fun, args, argnums, "jacrev")
+        out = f(x)
+        pull = vmap(lambda ct: vjp(f, [x], [ct])[1][0])
         rows = pull(_basis(out.size, out.shape, out.dtype))
         return reshape(rows, (*out.shape, *x.shape))
 
@@ -305,14 +302,10 @@ def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
     Shape: output shape + input shape."""
 
     def wrapped(*args):
-        x = _jacobian_arg(args, argnums, "jacfwd")
-
-        def f(v):
-            return fun(*args[:argnums], v, *args[argnums + 1:])
-
-        push = vmap(lambda t: jvp(f, [x], [t])[1][0], out_axes=-1)
         from .ops import reshape
 
+        x, f = _of_one_argument(fun, args, argnums, "jacfwd")
+        push = vmap(lambda t: jvp(f, [x], [t])[1][0], out_axes=-1)
         cols = push(_basis(x.size, x.shape, x.dtype))
         return reshape(cols, (*cols.shape[:-1], *x.shape))
 

@@ -50,18 +50,16 @@ def cases():
     return out
 
 
-def _module(name, in_types, attrs, transform):
-    """@f = the single op; @main applies `transform` ("vjp" or "jvp") to it."""
+def _transform_module(name, in_types, attrs, transform, main_args, main_results, attributes):
+    """@f = the single op `name`; @main(main_args) applies `mx.<transform>` to @f."""
     out_types = infer_types(name, in_types, attrs)
     module = ir.Module.create()
     with ir.InsertionPoint(module.body):
         f = func.FuncOp("f", ir.FunctionType.get([t.to_ir() for t in in_types],
                                                  [t.to_ir() for t in out_types]),
                         visibility="private")
-        extra = out_types if transform == "vjp" else in_types
-        results = out_types + (in_types if transform == "vjp" else out_types)
-        main = func.FuncOp("main", ir.FunctionType.get(
-            [t.to_ir() for t in in_types + extra], [t.to_ir() for t in results]))
+        main = func.FuncOp("main", ir.FunctionType.get([t.to_ir() for t in main_args],
+                                                      [t.to_ir() for t in main_results]))
     block = f.add_entry_block()
     with ir.InsertionPoint(block):
         r = Builder(ir.InsertionPoint(block), ir.Location.unknown()).emit(
@@ -69,13 +67,23 @@ def _module(name, in_types, attrs, transform):
         func.ReturnOp(r if isinstance(r, list) else [r])
     mblock = main.add_entry_block()
     with ir.InsertionPoint(mblock):
-        attributes = {"callee": ir.FlatSymbolRefAttr.get("f")}
-        if transform == "vjp":
-            attributes["argnums"] = ir.DenseI64ArrayAttr.get(list(range(len(in_types))))
-        op = ir.Operation.create(f"mx.{transform}", results=[t.to_ir() for t in results],
-                                 operands=list(mblock.arguments), attributes=attributes)
+        op = ir.Operation.create(f"mx.{transform}", results=[t.to_ir() for t in main_results],
+                                 operands=list(mblock.arguments),
+                                 attributes={"callee": ir.FlatSymbolRefAttr.get("f"),
+                                             **attributes})
         func.ReturnOp(list(op.results))
     return module, out_types
+
+
+def _module(name, in_types, attrs, transform):
+    """@main applies "vjp" or "jvp" to the single op."""
+    out_types = infer_types(name, in_types, attrs)
+    if transform == "vjp":
+        args, results = in_types + out_types, out_types + in_types
+        attributes = {"argnums": ir.DenseI64ArrayAttr.get(list(range(len(in_types))))}
+    else:
+        args, results, attributes = in_types * 2, out_types * 2, {}
+    return _transform_module(name, in_types, attrs, transform, args, results, attributes)
 
 
 def _inputs(name, shapes, rng):
@@ -124,31 +132,13 @@ def test_vjp_and_jvp_match_finite_differences(name, shapes, attrs):
 
 
 def _vmap_module(name, in_types, attrs, in_axes, batched_types):
-    out_types = infer_types(name, in_types, attrs)
-    module = ir.Module.create()
-    with ir.InsertionPoint(module.body):
-        f = func.FuncOp("f", ir.FunctionType.get([t.to_ir() for t in in_types],
-                                                 [t.to_ir() for t in out_types]),
-                        visibility="private")
-        res = [t.with_shape((BATCH, *t.shape)) for t in out_types]
-        main = func.FuncOp("main", ir.FunctionType.get([t.to_ir() for t in batched_types],
-                                                      [t.to_ir() for t in res]))
-    block = f.add_entry_block()
-    with ir.InsertionPoint(block):
-        r = Builder(ir.InsertionPoint(block), ir.Location.unknown()).emit(
-            name, list(block.arguments), **attrs)
-        func.ReturnOp(r if isinstance(r, list) else [r])
-    mblock = main.add_entry_block()
-    with ir.InsertionPoint(mblock):
-        from mxir.dialect.core import AXES
+    from mxir.dialect.core import AXES
 
-        op = ir.Operation.create("mx.vmap", results=[t.to_ir() for t in res],
-                                 operands=list(mblock.arguments), attributes={
-                                     "callee": ir.FlatSymbolRefAttr.get("f"),
-                                     "in_axes": AXES.to_ir(in_axes),
-                                     "out_axes": AXES.to_ir((0,) * len(res))})
-        func.ReturnOp(list(op.results))
-    return module, out_types
+    out_types = infer_types(name, in_types, attrs)
+    results = [t.with_shape((BATCH, *t.shape)) for t in out_types]
+    return _transform_module(name, in_types, attrs, "vmap", batched_types, results,
+                             {"in_axes": AXES.to_ir(in_axes),
+                              "out_axes": AXES.to_ir((0,) * len(results))})
 
 
 BATCH = 3
