@@ -98,6 +98,18 @@ class ArangeOp(Op):
     def lower(self, lo, xs, in_types, out_types, start, step, shape, dtype):
         out = out_types[0]
 
+        i64 = ir.IntegerType.get_signless(64)
+        exact = float(start).is_integer() and float(step).is_integer()
+        if dtype.startswith(("int", "uint")) and exact:  # integers stay integers (no f64 on GPUs)
+            def body(_o):
+                i = arith.index_cast(i64, linalg.IndexOp(ir.IntegerAttr.get(i64, 0)).result)
+                v = arith.addi(arith.constant(i64, int(start)),
+                               arith.muli(arith.constant(i64, int(step)), i))
+                return store(cast(v, "int64", dtype), dtype)
+
+            return lo.generic([], [lo.empty(out)], [ir.AffineMap.get_identity(1)], [PARALLEL],
+                              body)
+
         def body(_o):
             i = linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 0)).result
             f = arith.uitofp(ir.F64Type.get(), arith.index_cast(ir.IntegerType.get_signless(64), i))

@@ -1,10 +1,12 @@
-"""cpu-blas-matmul: after bufferization, each `linalg.matmul` / `linalg.batch_matmul` on f32 or
-f64 memrefs becomes a call to OpenBLAS's CBLAS gemm (the `scipy-openblas32` wheel, which the CPU
-runtime loads into the JIT).
+"""cpu-blas-matmul: after bufferization, each (batched) matmul on f32 or f64 memrefs becomes a
+call to an OpenBLAS CBLAS gemm: NumPy's own copy when its wheel bundles one, else the pinned
+`scipy-openblas32` wheel. The module records the library in `mxir.shared_libs`, which the CPU
+runtime loads into the JIT. Matched by loop structure, so `linalg.matmul`,
+`linalg.batch_matmul` and the generic that fusing reshapes into a batch_matmul leaves (several
+batch dims) are all recognised.
 
-Why BLAS and not our own tiled codegen: on the 2-core dev machine, 1024^3 f32 took 25.4 ms
-(1 thread) / 14.0 ms (2 threads) with the best transform-dialect recipe (TOOLCHAIN.md section 4)
-against OpenBLAS's 13.6 / 6.6 ms; see DESIGN.md "matmul" for the numbers of this path.
+Why BLAS and not our own tiled codegen: the best transform-dialect recipe reached 85 GF/s on one
+thread against OpenBLAS's 158 (TOOLCHAIN.md section 4); DESIGN.md "matmul" has the numbers.
 
 Transposed operands arrive as `indexing_maps` of the linalg op (the matmul lowering folds a
 transpose of the last two axes into them) and become BLAS transpose flags, so the transposes that
@@ -14,124 +16,274 @@ maps, non-unit inner strides, empty or huge sizes) keeps the linalg loops.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import importlib.util
+import math
+import os
+from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, func, llvm, memref
+from mlir.dialects import arith, func, llvm, memref, scf
 
-BLAS_PACKAGE = "scipy_openblas32"  # LP64 (32-bit int) CBLAS with the `scipy_` symbol prefix
-_GEMM = {"f32": "scipy_cblas_sgemm", "f64": "scipy_cblas_dgemm"}
-_GEMM_BATCHED = {"f32": "scipy_cblas_sgemm_batch_strided",
-                 "f64": "scipy_cblas_dgemm_batch_strided"}
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-_INT_MAX = 2**31 - 1
+SHARED_LIBS_ATTR = "mxir.shared_libs"  # module attribute: libraries the JIT must load
 
 
-def blas_available() -> bool:
-    return importlib.util.find_spec(BLAS_PACKAGE) is not None
+@dataclass(frozen=True)
+class BlasTarget:
+    """A CBLAS in a shared library: its path, gemm symbols per element type, the strided
+    batched gemm symbols (None: loop over gemm), and the width of its integers."""
+
+    library: str
+    gemm: dict
+    batched: dict | None
+    int_bits: int
+
+
+def _numpy_openblas() -> BlasTarget | None:
+    """NumPy's own OpenBLAS (ILP64, `scipy_` prefix, `64_` suffix; NumPy >= 2 wheels on Linux
+    and Intel macOS). Preferred: one OpenBLAS thread pool in the process. Two pools on two
+    cores each spin-wait after a call and slow the other's next gemm (measured, DESIGN.md)."""
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    pkg = spec.submodule_search_locations[0]
+    names = {"f32": "scipy_cblas_sgemm64_", "f64": "scipy_cblas_dgemm64_"}
+    for folder in (os.path.join(os.path.dirname(pkg), "numpy.libs"), os.path.join(pkg, ".dylibs")):
+        for lib in _libraries(folder, "libscipy_openblas64_"):
+            if _exports(lib, names.values()):
+                return BlasTarget(lib, names, None, 64)
+    return None
+
+
+def _wheel_openblas() -> BlasTarget | None:
+    """The `scipy-openblas32` wheel (LP64, `scipy_` prefix): a pinned dependency, so there is
+    a BLAS where NumPy has none of its own (macOS arm64 wheels use Accelerate)."""
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    names = {"f32": "scipy_cblas_sgemm", "f64": "scipy_cblas_dgemm"}
+    batched = {"f32": "scipy_cblas_sgemm_batch_strided", "f64": "scipy_cblas_dgemm_batch_strided"}
+    for lib in _libraries(os.path.join(spec.submodule_search_locations[0], "lib"),
+                          "libscipy_openblas"):
+        if _exports(lib, names.values()):
+            return BlasTarget(lib, names, batched if _exports(lib, batched.values()) else None,
+                              32)
+    return None
+
+
+def _libraries(folder: str, prefix: str) -> list[str]:
+    if not os.path.isdir(folder):
+        return []
+    return [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+            if n.startswith(prefix) and n.endswith((".so", ".dylib"))]
+
+
+def _exports(lib: str, symbols) -> bool:
+    try:
+        handle = ctypes.CDLL(lib)
+    except OSError:
+        return False
+    return all(hasattr(handle, s) for s in symbols)
+
+
+@functools.cache
+def blas_target() -> BlasTarget | None:
+    """The BLAS that generated code calls: MXIR_BLAS=numpy|wheel|none picks one, else the
+    first found of NumPy's and the wheel's."""
+    choice = os.environ.get("MXIR_BLAS", "")
+    finders = {"numpy": [_numpy_openblas], "wheel": [_wheel_openblas], "none": []}.get(
+        choice, [_numpy_openblas, _wheel_openblas])
+    for find in finders:
+        target = find()
+        if target is not None:
+            return target
+    return None
 
 
 def blas_matmul(module) -> None:
-    """The pass: rewrite every matmul it can into a CBLAS call (a no-op without the library)."""
-    if not blas_available():
+    """The pass: rewrite every matmul it can into a CBLAS call (a no-op without a BLAS), and
+    record the library in the module's `mxir.shared_libs` for the JIT."""
+    target = blas_target()
+    if target is None:
         return
     declared: set[str] = set()
+    rewritten = False
     for fn in list(module.body.operations):
         if fn.operation.name != "func.func" or not fn.regions[0].blocks:
             continue
         for block in fn.regions[0].blocks:
             for op in list(block.operations):
-                if op.operation.name in ("linalg.matmul", "linalg.batch_matmul"):
-                    _rewrite(module, op, declared)
+                if op.operation.name in _CONTRACTIONS:
+                    rewritten |= _rewrite(module, op, target, declared)
+    if rewritten:
+        attrs = module.operation.attributes
+        libs = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs[SHARED_LIBS_ATTR])] \
+            if SHARED_LIBS_ATTR in attrs else []
+        if target.library not in libs:
+            libs.append(target.library)
+        attrs[SHARED_LIBS_ATTR] = ir.ArrayAttr.get([ir.StringAttr.get(x) for x in libs])
 
 
-def _dims(n: int):
-    return [ir.AffineDimExpr.get(i) for i in range(n)]
+# implicit loop dims of each operand, and the reduction loop, of the named ops
+_NAMED = {"linalg.matmul": ([(0, 2), (2, 1), (0, 1)], 2),
+          "linalg.batch_matmul": ([(0, 1, 3), (0, 3, 2), (0, 1, 2)], 3)}
+_CONTRACTIONS = (*_NAMED, "linalg.generic")
 
 
-def _map(n: int, dims) -> ir.AffineMap:
-    d = _dims(n)
-    return ir.AffineMap.get(n, 0, [d[i] for i in dims])
-
-
-def _transposes(op, batched: bool):
-    """(trans_a, trans_b) from the op's indexing maps, or None for maps BLAS can't take."""
-    if batched:  # (b, m, n, k)
-        n, a, at, bb, bt, c = 4, (0, 1, 3), (0, 3, 1), (0, 3, 2), (0, 2, 3), (0, 1, 2)
-    else:  # (m, n, k)
-        n, a, at, bb, bt, c = 3, (0, 2), (2, 0), (2, 1), (1, 2), (0, 1)
-    if "indexing_maps" not in op.attributes:
-        return False, False
-    maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
-    if maps[2] != _map(n, c):
+def _dims_of(map_attr):
+    """The loop dims a map reads, or None unless it is a plain list of dims."""
+    exprs = ir.AffineMapAttr(map_attr).value.results
+    if not all(isinstance(e, ir.AffineDimExpr) for e in exprs):
         return None
-    ta = True if maps[0] == _map(n, at) else False if maps[0] == _map(n, a) else None
-    tb = True if maps[1] == _map(n, bt) else False if maps[1] == _map(n, bb) else None
-    return None if ta is None or tb is None else (ta, tb)
+    return tuple(e.position for e in exprs)
+
+
+def _loops(op):
+    """(dims of A, B, C, reduction dim) of a matmul-like op: a named matmul, or a generic
+    with one reduction whose body is `out + a * b` (what fusing reshapes into a batched matmul
+    leaves); None otherwise."""
+    name = op.operation.name
+    if len(op.operands) != 3:
+        return None
+    if name in _NAMED:
+        dims, k = _NAMED[name]
+    else:
+        kinds = [str(t) for t in ir.ArrayAttr(op.attributes["iterator_types"])]
+        reductions = [i for i, t in enumerate(kinds) if "reduction" in t]
+        if len(reductions) != 1 or not _is_multiply_add(op):
+            return None
+        k = reductions[0]
+        dims = None
+    if "indexing_maps" in op.attributes:
+        dims = [_dims_of(m) for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    if dims is None or None in dims:
+        return None
+    return (*dims, k)
+
+
+def _is_multiply_add(op) -> bool:
+    block = op.regions[0].blocks[0]
+    a, b, c = block.arguments
+    body = list(block.operations)
+    if [o.operation.name for o in body] != ["arith.mulf", "arith.addf", "linalg.yield"]:
+        return False
+    mul, add, yld = body
+    return ({mul.operands[0], mul.operands[1]} == {a, b}
+            and {add.operands[0], add.operands[1]} == {c, mul.result}
+            and yld.operands[0] == add.result)
+
+
+def _gemm_form(a_dims, b_dims, c_dims, k):
+    """(batch dims, m, n, trans_a, trans_b) when the op is a (batched) row-major gemm."""
+    if len(c_dims) < 2 or k in c_dims or len(set(c_dims)) != len(c_dims):
+        return None
+    *batch, m, n = c_dims
+    batch = tuple(batch)
+    if a_dims not in (batch + (m, k), batch + (k, m)):
+        return None
+    if b_dims not in (batch + (k, n), batch + (n, k)):
+        return None
+    return batch, m, n, a_dims[-1] == m, b_dims[-1] == k
 
 
 def _layout(t: ir.MemRefType):
     """(strides, offset) when static with a unit innermost stride, else None."""
     strides, offset = t.get_strides_and_offset()
-    if strides[-1] != 1 or any(t.is_dynamic_stride_or_offset(s)
-                               for s in (*strides, offset)):
+    if strides[-1] != 1 or any(t.is_dynamic_stride_or_offset(s) for s in (*strides, offset)):
         return None
     return strides, offset
 
 
-def _rewrite(module, op, declared: set[str]) -> None:
-    batched = op.operation.name == "linalg.batch_matmul"
-    a, b = op.operands[0], op.operands[1]
-    c = op.operands[2]
-    types = [ir.MemRefType(v.type) if isinstance(v.type, ir.MemRefType) else None
-             for v in (a, b, c)]
-    if None in types or len({str(t.element_type) for t in types}) != 1:
-        return
+def _batch_stride(shape, strides, nbatch):
+    """One stride walking the leading `nbatch` dims in order, or None if they don't nest."""
+    dims = [(size, stride) for size, stride in zip(shape[:nbatch], strides[:nbatch])
+            if size != 1]
+    for (_, outer), (size, inner) in zip(dims, dims[1:]):
+        if outer != inner * size:
+            return None
+    return dims[-1][1] if dims else 0
+
+
+def _rewrite(module, op, target: BlasTarget, declared: set[str]) -> bool:
+    values = list(op.operands)
+    if len(values) != 3 or not all(isinstance(v.type, ir.MemRefType) for v in values) \
+            or values[2] in (values[0], values[1]):  # gemm can't update an operand in place
+        return False
+    types = [ir.MemRefType(v.type) for v in values]
     dtype = str(types[0].element_type)
-    if dtype not in _GEMM or not all(t.has_static_shape for t in types):
-        return
-    trans = _transposes(op, batched)
+    if dtype not in target.gemm or any(str(t.element_type) != dtype for t in types) \
+            or not all(t.has_static_shape for t in types):
+        return False
+    loops = _loops(op)
+    form = loops and _gemm_form(*loops)
+    if not form:
+        return False
     layouts = [_layout(t) for t in types]
-    if trans is None or None in layouts:
-        return
+    if None in layouts:
+        return False
+    batch_dims, _, _, trans_a, trans_b = form
+    nb = len(batch_dims)
     m, n = types[2].shape[-2:]
-    k = types[0].shape[-2] if trans[0] else types[0].shape[-1]
-    batch = types[2].shape[0] if batched else 1
+    k = types[0].shape[-2] if trans_a else types[0].shape[-1]
+    batch = math.prod(types[2].shape[:nb])
+    bstrides = [_batch_stride(t.shape, lay[0], nb) for t, lay in zip(types, layouts)]
     strides = [s for lay in layouts for s in lay[0]]
-    if 0 in (m, n, k, batch) or max(m, n, k, batch, *strides) > _INT_MAX:
-        return  # empty products stay loops; sizes past 32-bit ints don't fit this CBLAS
+    if None in bstrides or 0 in (m, n, k, batch) \
+            or max(m, n, k, batch, *strides) >= 2 ** (target.int_bits - 1):
+        return False  # empty products stay loops, as do sizes past the BLAS's integers
 
     with ir.InsertionPoint(op), op.location:
         # a zero fill of C right before the product becomes beta = 0
         prev = _previous(op)
         beta = 1.0
-        if prev is not None and _zero_fill_of(prev, c):
+        if prev is not None and _zero_fill_of(prev, values[2]):
             prev.erase()
             beta = 0.0
         fty = ir.F32Type.get() if dtype == "f32" else ir.F64Type.get()
-        i32 = ir.IntegerType.get_signless(32)
+        ity = ir.IntegerType.get_signless(target.int_bits)
+        width = 4 if dtype == "f32" else 8
 
         def int_(v):
-            return arith.constant(i32, v)
+            return arith.constant(ity, v)
 
-        ptrs = [_data_pointer(v, t) for v, t in zip((a, b, c), types)]
-        lds = [lay[0][-2] for lay in layouts]
-        args = [int_(_ROW_MAJOR), int_(_TRANS if trans[0] else _NO_TRANS),
-                int_(_TRANS if trans[1] else _NO_TRANS), int_(m), int_(n), int_(k),
+        def enum(v):  # CBLAS enums are C ints whatever the BLAS integer width
+            return arith.constant(ir.IntegerType.get_signless(32), v)
+
+        bases = [_data_address(v, t, width) for v, t in zip(values, types)]
+        lds = [int_(lay[0][-2]) for lay in layouts]
+        head = [enum(_ROW_MAJOR), enum(_TRANS if trans_a else _NO_TRANS),
+                enum(_TRANS if trans_b else _NO_TRANS), int_(m), int_(n), int_(k),
                 arith.constant(fty, 1.0)]
-        if batched:
-            bstr = [lay[0][0] for lay in layouts]
-            args += [ptrs[0], int_(lds[0]), int_(bstr[0]), ptrs[1], int_(lds[1]), int_(bstr[1]),
-                     arith.constant(fty, beta), ptrs[2], int_(lds[2]), int_(bstr[2]),
-                     int_(batch)]
-            name = _GEMM_BATCHED[dtype]
+        beta = arith.constant(fty, beta)
+        if batch > 1 and target.batched is not None:
+            ptrs = [_pointer(a) for a in bases]
+            args = [*head, ptrs[0], lds[0], int_(bstrides[0]), ptrs[1], lds[1],
+                    int_(bstrides[1]), beta, ptrs[2], lds[2], int_(bstrides[2]), int_(batch)]
+            _call(module, target.batched[dtype], args, declared)
+        elif batch > 1:  # one gemm per matrix, as NumPy does
+            index = ir.IndexType.get()
+            loop = scf.ForOp(arith.constant(index, 0), arith.constant(index, batch),
+                             arith.constant(index, 1))
+            with ir.InsertionPoint(loop.body):
+                i = loop.induction_variable
+                ptrs = [_pointer(arith.addi(a, arith.muli(i, arith.constant(index, s * width))))
+                        for a, s in zip(bases, bstrides)]
+                _call(module, target.gemm[dtype],
+                      [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]], declared)
+                scf.YieldOp([])
         else:
-            args += [ptrs[0], int_(lds[0]), ptrs[1], int_(lds[1]), arith.constant(fty, beta),
-                     ptrs[2], int_(lds[2])]
-            name = _GEMM[dtype]
-        _declare(module, name, [v.type for v in args], declared)
-        func.call([], ir.FlatSymbolRefAttr.get(name), args)
+            ptrs = [_pointer(a) for a in bases]
+            _call(module, target.gemm[dtype],
+                  [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]], declared)
     op.erase()
+    return True
+
+
+def _call(module, name: str, args, declared: set[str]) -> None:
+    _declare(module, name, [v.type for v in args], declared)
+    func.call([], ir.FlatSymbolRefAttr.get(name), args)
 
 
 def _previous(op):
@@ -150,16 +302,18 @@ def _zero_fill_of(op, target) -> bool:
     return isinstance(attr, ir.FloatAttr) and ir.FloatAttr(attr).value == 0.0
 
 
-def _data_pointer(value, t: ir.MemRefType):
-    """An `!llvm.ptr` to the first element: aligned base pointer plus the offset in bytes."""
+def _data_address(value, t: ir.MemRefType, width: int):
+    """The first element's address as an index: the aligned base pointer plus the offset."""
     _, offset = t.get_strides_and_offset()
-    width = 4 if str(t.element_type) == "f32" else 8
-    index = ir.IndexType.get()
     base = memref.extract_aligned_pointer_as_index(value)
     if offset:
-        base = arith.addi(base, arith.constant(index, offset * width))
+        base = arith.addi(base, arith.constant(ir.IndexType.get(), offset * width))
+    return base
+
+
+def _pointer(address):
     i64 = ir.IntegerType.get_signless(64)
-    return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, base))
+    return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, address))
 
 
 def _declare(module, name: str, arg_types, declared: set[str]) -> None:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 # linalg on tensors -> buffers with destination-passing results (out-params), deallocated temps.
-BUFFERIZE = (
-    "func.func(linalg-fuse-elementwise-ops),canonicalize,cse,"
+# (CPU: mx-cpu-codegen fuses in bounded groups first, then ONE_SHOT.)
+ONE_SHOT = (
+    "canonicalize,cse,"
     "eliminate-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    # folds loop-carried buffers of tiled loops, so that the result is the alloc itself and
+    # hoist-static-allocs writes into the out-param (else: alloc + 64 MB copy on W3)
+    "canonicalize,"
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "canonicalize,buffer-deallocation-pipeline,canonicalize"
 )
+BUFFERIZE = "func.func(linalg-fuse-elementwise-ops)," + ONE_SHOT
 
 # buffers -> LLVM dialect (CPU).
+# vector ops come from mx-cpu-codegen; rank-1 transfers after its lower_transfer
 CPU_TO_LLVM = (
-    "func.func(convert-linalg-to-loops),convert-scf-to-cf,"
+    "func.func(convert-linalg-to-loops),"
+    "convert-vector-to-scf{full-unroll=true target-rank=1},convert-scf-to-cf,"
+    "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
+    "vector-transpose-lowering=shuffle1d},"
     "arith-expand{include-bf16=true},convert-math-to-funcs,"
     "convert-math-to-llvm,convert-math-to-libm,"
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-arith-to-llvm,"

@@ -14,6 +14,10 @@ from mlir import ir, passmanager
 from mxir.dialect import MxError
 
 from . import pipelines
+from .cpu_codegen import cpu_codegen, cpu_parallel
+from .gpu import OUTLINE as GPU_OUTLINE
+from .gpu import linalg_to_gpu, name_kernels
+from .math_approx import math_approx
 from .matmul import blas_matmul
 from .simplify import simplify
 from .to_linalg import mx_to_linalg
@@ -98,6 +102,20 @@ def mark_entry(module, entry: str = "main") -> None:
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
 register_pass("cpu-blas-matmul", "f32/f64 linalg matmuls on memrefs -> OpenBLAS gemm calls")(
     blas_matmul)
+register_pass("mx-math-approx", "float32 math ops -> vectorisable arith approximations")(
+    math_approx)
+register_pass("mx-cpu-codegen", "bounded fusion, tiling, vectorisation, threads, math approx")(
+    cpu_codegen)
+register_pass("mx-cpu-parallel", "scf.forall chunks -> async runtime thread pool")(cpu_parallel)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
-                          "mx-emit-c-interface", pipelines.BUFFERIZE, "cpu-blas-matmul",
+                          "mx-emit-c-interface", "mx-cpu-codegen", pipelines.ONE_SHOT,
+                          "cpu-blas-matmul", "mx-cpu-parallel",
                           pipelines.CPU_TO_LLVM]
+
+register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(
+    linalg_to_gpu)
+register_pass("mx-gpu-name-kernels", "name each outlined gpu.func after its gpu.module")(
+    name_kernels)
+PIPELINES["mx-to-gpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
+                          pipelines.BUFFERIZE, "func.func(linalg-generalize-named-ops)",
+                          "mx-linalg-to-gpu", GPU_OUTLINE, "mx-gpu-name-kernels"]

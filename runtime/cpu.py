@@ -20,23 +20,27 @@ def _runtime_libs() -> list[str]:
     from mlir import ir
 
     lib = os.path.join(os.path.dirname(ir.__file__), "lib")
-    return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",)
-            if os.path.exists(os.path.join(lib, n))] + blas_libs()
+    # the async runtime runs mx-cpu-parallel's thread pool; listing a library twice aborts
+    return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",
+                                           "libmlir_async_runtime.so")
+            if os.path.exists(os.path.join(lib, n))]
 
 
-def blas_libs() -> list[str]:
-    """OpenBLAS from the `scipy-openblas32` wheel, whose CBLAS gemm the cpu-blas-matmul pass
-    calls (passes/matmul.py). Found without importing the package (its import reads package
-    metadata: slow)."""
-    import importlib.util
+def _module_libs(llvm_module) -> list[str]:
+    """Libraries that compiled code names in its `mxir.shared_libs` attribute (the BLAS that
+    passes/matmul.py calls); the attribute is dropped, the JIT's translation doesn't know it.
+    A missing file raises, so that a stale cache entry is compiled afresh."""
+    from mlir import ir
 
-    spec = importlib.util.find_spec("scipy_openblas32")
-    if spec is None or not spec.submodule_search_locations:
+    attrs = llvm_module.operation.attributes
+    if "mxir.shared_libs" not in attrs:
         return []
-    lib = os.path.join(spec.submodule_search_locations[0], "lib")
-    names = sorted(n for n in os.listdir(lib) if n.startswith("libscipy_openblas")
-                   and n.endswith((".so", ".dylib"))) if os.path.isdir(lib) else []
-    return [os.path.join(lib, n) for n in names[:1]]
+    libs = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["mxir.shared_libs"])]
+    del attrs["mxir.shared_libs"]
+    for lib in libs:
+        if not os.path.exists(lib):
+            raise RuntimeError(f"library {lib} that the compiled code calls is gone")
+    return libs
 
 
 class CpuExecutable:
@@ -50,7 +54,8 @@ class CpuExecutable:
     def __init__(self, llvm_module, entry: str = "main"):
         from mlir.execution_engine import ExecutionEngine
 
-        self.engine = ExecutionEngine(llvm_module, opt_level=3, shared_libs=_runtime_libs())
+        libs = list(dict.fromkeys(_runtime_libs() + _module_libs(llvm_module)))  # no duplicate:
+        self.engine = ExecutionEngine(llvm_module, opt_level=3, shared_libs=libs)  # it aborts
         self.entry = entry
         address = self.engine.raw_lookup(f"_mlir_ciface_{entry}")
         if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)

@@ -1,4 +1,4 @@
-"""`mxir-translate`: translate `mx`-derived IR out of MLIR (e.g. `--gpu-to-msl`, to come).
+"""`mxir-translate`: translate `mx`-derived IR out of MLIR (e.g. `--gpu-to-msl`).
 
 A translation is a function `module -> str`, registered in TRANSLATIONS under its flag name;
 the driver parses and verifies the input (in the crash-isolated child, like mxir-opt), runs the
@@ -37,6 +37,13 @@ def register_translation(name: str, summary: str):
         return fn
 
     return deco
+
+
+@register_translation("gpu-to-msl", "gpu.module kernels -> Metal Shading Language")
+def _gpu_to_msl(module) -> str:
+    from mxir.passes.msl import translate_module  # imported on use: keeps startup light
+
+    return translate_module(module)
 
 
 def available() -> str:

@@ -1,9 +1,11 @@
 """Devices and streams as in MLX: `mx.cpu`, `mx.gpu`, `mx.Device`, `mx.Stream`, the defaults,
 `mx.stream(...)` and `mx.synchronize()`.
 
-Evaluation runs on the default device. Only the CPU backend exists so far: choosing the GPU is
-allowed (so code that selects it runs), and `check_device()` — called once per evaluation —
-refuses to compute there with a RuntimeError that names the backends that do exist.
+Evaluation runs on the default device. The CPU backend always exists; the GPU backend is the
+one `MXIR_GPU_BACKEND` names (`metal`, or `metal-sim`, which runs the same Metal kernels on any
+OS), by default `metal` on macOS and none elsewhere. `check_device()` — called once per
+evaluation — refuses a device without a backend with a RuntimeError that names those that exist;
+`target()` says which backend evaluates.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import enum
 import itertools
+import os
+import sys
 
 
 class DeviceType(enum.Enum):
@@ -26,8 +30,56 @@ class DeviceType(enum.Enum):
 cpu = DeviceType.cpu
 gpu = DeviceType.gpu
 
-# Device types with a backend that can evaluate arrays, and what runs them.
+# Device types with a backend that can evaluate arrays, and what runs them (the GPU entry is
+# added by `available_backends` when a GPU backend is selected and usable).
 BACKENDS = {DeviceType.cpu: "cpu (LLVM JIT)"}
+# GPU backend name -> (runtime module with open_device() / is_available(), description).
+GPU_BACKENDS = {
+    "metal": ("mxir.runtime.metal", "gpu (Metal)"),
+    "metal-sim": ("mxir.runtime.metal_sim", "gpu (metal-sim: Metal kernels simulated on the CPU)"),
+}
+_usable: dict[str, bool] = {}
+
+
+def gpu_backend() -> str | None:
+    """The selected GPU backend's name, or None (MXIR_GPU_BACKEND; default metal on macOS)."""
+    name = os.environ.get("MXIR_GPU_BACKEND") or ("metal" if sys.platform == "darwin" else None)
+    if name is not None and name not in GPU_BACKENDS:
+        raise RuntimeError(f"MXIR_GPU_BACKEND={name!r} is not a GPU backend; choose one of "
+                           + ", ".join(sorted(GPU_BACKENDS)))
+    return name
+
+
+def _gpu_usable(name: str) -> bool:
+    if name not in _usable:
+        import importlib
+
+        try:
+            _usable[name] = bool(importlib.import_module(GPU_BACKENDS[name][0]).is_available())
+        except ImportError:
+            _usable[name] = False
+    return _usable[name]
+
+
+def available_backends() -> dict:
+    out = dict(BACKENDS)
+    name = gpu_backend()
+    if name is not None and _gpu_usable(name):
+        out[DeviceType.gpu] = GPU_BACKENDS[name][1]
+    return out
+
+
+def target(device=None) -> str:
+    """What evaluates on `device` (default: the default device): "cpu" or a GPU backend name."""
+    d = _default_device if device is None else _device(device)
+    return "cpu" if d.type == DeviceType.cpu else gpu_backend() or "cpu"
+
+
+def open_gpu(name: str):
+    """The runtime Device of GPU backend `name` (runtime/plan.py describes the interface)."""
+    import importlib
+
+    return importlib.import_module(GPU_BACKENDS[name][0]).open_device()
 
 
 class Device:
@@ -143,16 +195,22 @@ def synchronize(stream: Stream | None = None) -> None:
 
 
 def is_available(device) -> bool:
-    return _device(device).type in BACKENDS
+    return _device(device).type in available_backends()
 
 
 def check_device(device: Device | None = None) -> None:
     """Raise unless arrays can be evaluated on `device` (default: the default device)."""
     d = _default_device if device is None else _device(device)
-    if d.type not in BACKENDS:
-        names = ", ".join(BACKENDS.values())
+    if d.type == DeviceType.cpu:
+        return
+    backends = available_backends()
+    if d.type not in backends:
+        names = ", ".join(backends.values())
+        chosen = gpu_backend()
+        why = (f"the {chosen} backend is not usable on this machine" if chosen else
+               "set MXIR_GPU_BACKEND=metal-sim to run Metal kernels on the CPU")
         raise RuntimeError(f"[eval] Cannot evaluate on {d!r}: mxir has no {d.type.name} backend "
-                           f"yet. Available backends: {names}. Use "
+                           f"here ({why}). Available backends: {names}. Use "
                            "mx.set_default_device(mx.cpu).")
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from mxir.dialect import MxError, numpy_dtype
 
 from .device import check_device
+from .device import target as current_target
 from .program import Function, FunctionEmitter, build_module, trace_program
 
 _CACHE: dict[tuple, object] = {}
@@ -24,9 +25,11 @@ def context():
         return _CTX
 
 
-def compile_program(main: tuple):
-    """The CPU executable for a Program: compiled once per distinct Program, in memory and in
-    the on-disk cache (runtime/cache.py)."""
+def compile_program(main: tuple, target: str = "cpu"):
+    """The executable for a Program on `target` ("cpu" or a GPU backend, see device.target):
+    compiled once per distinct Program, in memory and in the on-disk cache (runtime/cache.py)."""
+    if target != "cpu":
+        return _compile_gpu(main, target)
     exe = _CACHE.get(main)
     if exe is None:
         from mlir import ir
@@ -51,6 +54,35 @@ def compile_program(main: tuple):
                 exe = CpuExecutable(module)
                 cache.store(key, text)
         _CACHE[main] = exe
+    return exe
+
+
+def _compile_gpu(main: tuple, backend: str):
+    """A launch plan with Metal kernels (passes/gpu.py), bound to the backend's device."""
+    exe = _CACHE.get((backend, main))
+    if exe is None:
+        from mlir import ir
+
+        from mxir.passes.gpu import compile_for_gpu
+        from mxir.runtime import cache
+        from mxir.runtime.executable import Executable
+        from mxir.runtime.plan import PlanRunner
+
+        from .device import open_gpu
+
+        key = program_digest(main) + "-msl"
+        text = cache.load(key)
+        compiled = None
+        if text is not None:
+            try:
+                compiled = Executable.loads(text)
+            except (ValueError, KeyError):  # a stale or damaged entry: compile afresh
+                cache.invalidate(key)
+        if compiled is None:
+            with context(), ir.Location.unknown():
+                compiled = compile_for_gpu(build_module(main))
+            cache.store(key, compiled.dumps())
+        exe = _CACHE[(backend, main)] = PlanRunner(compiled, open_gpu(backend))
     return exe
 
 
@@ -136,18 +168,19 @@ def eval_arrays(arrays) -> None:
 
 
 def compile_program_with_outputs(main: tuple):
-    """(executable, [(shape, NumPy dtype) per result]) for a Program."""
-    entry = _SPECS.get(main)
+    """(executable, [(shape, NumPy dtype) per result]) for a Program on the default device."""
+    target = current_target()  # the one place that decides between cpu and gpu
+    entry = _SPECS.get((target, main))
     if entry is None:
         try:
-            exe = compile_program(main)
+            exe = compile_program(main, target)
         except MxError as e:
             raise e.exc_type(e.message) from None
         arg_types, instrs, results = main
         value_types = list(arg_types) + [t for ins in instrs for t in ins[3]]
         specs = tuple((value_types[r].shape, numpy_dtype(value_types[r].dtype))
                       for r in results)
-        entry = _SPECS[main] = (exe, specs)
+        entry = _SPECS[(target, main)] = (exe, specs)
     return entry
 
 
@@ -169,9 +202,9 @@ def _eval_call(node, pending) -> bool:
         inputs.append(x)
     trace = node.callee
     direct = trace.direct
-    if direct is None:
-        direct = trace.direct = _direct_call(node)
-    exe, out_specs, captures = direct
+    if direct is None or direct[3] != current_target():
+        direct = trace.direct = _direct_call(node) + (current_target(),)
+    exe, out_specs, captures, _ = direct
     for cnode, i in captures:
         v = cnode.values
         if v is None or (x := v[i]) is None:

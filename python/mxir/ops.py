@@ -22,10 +22,26 @@ Scalar = (bool, int, float, np.number, np.bool_)
 def constant(value, dtype) -> array:
     """A constant node (the value is part of the program, e.g. a Python scalar operand)."""
     dtype = dt.to_dtype(dtype)
-    host = np.asarray(value, dtype=np.float64 if dtype.name in ("bfloat16",) else None)
-    with np.errstate(invalid="ignore", over="ignore"):
-        storage = to_storage(host, dtype.name)
-    return array._op("constant", [], value=ConstValue(storage, dtype.name))
+    kind = type(value)
+    # Python scalars repeat (every grad's cotangent is a 1): reuse their read-only ConstValue
+    # (~3 µs to build); floats are keyed by hex so that 0.0 and -0.0 stay apart
+    key = (kind, value.hex() if kind is float else value, dtype.name) if kind in (
+        int, float, bool) else None
+    cv = _SCALAR_CONSTANTS.get(key) if key is not None else None
+    if cv is None:
+        host = np.asarray(value, dtype=np.float64 if dtype.name in ("bfloat16",) else None)
+        with np.errstate(invalid="ignore", over="ignore"):
+            storage = to_storage(host, dtype.name)
+        cv = ConstValue(storage, dtype.name)
+        if key is not None:
+            if len(_SCALAR_CONSTANTS) > 4096:
+                _SCALAR_CONSTANTS.clear()
+            storage.flags.writeable = False
+            _SCALAR_CONSTANTS[key] = cv
+    return array._op("constant", [], value=cv)
+
+
+_SCALAR_CONSTANTS: dict = {}
 
 
 _INT_RANGES = {"uint8": (0, 2**8 - 1), "uint32": (0, 2**32 - 1), "int32": (-(2**31), 2**31 - 1),

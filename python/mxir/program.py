@@ -30,114 +30,129 @@ class Function(tuple):
 
 
 class FunctionEmitter:
-    """Linearises the part of the graph that one function computes."""
+    """Linearises the part of the graph that one function computes, in two passes: `_collect`
+    orders the nodes (dependencies first) and numbers the arguments as it meets them, then
+    `finish` emits the instructions, whose results follow the arguments, so refs are final
+    when made (measured: half the time of emitting first and renumbering after)."""
+
+    __slots__ = ("trace", "open_traces", "arg_types", "instrs", "base", "seen", "order",
+                 "callees", "inputs", "captures", "n_values")
 
     def __init__(self, trace=None, open_traces=(), parent=None):
         self.trace = trace  # None for @main
         self.open_traces = open_traces  # traces whose functions enclose this one
-        self.parent = parent
         self.arg_types: list[TensorType] = []
-        self.arg_refs: list[int] = []
         self.instrs: list[tuple] = []
-        self.n_values = 0
-        self.node_base: dict[int, int] = {}  # id(node) -> ref of its first result
-        self.keep: list[Node] = []  # keeps ids stable while emitting
+        self.base: dict[int, int] = {}  # id(node) -> ref of its first result
+        self.seen: dict[int, Node] = {}  # nodes met (keeps their ids stable while emitting)
+        self.order: list[Node] = []  # op nodes and bound parameters, dependencies first
+        self.callees: dict[int, tuple] = {}  # id(node) -> (Function, captures)
         self.inputs: list = []  # @main: host arrays for its arguments
-        self.captures: list = []  # callee: arrays of the enclosing function it reads
+        self.captures: list = []  # callee: (node, index) of the enclosing values it reads
+        self.n_values = 0
         if trace is not None:
-            for p in trace.params:
-                self._bind(p, self._new_arg(p.types[0]))
+            seen, base = self.seen, self.base
+            for i, p in enumerate(trace.params):
+                seen[id(p)] = p
+                base[id(p)] = i
+                self.arg_types.append(p.types[0])
+            self.n_values = len(trace.params)
 
-    def _new_arg(self, ttype) -> int:
-        # refs are numbered in creation order; `finish` renumbers arguments first
-        self.arg_types.append(ttype)
-        self.arg_refs.append(self.n_values)
-        self.n_values += 1
-        return self.n_values - 1
-
-    def _bind(self, node: Node, base: int) -> None:
-        self.node_base[id(node)] = base
-        self.keep.append(node)
-
-    def _leaf(self, node: Node):
-        """How this function sees a node without emitting its op, or None to emit it."""
-        if node.op == PARAM and node.trace is not self.trace:
-            if node.trace in self.open_traces:
-                return "capture"
-            if node.bound is None:
-                raise ValueError(EVAL_IN_TRANSFORM)
-            return "bound"
-        if node.op == DATA:
-            return "capture" if self.trace is not None else "input"
-        if self.trace is None and node.values is not None and all(
-                v is not None for v in node.values):
-            return "input"
-        return None
-
-    def ref(self, arr) -> int:
-        """Emit what `arr` needs and return its value ref."""
-        stack = [(arr._node, False)]
+    def _collect(self, roots) -> None:
+        seen, order = self.seen, self.order
+        trace, open_traces, is_main = self.trace, self.open_traces, self.trace is None
+        stack = [(r._node, False) for r in reversed(roots)]
         while stack:
             node, expanded = stack.pop()
-            if id(node) in self.node_base:
+            if expanded:
+                order.append(node)
                 continue
-            kind = self._leaf(node)
-            if kind == "input":
-                base = self.n_values
-                for t, v in zip(node.types, node.values):
-                    self._new_arg(t)
-                    self.inputs.append(v)
-                self._bind(node, base)
-            elif kind == "capture":
-                base = self.n_values
-                for i, t in enumerate(node.types):
-                    self._new_arg(t)
-                    self.captures.append((node, i))
-                self._bind(node, base)
-            elif kind == "bound":
-                b = node.bound
-                if id(b._node) in self.node_base:
-                    self._bind(node, self.node_base[id(b._node)] + b._index)
-                elif expanded:
-                    raise AssertionError("bound argument was not emitted")
-                else:
+            nid = id(node)
+            if nid in seen:
+                continue
+            seen[nid] = node
+            op = node.op
+            if op == PARAM:  # not one of ours: ours are bound in __init__
+                if node.trace in open_traces:
+                    self._capture(node)
+                elif node.bound is None:
+                    raise ValueError(EVAL_IN_TRANSFORM)
+                else:  # stands for the array it is bound to
+                    b = node.bound._node
                     stack.append((node, True))
-                    stack.append((b._node, False))
-            elif not expanded:
-                stack.append((node, True))
-                for a in reversed(node.inputs):
-                    if id(a._node) not in self.node_base:
-                        stack.append((a._node, False))
-            else:
-                self._emit(node)
-        return self.node_base[id(arr._node)] + arr._index
+                    if id(b) not in seen:
+                        stack.append((b, False))
+                continue
+            if op == DATA:
+                if is_main:
+                    self._input(node)
+                else:
+                    self._capture(node)
+                continue
+            if is_main and _evaluated(node.values):
+                self._input(node)
+                continue
+            stack.append((node, True))
+            deps = [a._node for a in node.inputs]
+            if node.callee is not None:
+                emitted = self._callee(node, trace, open_traces)
+                deps += [n for n, _ in emitted[1]]
+            for d in reversed(deps):
+                if id(d) not in seen:
+                    stack.append((d, False))
 
-    def _emit(self, node: Node) -> None:
-        operands = [self.node_base[id(a._node)] + a._index for a in node.inputs]
-        callee = None
-        if node.callee is not None:
-            open_traces = self.open_traces + (self.trace,) if self.trace else self.open_traces
-            emitted = node.callee.emitted.get(open_traces)
-            if emitted is None:
-                sub = FunctionEmitter(node.callee, open_traces, self)
-                emitted = (Function(sub.finish(node.callee.outputs)), sub.captures)
-                node.callee.emitted[open_traces] = emitted
-            callee, captures = emitted
-            # captured values are extra callee arguments, after the traced parameters
-            cap_refs = [self._ref_of(n, i) for n, i in captures]
-            cap_types = [callee[0][len(node.callee.params) + k] for k in range(len(cap_refs))]
-            operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
-        else:
-            attrs = dict(node.attrs)
-        attrs = tuple(sorted(attrs.items()))
-        self.instrs.append((node.op, attrs, tuple(operands), node.types, callee))
-        self._bind(node, self.n_values)
+    def _input(self, node: Node) -> None:
+        self.base[id(node)] = self.n_values
+        self.arg_types.extend(node.types)
+        self.inputs.extend(node.values)
         self.n_values += len(node.types)
 
-    def _with_captures(self, node: Node, operands: list, caps: list, cap_types: list):
+    def _capture(self, node: Node) -> None:
+        self.base[id(node)] = self.n_values
+        self.arg_types.extend(node.types)
+        self.captures.extend((node, i) for i in range(len(node.types)))
+        self.n_values += len(node.types)
+
+    def _callee(self, node: Node, trace, open_traces) -> tuple:
+        inner = open_traces + (trace,) if trace is not None else open_traces
+        callee = node.callee
+        emitted = callee.emitted.get(inner)
+        if emitted is None:
+            sub = FunctionEmitter(callee, inner)
+            emitted = (Function(sub.finish(callee.outputs)), sub.captures)
+            callee.emitted[inner] = emitted
+        self.callees[id(node)] = emitted
+        return emitted
+
+    def _emit_all(self) -> None:
+        base, instrs = self.base, self.instrs
+        for node in self.order:
+            if node.op == PARAM:  # a bound parameter: the ref of its argument
+                b = node.bound
+                base[id(node)] = base[id(b._node)] + b._index
+                continue
+            operands = [base[id(a._node)] + a._index for a in node.inputs]
+            callee = None
+            if node.callee is not None:
+                callee, captures = self.callees[id(node)]
+                # captured values are extra callee arguments, after the traced parameters
+                cap_refs = [base[id(n)] + i for n, i in captures]
+                cap_types = callee[0][len(node.callee.params):]
+                operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
+                attrs = tuple(sorted(attrs.items()))
+            else:
+                attrs = node.attrs
+                attrs = tuple(sorted(attrs.items())) if attrs else ()
+            instrs.append((node.op, attrs, tuple(operands), node.types, callee))
+            base[id(node)] = self.n_values
+            self.n_values += len(node.types)
+
+    def _with_captures(self, node: Node, operands: list, caps: list, cap_types):
         """Operands and attributes of a transform op whose callee also reads `caps`."""
         n = len(node.callee.params)
         attrs = dict(node.attrs)
+        if not caps:
+            return operands, attrs
         if node.op == "jvp":  # captures get zero tangents
             zeros = [self._zeros(t) for t in cap_types]
             return operands[:n] + caps + operands[n:] + zeros, attrs
@@ -161,21 +176,21 @@ class FunctionEmitter:
         self.n_values += 1
         return self.n_values - 1
 
-    def _ref_of(self, node: Node, index: int) -> int:
-        from .array import array
-
-        return self.ref(array._from(node, index))
-
     def finish(self, outputs) -> tuple:
-        results = [self.ref(a) for a in outputs]
-        order = {r: i for i, r in enumerate(self.arg_refs)}
-        n = len(order)
-        # results of instructions follow the arguments, in instruction order
-        instr_refs = sorted(set(range(self.n_values)) - set(order))
-        order.update({r: n + i for i, r in enumerate(instr_refs)})
-        instrs = tuple((op, attrs, tuple(order[r] for r in operands), types, callee)
-                       for op, attrs, operands, types, callee in self.instrs)
-        return (tuple(self.arg_types), instrs, tuple(order[r] for r in results))
+        self._collect(outputs)
+        self._emit_all()
+        base = self.base
+        results = tuple(base[id(a._node)] + a._index for a in outputs)
+        return (tuple(self.arg_types), tuple(self.instrs), results)
+
+
+def _evaluated(values) -> bool:
+    if values is None:
+        return False
+    for v in values:  # not `None in values`: that compares arrays with ==
+        if v is None:
+            return False
+    return True
 
 
 def trace_program(outputs) -> tuple[tuple, list]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from .array import array
 from .graph import Trace, make_node, param_node
+from .ops import astype, constant
 from .tree import tree_flatten, tree_map, tree_structure
 
 NOT_ARRAYS = "[tree_flatten] The argument should contain only arrays"
@@ -32,6 +33,10 @@ def _trace(fun: Callable, args, kwargs, diff_positions, diff_names, name: str, b
     primals: list[array] = []
 
     def substitute(tree):
+        if type(tree) is array:  # the common case, without the tree walk
+            p = param_node(tree._node.types[tree._index], trace, tree if bound else None)
+            primals.append(tree)
+            return array._from(p)
         leaves = _leaves_as_arrays(tree, name)
         params = []
         for x in leaves:
@@ -97,13 +102,15 @@ def value_and_grad(fun: Callable, argnums=None, argnames=()) -> Callable:
                      if loss.size == 1 else "")
             raise ValueError(f"[vjp] Output shape {shape} does not match cotangent shape ()."
                              f"{extra}")
-        from .ops import constant
-
         results = _vjp_node(trace, [loss], primals, [constant(1, loss.dtype)])
         value, grads = results[0], results[1:]
         # rebuild the gradient trees in the shape of the differentiated arguments
         trees, k = [], 0
         for tree in [args[i] for i in nums] + [kwargs[n] for n in names]:
+            if type(tree) is array:
+                trees.append(grads[k])
+                k += 1
+                continue
             leaves = tree_flatten(tree)
             trees.append(tree_structure(tree)(grads[k:k + len(leaves)]))
             k += len(leaves)
@@ -154,8 +161,6 @@ def vjp(fun: Callable, primals: Sequence[array], cotangents: Sequence[array]):
         if o.shape != c.shape:
             raise ValueError(f"[vjp] Output shape ({','.join(map(str, o.shape))}) does not match "
                              f"cotangent shape ({','.join(map(str, c.shape))}).")
-    from .ops import astype
-
     cts = [astype(c, o.dtype) for o, c in zip(outs, cotangents)]
     results = _vjp_node(trace, outs, prims, cts)
     return results[:len(outs)], results[len(outs):]
@@ -175,8 +180,6 @@ def jvp(fun: Callable, primals: Sequence[array], tangents: Sequence[array]):
     trace, out, prims = _trace(fun, primals, {}, range(len(primals)), (), "jvp", bound=True)
     outs = _as_output_list(out, "jvp")
     trace.outputs = outs
-    from .ops import astype
-
     tans = [astype(t, p.dtype) for p, t in zip(prims, tangents)]
     types = [o._node.types[o._index] for o in outs] * 2
     node = make_node("jvp", prims + tans, {}, callee=trace, types=types)

@@ -4,6 +4,7 @@ fallback; every path compiled vs NumPy."""
 
 from __future__ import annotations
 
+import mxir as mx
 import numpy as np
 import pytest
 from harness import assert_close, check_op, context
@@ -15,13 +16,24 @@ from mxir.passes import run_pipeline
 from mxir.passes.registry import expand
 from mxir.runtime.cpu import CpuExecutable
 
-import mxir as mx
-
 FLOATS = ["float32", "float64", "float16", "bfloat16"]
 SHAPES = [((1, 7), (7, 5)), ((6, 1), (1, 4)), ((5, 7), (7, 1)), ((1, 1), (1, 1)),
           ((0, 3), (3, 4)), ((3, 0), (0, 4)), ((3, 4), (4, 0)), ((37, 65), (65, 19)),
           ((2, 3, 4, 5), (2, 3, 5, 6)), ((3, 1, 5), (3, 5, 2)), ((0, 2, 3), (0, 3, 4)),
           ((4, 6, 0), (4, 0, 2))]
+
+
+TARGETS = {"numpy": blas._numpy_openblas, "wheel": blas._wheel_openblas}
+
+
+@pytest.fixture(params=sorted(TARGETS))
+def target(request, monkeypatch):
+    """Each BLAS the pass can call (NumPy's ILP64 OpenBLAS, the LP64 wheel) in turn."""
+    found = TARGETS[request.param]()
+    if found is None:
+        pytest.skip(f"no {request.param} OpenBLAS here")
+    monkeypatch.setattr(blas, "blas_target", lambda: found)
+    return found
 
 
 def _values(shape, dtype, seed):
@@ -36,7 +48,7 @@ def _tol(dtype, k):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("sa,sb", SHAPES)
-def test_matmul_op_matches_reference(sa, sb, dtype):
+def test_matmul_op_matches_reference(sa, sb, dtype, target):
     a, c = _values(sa, dtype, 0), _values(sb, dtype, 1)
     with context(), ir.Location.unknown():
         check_op("matmul", [a, c], [TensorType(sa, dtype), TensorType(sb, dtype)],
@@ -94,15 +106,16 @@ TRANSPOSED = [
 
 
 @pytest.mark.parametrize("name,build,shapes,flags", TRANSPOSED, ids=[t[0] for t in TRANSPOSED])
-def test_transposed_operands_become_blas_flags(name, build, shapes, flags):
+def test_transposed_operands_become_blas_flags(name, build, shapes, flags, target):
     in_types = [TensorType(s, "float32") for s in shapes]
     with context(), ir.Location.unknown():
         text = _lowered(build, in_types)
     assert "linalg.transpose" not in text and "linalg.matmul" not in text
     assert "linalg.batch_matmul" not in text
-    symbol = "sgemm_batch_strided" if len(shapes[0]) > 2 else "sgemm("
+    symbol = (target.batched or target.gemm)["f32"] if len(shapes[0]) > 2 else target.gemm["f32"]
     call = next(line for line in text.splitlines() if "call @scipy_cblas_" in line)
-    assert symbol in call
+    assert f"@{symbol}(" in call
+    assert len(shapes[0]) == 2 or target.batched or "scf.for" in text
     # the transpose flags are the 2nd and 3rd arguments: look up the constants they name
     args = call.split("(", 1)[1].split(")", 1)[0].split(", ")
     consts = {line.split(" = ")[0].strip(): line.split("constant ")[1].split(" :")[0]
@@ -112,7 +125,7 @@ def test_transposed_operands_become_blas_flags(name, build, shapes, flags):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("name,build,shapes,flags", TRANSPOSED, ids=[t[0] for t in TRANSPOSED])
-def test_transposed_operands_match_numpy(name, build, shapes, flags, dtype):
+def test_transposed_operands_match_numpy(name, build, shapes, flags, dtype, target):
     xs = [_values(s, dtype, i) for i, s in enumerate(shapes)]
     in_types = [TensorType(s, dtype) for s in shapes]
     swap = {"a_t": (True, False), "b_t": (False, True), "both": (True, True),
@@ -126,7 +139,7 @@ def test_transposed_operands_match_numpy(name, build, shapes, flags, dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_loop_fallback_honours_transposed_maps(monkeypatch, dtype):
     """Without the BLAS package the pass leaves linalg loops, which read the folded maps."""
-    monkeypatch.setattr(blas, "blas_available", lambda: False)
+    monkeypatch.setattr(blas, "blas_target", lambda: None)
     shapes = ((2, 5, 4), (2, 3, 5))
     xs = [_values(s, dtype, i) for i, s in enumerate(shapes)]
     in_types = [TensorType(s, dtype) for s in shapes]
@@ -142,18 +155,18 @@ def test_loop_fallback_honours_transposed_maps(monkeypatch, dtype):
     assert_close(got, want, t)
 
 
-def test_half_matmul_widens_to_sgemm():
+def test_half_matmul_widens_to_sgemm(target):
     in_types = [TensorType((4, 5), "bfloat16"), TensorType((5, 3), "bfloat16")]
     with context(), ir.Location.unknown():
         text = _lowered(lambda b, x, y: b.matmul(x, y), in_types)
-    assert "call @scipy_cblas_sgemm(" in text and "linalg.matmul" not in text
+    assert f"call @{target.gemm['f32']}(" in text and "linalg.matmul" not in text
 
 
-def test_zero_fill_becomes_beta_zero():
+def test_zero_fill_becomes_beta_zero(target):
     in_types = [TensorType((4, 5), "float64"), TensorType((5, 3), "float64")]
     with context(), ir.Location.unknown():
         text = _lowered(lambda b, x, y: b.matmul(x, y), in_types)
-    assert "linalg.fill" not in text and "call @scipy_cblas_dgemm(" in text
+    assert "linalg.fill" not in text and f"call @{target.gemm['f64']}(" in text
 
 
 def test_strided_views_and_offsets_match_numpy():
@@ -169,7 +182,7 @@ def test_strided_views_and_offsets_match_numpy():
 
 def test_non_unit_inner_stride_matches_numpy():
     x = _values((6, 10), "float64", 2)
-    a = mx.array(x)
+    a = mx.array(x, dtype=mx.float64)
     r = a[:, ::2] @ a[0:5, 1::2]  # every other column: a view BLAS can't take without a copy
     np.testing.assert_allclose(np.array(r), x[:, ::2] @ x[0:5, 1::2], rtol=1e-12)
 
@@ -203,3 +216,16 @@ def test_large_matmul_matches_numpy():
     xa, xb = _values((130, 257), "float32", 7), _values((257, 66), "float32", 8)
     r = mx.array(xa) @ mx.array(xb)
     np.testing.assert_allclose(np.array(r), xa @ xb, rtol=1e-4, atol=1e-4)
+
+
+def test_module_names_its_blas_and_a_missing_library_raises(target):
+    """The BLAS path travels with the compiled module (cache entries too); a library that is
+    gone raises instead of leaving an unresolved call."""
+    in_types = [TensorType((3, 4), "float32"), TensorType((4, 2), "float32")]
+    with context(), ir.Location.unknown():
+        module = _module(lambda b, x, y: b.matmul(x, y), in_types)
+        run_pipeline(module, ["mx-to-cpu"])
+        assert target.library in str(module.operation.attributes[blas.SHARED_LIBS_ATTR])
+        text = str(module).replace(target.library, target.library + ".gone")
+        with pytest.raises(RuntimeError, match="gone"):
+            CpuExecutable(ir.Module.parse(text))

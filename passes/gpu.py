@@ -1,0 +1,806 @@
+"""mx-to-gpu: linalg on buffers -> gpu.launch kernels -> outlined gpu.module/gpu.func, and the
+extraction of the host function's launch plan into an Executable (runtime/executable.py).
+
+Mappings (`mx-linalg-to-gpu`, one gpu.launch per linalg op, on static shapes):
+- all-parallel generics (fused elementwise, broadcast, transpose, gather, fill, iota) and
+  copies between strided views: 256-thread groups, ELEMS_PER_THREAD elements per thread, each
+  pass over the group's span coalesced (element = group*span + j*256 + thread);
+- reductions whose body is `yield combine(out, x)` with combine one of COMBINERS: one group per
+  output element; each thread folds a strided slice in registers, then a tree through
+  workgroup memory with gpu.barrier between levels;
+- matmul-shaped reductions (m in A and C, n in B and C, one k, combine = add): TILE x TILE
+  output tiles, A and B tiles staged through workgroup memory, k walked in TILE steps;
+- other reductions (argmax, several outputs, bool): one thread per output element, serial;
+- host-level loops (scatter_add's scf.for nest): one thread, serial (duplicate indices make any
+  parallel split a race without atomics).
+Views used by a kernel are re-created inside it; after outlining, `fold-memref-alias-ops` and
+`lower-affine` turn their loads and stores into loads and stores of the base buffer.
+
+Kernel IR contract (what the MSL/PTX emitters get, after the mx-to-gpu pipeline):
+- `gpu.module @K { gpu.func @K(args) workgroup(...) kernel }`, one kernel per module; the
+  kernel's entry-point name in the target source is the gpu.func symbol (unique per program);
+- arguments: memrefs with static shape and identity layout (device buffers), or scalars
+  (index / integer / float; rare: only what outlining did not sink);
+- workgroup attributions: static memref<...xT, #gpu.address_space<workgroup>>;
+- body ops: arith, math, memref.load/store (multi-dim indices into the identity layout),
+  scf.for/if/yield, gpu.block_id/thread_id/block_dim/grid_dim, gpu.barrier, gpu.return.
+- element types: f32 f16 bf16 f64 i1 i8 i16 i32 i64 (integers signless, as MLIR has them).
+`translate_module(module) -> str` (passes/msl.py) gets the whole container module (a
+builtin.module holding the gpu.modules) and returns one MSL source with every kernel.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import affine, arith, gpu, memref, scf
+from mxir.dialect import MxError
+
+THREADS = 256
+ELEMS_PER_THREAD = 4
+TILE = 16
+COMBINERS = ("arith.addf", "arith.addi", "arith.mulf", "arith.muli", "arith.maximumf",
+             "arith.minimumf", "arith.maxnumf", "arith.minnumf", "arith.maxsi", "arith.minsi",
+             "arith.maxui", "arith.minui", "arith.andi", "arith.ori", "arith.xori")
+VIEW_OPS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
+            "memref.reinterpret_cast")
+HOST_OPS = ("arith.constant", "memref.alloc", "memref.dealloc", "memref.get_global",
+            "func.return", "gpu.launch") + VIEW_OPS
+
+# after linalg-to-gpu: outline, then fold views into base-buffer indexing inside kernels
+OUTLINE = ("gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+           "gpu.module(fold-memref-alias-ops,lower-affine,canonicalize,cse),canonicalize,cse")
+
+
+# -- small IR helpers ------------------------------------------------------------------------
+def _index() -> ir.Type:
+    return ir.IndexType.get()
+
+
+def _c(v: int) -> ir.Value:
+    return arith.constant(_index(), v)
+
+
+def _zero(t: ir.Type) -> ir.Value:
+    if isinstance(t, ir.IntegerType):
+        return arith.constant(t, 0)
+    return arith.constant(t, 0.0)
+
+
+def _and(a: ir.Value, b: ir.Value | None) -> ir.Value:
+    return a if b is None else arith.andi(a, b)
+
+
+def _lt(a: ir.Value, b: ir.Value) -> ir.Value:
+    return arith.cmpi(arith.CmpIPredicate.ult, a, b)
+
+
+def _store(value: ir.Value, buffer: ir.Value, where: list[ir.Value]) -> None:
+    memref.store(value, buffer, where)
+
+
+def _op(v: ir.Value):
+    return v.owner if isinstance(v, ir.OpResult) else None
+
+
+def _name(op) -> str:
+    return op.operation.name
+
+
+def _walk(op):
+    for region in op.regions:
+        for block in region.blocks:
+            for o in block.operations:
+                yield o
+                yield from _walk(o)
+
+
+def _delinearize(idx: ir.Value, shape: list[int]) -> list[ir.Value]:
+    """Row-major coordinates of `idx` (< prod(shape)) in `shape`."""
+    out, stride = [], 1
+    strides = []
+    for n in reversed(shape):
+        strides.append(stride)
+        stride *= n
+    strides.reverse()
+    for k, (n, s) in enumerate(zip(shape, strides)):
+        if n == 1:
+            out.append(_c(0))
+            continue
+        v = idx if s == 1 else arith.divui(idx, _c(s))
+        out.append(v if k == 0 else arith.remui(v, _c(n)))
+    return out
+
+
+def _apply(amap: ir.AffineMap, ivs: list[ir.Value]) -> list[ir.Value]:
+    out = []
+    for e in amap.results:
+        if isinstance(e, ir.AffineDimExpr):
+            out.append(ivs[e.position])
+        elif isinstance(e, ir.AffineConstantExpr):
+            out.append(_c(e.value))
+        else:
+            out.append(affine.apply(ir.AffineMap.get(amap.n_dims, 0, [e]), ivs))
+    return out
+
+
+def _launch(grid: tuple, block: tuple, workgroup: list[ir.Type] = ()):
+    """A gpu.launch at the current insertion point; returns (op, block ids, thread ids, wg)."""
+    op = gpu.LaunchOp(tuple(_c(g) for g in grid), tuple(_c(b) for b in block))
+    body = op.regions[0].blocks[0]
+    for t in workgroup:
+        body.add_argument(t, ir.Location.unknown())
+    if workgroup:
+        op.attributes["workgroup_attributions"] = ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(64), len(workgroup))
+    with ir.InsertionPoint(body):
+        term = gpu.TerminatorOp()
+    args = list(body.arguments)
+    return op, term, args[0:3], args[3:6], args[12:]
+
+
+def _workgroup(shape: list[int], element: ir.Type) -> ir.Type:
+    space = ir.Attribute.parse("#gpu.address_space<workgroup>")
+    return ir.MemRefType.get(shape, element, memory_space=space)
+
+
+def _if(cond: ir.Value, then, results: list[ir.Type] = (), otherwise=None):
+    """scf.if with `then()` / `otherwise()` emitting the branches (returning yielded values)."""
+    op = scf.IfOp(cond, list(results), has_else=otherwise is not None)
+    with ir.InsertionPoint(op.then_block):
+        scf.YieldOp(list(then() or []))
+    if otherwise is not None:
+        with ir.InsertionPoint(op.else_block):
+            scf.YieldOp(list(otherwise() or []))
+    return list(op.results)
+
+
+def _for(lo, hi, step, inits: list[ir.Value], body) -> list[ir.Value]:
+    loop = scf.ForOp(lo, hi, step, inits)
+    with ir.InsertionPoint(loop.body):
+        scf.YieldOp(list(body(loop.induction_variable, list(loop.inner_iter_args)) or []))
+    return list(loop.results)
+
+
+def _inline(block: ir.Block, values: list, ivs: list[ir.Value]) -> list[ir.Value]:
+    """Move a linalg body to the insertion point: block arguments become `values` (None: the
+    argument must be unused), `linalg.index` the loop indices; returns the yielded values."""
+    for arg, v in zip(block.arguments, values):
+        if v is not None:
+            arg.replace_all_uses_with(v)
+        elif list(arg.uses):
+            raise MxError("internal: a used linalg block argument has no value")
+    for o in list(_walk(block.owner)):
+        if _name(o) == "linalg.index":
+            o.results[0].replace_all_uses_with(ivs[ir.IntegerAttr(o.attributes["dim"]).value])
+            o.erase()
+    marker = arith.ConstantOp(_index(), 0)
+    ops = list(block.operations)
+    for o in ops[:-1]:
+        o.move_before(marker)
+    marker.operation.erase()
+    return list(ops[-1].operands)
+
+
+def _combine(proto, a: ir.Value, b: ir.Value) -> ir.Value:
+    attrs = {k: proto.attributes[k] for k in proto.attributes}
+    return ir.Operation.create(_name(proto), results=[a.type], operands=[a, b],
+                               attributes=attrs).results[0]
+
+
+# -- the linalg.generic view ---------------------------------------------------------------
+class Generic:
+    def __init__(self, op):
+        self.op = op
+        n_in = len(op.inputs)
+        self.inputs, self.outputs = list(op.inputs), list(op.outputs)
+        self.operands = self.inputs + self.outputs
+        self.maps = [ir.AffineMapAttr(a).value for a in op.indexing_maps]
+        self.parallel = ["parallel" in str(a) for a in op.iterator_types]
+        self.block = op.regions[0].blocks[0]
+        self.n_in = n_in
+        ranges: list[int | None] = [None] * len(self.parallel)
+        for v, m in zip(self.operands, self.maps):
+            if not isinstance(v.type, ir.MemRefType):
+                continue  # a scalar operand (linalg.fill's value)
+            shape = ir.MemRefType(v.type).shape
+            for j, e in enumerate(m.results):
+                if isinstance(e, ir.AffineDimExpr) and ranges[e.position] is None:
+                    ranges[e.position] = shape[j]
+        if any(r is None or r < 0 for r in ranges):
+            raise MxError("mx-to-gpu needs static loop ranges", op.location)
+        self.ranges: list[int] = ranges
+
+    def load_used(self, ivs: list[ir.Value], skip=()) -> list:
+        """memref.load of every operand whose block argument is used (None for the others)."""
+        out = []
+        for k, (v, m) in enumerate(zip(self.operands, self.maps)):
+            if not list(self.block.arguments[k].uses) or k in skip:
+                out.append(None)
+            elif isinstance(v.type, ir.MemRefType):
+                out.append(memref.load(v, _apply(m, ivs)))
+            else:
+                out.append(v)
+        return out
+
+    def store(self, results: list[ir.Value], ivs: list[ir.Value]) -> None:
+        for r, v, m in zip(results, self.outputs, self.maps[self.n_in:]):
+            memref.store(r, v, _apply(m, ivs))
+
+    def combiner(self):
+        """(combine op, x) when the body is `yield combine(out, x)` and `out` is used once."""
+        if len(self.outputs) != 1:
+            return None
+        out = self.block.arguments[-1]
+        y = list(self.block.operations)[-1]
+        c = _op(y.operands[0])
+        if c is None or _name(c) not in COMBINERS or len(c.operands) != 2:
+            return None
+        uses = list(out.uses)
+        if len(uses) != 1 or uses[0].owner != c:
+            return None
+        x = c.operands[1] if c.operands[0] == out else c.operands[0]
+        return (c, x) if x != out else None
+
+
+# -- mappings --------------------------------------------------------------------------------
+def _elementwise(shape: list[int], emit) -> None:
+    """One launch over a row-major domain; `emit(ivs)` writes one element."""
+    n = 1
+    for s in shape:
+        n *= s
+    if n == 0:
+        return
+    threads = min(THREADS, -(-n // 32) * 32)
+    per = ELEMS_PER_THREAD if n > threads else 1
+    span = threads * per
+    _, term, bid, tid, _ = _launch((-(-n // span), 1, 1), (threads, 1, 1))
+    with ir.InsertionPoint(term):
+        base = arith.addi(arith.muli(bid[0], _c(span)), tid[0])
+
+        def one(i):
+            _if(_lt(i, _c(n)), lambda: emit(_delinearize(i, shape)))
+
+        if per == 1:
+            one(base)
+        else:
+            _for(_c(0), _c(per), _c(1), [],
+                 lambda j, _: one(arith.addi(base, arith.muli(j, _c(threads)))))
+
+
+def _map_parallel(g: Generic) -> None:
+    def emit(ivs):
+        g.store(_inline(g.block, g.load_used(ivs), ivs), ivs)
+
+    _elementwise(g.ranges, emit)
+
+
+def _split(g: Generic):
+    par = [d for d, p in enumerate(g.parallel) if p]
+    red = [d for d, p in enumerate(g.parallel) if not p]
+    return par, red, [g.ranges[d] for d in par], [g.ranges[d] for d in red]
+
+
+def _merge(par, pivs, red, rivs, n) -> list[ir.Value]:
+    ivs: list = [None] * n
+    for d, v in zip(par, pivs):
+        ivs[d] = v
+    for d, v in zip(red, rivs):
+        ivs[d] = v
+    return ivs
+
+
+def _size(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _map_reduction(g: Generic, combine, x) -> None:
+    """One group per output element: strided per-thread partials, then a workgroup tree."""
+    par, red, pshape, rshape = _split(g)
+    np_, nr = _size(pshape), _size(rshape)
+    threads = 32
+    while threads < min(nr, THREADS):
+        threads *= 2
+    acc_t = g.block.arguments[-1].type
+    _, term, bid, tid, (sm,) = _launch((np_, 1, 1), (threads, 1, 1),
+                                       [_workgroup([threads], acc_t)])
+    n_dims = len(g.parallel)
+    with ir.InsertionPoint(term):
+        t = tid[0]
+        pivs = _delinearize(bid[0], pshape)
+
+        def step(r, carried):
+            acc, has = carried
+            ivs = _merge(par, pivs, red, _delinearize(r, rshape), n_dims)
+            values = g.load_used(ivs, skip=(len(g.operands) - 1,))
+            values[-1] = acc
+            # the element may be a block argument itself (max(out, in)): take its new value
+            element = (values[x.arg_number] if isinstance(x, ir.BlockArgument)
+                       and x.owner == g.block else x)
+            (folded,) = _inline(g.block, values, ivs)
+            return [arith.select(has, folded, element),
+                    arith.constant(ir.IntegerType.get_signless(1), 1)]
+
+        acc, has = _for(t, _c(nr), _c(threads),
+                        [_zero(acc_t), arith.constant(ir.IntegerType.get_signless(1), 0)], step)
+        _if(has, lambda: _store(acc, sm, [t]))
+        gpu.barrier()
+        s = threads // 2
+        while s >= 1:
+            def fold(s=s):
+                other = arith.addi(t, _c(s))
+                a, b = memref.load(sm, [t]), memref.load(sm, [other])
+                memref.store(_combine(combine, a, b), sm, [t])
+
+            _if(_and(_lt(t, _c(s)), _lt(arith.addi(t, _c(s)), _c(nr))), fold)
+            gpu.barrier()
+            s //= 2
+
+        def finish():
+            ivs = _merge(par, pivs, red, [_c(0)] * len(red), n_dims)
+            where = _apply(g.maps[-1], ivs)
+            old = memref.load(g.outputs[0], where)
+            memref.store(_combine(combine, old, memref.load(sm, [_c(0)])), g.outputs[0], where)
+
+        _if(arith.cmpi(arith.CmpIPredicate.eq, t, _c(0)), finish)
+
+
+def _matmul_dims(g: Generic, combine):
+    """(m, n, k) loop dims when `g` is a matmul-shaped reduction, else None."""
+    if (g.n_in != 2 or _name(combine) not in ("arith.addf", "arith.addi")
+            or sum(not p for p in g.parallel) != 1):
+        return None
+    if not all(m.is_projected_permutation for m in g.maps):
+        return None
+    dims = [{e.position for e in m.results if isinstance(e, ir.AffineDimExpr)} for m in g.maps]
+    a, b, c = dims
+    (k,) = [d for d, p in enumerate(g.parallel) if not p]
+    ms = [d for d in (a & c) - b]
+    ns = [d for d in (b & c) - a]
+    if len(ms) != 1 or len(ns) != 1 or k not in a or k not in b:
+        return None
+    return ms[0], ns[0], k
+
+
+def _map_matmul(g: Generic, m: int, n: int, k: int) -> None:
+    """TILE x TILE output tiles; A and B tiles staged through workgroup memory."""
+    batch = [d for d, p in enumerate(g.parallel) if p and d not in (m, n)]
+    bshape = [g.ranges[d] for d in batch]
+    M, N, K = g.ranges[m], g.ranges[n], g.ranges[k]
+    ta, tb = (ir.MemRefType(v.type).element_type for v in g.inputs)
+    acc_t = g.block.arguments[-1].type
+    grid = (-(-N // TILE), -(-M // TILE), _size(bshape))
+    _, term, bid, tid, (sa, sb) = _launch(grid, (TILE, TILE, 1),
+                                          [_workgroup([TILE, TILE], ta),
+                                           _workgroup([TILE, TILE], tb)])
+    with ir.InsertionPoint(term):
+        tx, ty = tid[0], tid[1]
+        row = arith.addi(arith.muli(bid[1], _c(TILE)), ty)
+        col = arith.addi(arith.muli(bid[0], _c(TILE)), tx)
+        bivs = _delinearize(bid[2], bshape)
+
+        def ivs_at(mi, ni, ki):
+            ivs: list = [_c(0)] * len(g.parallel)
+            for d, v in zip(batch, bivs):
+                ivs[d] = v
+            ivs[m], ivs[n], ivs[k] = mi, ni, ki
+            return ivs
+
+        inside = _and(_lt(row, _c(M)), _lt(col, _c(N)))
+        out_at = _apply(g.maps[2], ivs_at(row, col, _c(0)))
+        (acc0,) = _if(inside, lambda: [memref.load(g.outputs[0], out_at)], [acc_t],
+                      lambda: [_zero(acc_t)])
+
+        def tile(k0, carried):
+            ka = arith.addi(k0, tx)
+            kb = arith.addi(k0, ty)
+            (va,) = _if(_and(_lt(row, _c(M)), _lt(ka, _c(K))),
+                        lambda: [memref.load(g.inputs[0], _apply(g.maps[0],
+                                                                 ivs_at(row, _c(0), ka)))],
+                        [ta], lambda: [_zero(ta)])
+            memref.store(va, sa, [ty, tx])
+            (vb,) = _if(_and(_lt(kb, _c(K)), _lt(col, _c(N))),
+                        lambda: [memref.load(g.inputs[1], _apply(g.maps[1],
+                                                                 ivs_at(_c(0), col, kb)))],
+                        [tb], lambda: [_zero(tb)])
+            memref.store(vb, sb, [ty, tx])
+            gpu.barrier()
+
+            def mac(kk, acc):
+                a, b = memref.load(sa, [ty, kk]), memref.load(sb, [kk, tx])
+                return _inline(g.block, [a, b, acc[0]], ivs_at(row, col, arith.addi(k0, kk)))
+
+            (acc,) = _for(_c(0), _c(TILE), _c(1), carried, mac)
+            gpu.barrier()
+            return [acc]
+
+        (acc,) = _for(_c(0), _c(K), _c(TILE), [acc0], tile)
+        _if(inside, lambda: _store(acc, g.outputs[0], out_at))
+
+
+def _map_serial_reduction(g: Generic) -> None:
+    """One thread per output element, the reduction walked in order (any body)."""
+    par, red, pshape, rshape = _split(g)
+    n_out = len(g.outputs)
+    n_dims = len(g.parallel)
+
+    def emit(pivs):
+        zeros = [_c(0)] * len(red)
+        where = [_apply(m, _merge(par, pivs, red, zeros, n_dims)) for m in g.maps[g.n_in:]]
+        inits = [memref.load(v, w) for v, w in zip(g.outputs, where)]
+
+        def step(r, accs):
+            ivs = _merge(par, pivs, red, _delinearize(r, rshape), n_dims)
+            values = g.load_used(ivs, skip=range(g.n_in, g.n_in + n_out))
+            return _inline(g.block, values[:g.n_in] + accs, ivs)
+
+        results = _for(_c(0), _c(_size(rshape)), _c(1), inits, step)
+        for r, v, w in zip(results, g.outputs, where):
+            memref.store(r, v, w)
+
+    _elementwise(pshape, emit)
+
+
+def _map_generic(op) -> None:
+    g = Generic(op)
+    if all(g.parallel):
+        _map_parallel(g)
+    elif _size(g.ranges) == 0:
+        pass  # an empty reduction leaves the initial value
+    elif (cx := g.combiner()) is not None:
+        dims = _matmul_dims(g, cx[0])
+        if dims is not None:
+            _map_matmul(g, *dims)
+        else:
+            _map_reduction(g, *cx)
+    else:
+        _map_serial_reduction(g)
+
+
+def _contiguous(v: ir.Value) -> bool:
+    t = ir.MemRefType(v.type)
+    strides, offset = t.get_strides_and_offset()
+    expect, s = [], 1
+    for n in reversed(t.shape):
+        expect.append(s)
+        s *= n
+    expect.reverse()
+    return offset == 0 and all(a == b or n == 1 for a, b, n in zip(strides, expect, t.shape))
+
+
+def _base(v: ir.Value) -> ir.Value:
+    while (o := _op(v)) is not None and _name(o) in VIEW_OPS:
+        v = o.operands[0]
+    return v
+
+
+def _whole(v: ir.Value) -> bool:
+    """A view that covers its whole base buffer from byte 0, in row-major order."""
+    b = _base(v)
+    return _contiguous(v) and (
+        _size(ir.MemRefType(v.type).shape) == _size(ir.MemRefType(b.type).shape))
+
+
+def _map_copy(op) -> bool:
+    """A copy between views: kept for the plan when both are whole buffers, else a kernel."""
+    src, dst = op.operands
+    if _whole(src) and _whole(dst):
+        return False
+    shape = list(ir.MemRefType(src.type).shape)
+    _elementwise(shape, lambda ivs: _store(memref.load(src, ivs), dst, ivs))
+    return True
+
+
+def _map_serial(op) -> None:
+    if len(op.results):
+        raise MxError(f"mx-to-gpu cannot map host op '{_name(op)}' with results to the GPU",
+                      op.location)
+    _, term, _, _, _ = _launch((1, 1, 1), (1, 1, 1))
+    op.move_before(term)
+
+
+def _sink_views(launch) -> None:
+    """Re-create views of host buffers inside the kernel, so only base buffers cross."""
+    body = launch.regions[0].blocks[0]
+    first = list(body.operations)[0]
+    made: list[tuple[ir.Value, ir.Value]] = []
+
+    def local(v: ir.Value) -> ir.Value:
+        for old, new in made:
+            if old == v:
+                return new
+        o = _op(v)
+        src = o.operands[0]
+        inner = local(src) if (_op(src) is not None and _name(_op(src)) in VIEW_OPS) else src
+        clone = o.clone(ip=ir.InsertionPoint(first))
+        if inner != src:
+            clone.operation.replace_uses_of_with(src, inner)
+        made.append((v, clone.results[0]))
+        return clone.results[0]
+
+    for o in list(_walk(launch)):
+        for v in list(o.operands):
+            d = _op(v)
+            if (d is not None and _name(d) in VIEW_OPS
+                    and d.operation.parent.operation != launch.operation
+                    and not _inside(d, launch)):
+                o.operation.replace_uses_of_with(v, local(v))
+
+
+def _inside(op, launch) -> bool:
+    p = op.operation.parent
+    while p is not None:
+        if p.operation == launch.operation:
+            return True
+        if p.operation.name in ("func.func", "builtin.module"):
+            return False
+        p = p.operation.parent
+    return False
+
+
+def _check_detached(op) -> None:
+    """Erasing an op whose block arguments are still used aborts the process: refuse instead."""
+    for arg in op.regions[0].blocks[0].arguments:
+        if list(arg.uses):
+            raise MxError("internal error in mx-linalg-to-gpu: a linalg block argument is still "
+                          "used", op.location)
+
+
+def linalg_to_gpu(module) -> None:
+    """Replace every linalg op and host-level loop of each function with gpu.launch ops."""
+    for f in module.body.operations:
+        if _name(f) != "func.func":
+            continue
+        for op in list(f.regions[0].blocks[0].operations):
+            name = _name(op)
+            with ir.InsertionPoint(op), op.location:
+                if name == "linalg.generic":
+                    _map_generic(op)
+                    _check_detached(op)
+                elif name.startswith("linalg."):
+                    raise MxError(f"mx-to-gpu: '{name}' was not generalized", op.location)
+                elif name == "memref.copy":
+                    if not _map_copy(op):
+                        continue
+                elif name in HOST_OPS:
+                    continue
+                else:
+                    _map_serial(op)
+                    continue
+            op.erase()
+        for op in f.regions[0].blocks[0].operations:
+            if _name(op) == "gpu.launch":
+                _sink_views(op)
+
+
+# -- after outlining -----------------------------------------------------------------------------
+def name_kernels(module) -> None:
+    """Give each gpu.func its module's (unique) name: outlining names every function after
+    the host function, and a target library holds all kernels side by side."""
+    renamed = {}
+    for m in module.body.operations:
+        if _name(m) != "gpu.module":
+            continue
+        mod = ir.StringAttr(m.attributes["sym_name"]).value
+        for f in m.regions[0].blocks[0].operations:
+            if _name(f) == "gpu.func":
+                old = ir.StringAttr(f.attributes["sym_name"]).value
+                f.attributes["sym_name"] = ir.StringAttr.get(mod)
+                renamed[(mod, old)] = mod
+    for f in module.body.operations:
+        if _name(f) != "func.func":
+            continue
+        for op in _walk(f):
+            if _name(op) == "gpu.launch_func":
+                mod, fn = _kernel_ref(op)
+                if (mod, fn) in renamed:
+                    op.attributes["kernel"] = ir.SymbolRefAttr.get([mod, renamed[(mod, fn)]])
+
+
+def _kernel_ref(launch_func) -> tuple[str, str]:
+    text = str(launch_func.attributes["kernel"])  # @module::@func
+    mod, fn = (part.strip().lstrip("@").strip('"') for part in text.split("::"))
+    return mod, fn
+
+
+# -- launch plan ---------------------------------------------------------------------------------
+def _element(t: ir.Type) -> str:
+    return str(t)
+
+
+def _nbytes(t: ir.MemRefType) -> int:
+    from mxir.runtime.executable import element_size
+
+    return _size(t.shape) * element_size(_element(t.element_type))
+
+
+def _scalar(op) -> tuple:
+    attr = op.attributes["value"]
+    t = op.results[0].type
+    if isinstance(t, ir.FloatType):
+        return ir.FloatAttr(attr).value, str(t)
+    return ir.IntegerAttr(attr).value, str(t)
+
+
+def _global_data(module, sym: str):
+    import numpy as np
+    from mxir.runtime.executable import ELEMENTS, encode_bytes
+
+    for g in module.body.operations:
+        if _name(g) == "memref.global" and ir.StringAttr(g.attributes["sym_name"]).value == sym:
+            t = ir.MemRefType(ir.TypeAttr(g.attributes["type"]).value)
+            dense = ir.DenseElementsAttr(g.attributes["initial_value"])
+            element = _element(t.element_type)
+            if dense.is_splat:
+                value = dense.get_splat_value()
+                v = ir.FloatAttr(value).value if isinstance(t.element_type, ir.FloatType) \
+                    else ir.IntegerAttr(value).value
+                data = np.full(t.shape, v, dtype=ELEMENTS[element])
+            else:
+                data = np.array(dense).astype(ELEMENTS[element])
+            return {"element": element, "data": encode_bytes(data)}
+    raise MxError(f"mx-to-gpu: no memref.global @{sym}")
+
+
+def extract_plan(module, n_inputs: int, entry: str = "main") -> dict:
+    """The launch plan of the host function `entry` after the mx-to-gpu pipeline."""
+    func = None
+    for f in module.body.operations:
+        if _name(f) == "func.func" and ir.StringAttr(f.attributes["sym_name"]).value == entry:
+            func = f
+    if func is None:
+        raise MxError(f"no function named @{entry} in the module")
+    block = func.regions[0].blocks[0]
+    buffers: list[dict] = []
+    ids: list[tuple[ir.Value, int]] = []
+    constants: dict[str, dict] = {}
+    scalars: list[tuple[ir.Value, tuple]] = []
+
+    def new(v: ir.Value) -> int:
+        t = ir.MemRefType(v.type)
+        bid = len(buffers)
+        buffers.append({"id": bid, "nbytes": _nbytes(t), "element": _element(t.element_type),
+                        "shape": list(t.shape)})
+        ids.append((v, bid))
+        return bid
+
+    def buffer(v: ir.Value, what) -> int:
+        if not _whole(v):
+            raise MxError("mx-to-gpu: a strided view crosses into the plan", what.location)
+        b = _base(v)
+        for value, bid in ids:
+            if value == b:
+                return bid
+        raise MxError("mx-to-gpu: a launch uses a buffer the plan does not know", what.location)
+
+    def arg(v: ir.Value, what) -> dict:
+        if isinstance(v.type, ir.MemRefType):
+            return {"buffer": buffer(v, what)}
+        for value, (x, t) in scalars:
+            if value == v:
+                return {"scalar": x, "type": t}
+        raise MxError("mx-to-gpu: a kernel argument is computed on the host", what.location)
+
+    inputs = [new(a) for a in list(block.arguments)[:n_inputs]]
+    outputs = [new(a) for a in list(block.arguments)[n_inputs:]]
+    steps: list[dict] = []
+    temps: list[int] = []
+    for op in block.operations:
+        name = _name(op)
+        if name == "arith.constant":
+            scalars.append((op.results[0], _scalar(op)))
+        elif name == "memref.alloc":
+            temps.append(new(op.results[0]))
+            steps.append({"op": "alloc", "buffer": temps[-1]})
+        elif name == "memref.get_global":
+            bid = new(op.results[0])
+            constants[str(bid)] = _global_data(module, ir.FlatSymbolRefAttr(
+                op.attributes["name"]).value)
+        elif name == "memref.copy":
+            src, dst = op.operands
+            steps.append({"op": "copy", "src": buffer(src, op), "dst": buffer(dst, op),
+                          "nbytes": _nbytes(ir.MemRefType(dst.type))})
+        elif name == "gpu.launch_func":
+            lf = op.opview
+            sizes = [lf.gridSizeX, lf.gridSizeY, lf.gridSizeZ,
+                     lf.blockSizeX, lf.blockSizeY, lf.blockSizeZ]
+            sizes = [arg(v, op).get("scalar") for v in sizes]
+            if any(s is None for s in sizes):
+                raise MxError("mx-to-gpu: launch sizes must be constants", op.location)
+            steps.append({"op": "launch", "kernel": _kernel_ref(op)[1], "grid": sizes[:3],
+                          "threadgroup": sizes[3:], "dispatch": "threadgroups",
+                          "args": [arg(v, op) for v in lf.kernelOperands]})
+        elif name in ("memref.dealloc", "func.return") or name in VIEW_OPS:
+            continue  # frees follow liveness below; views resolve to their base buffer
+        else:
+            raise MxError(f"mx-to-gpu: host op '{name}' has no plan step", op.location)
+    return {"buffers": buffers, "inputs": inputs, "outputs": outputs, "constants": constants,
+            "steps": _free_after_last_use(steps, temps)}
+
+
+def _free_after_last_use(steps: list[dict], temps: list[int]) -> list[dict]:
+    last: dict[int, int] = {}
+    for i, s in enumerate(steps):
+        used = [s.get("buffer"), s.get("src"), s.get("dst")]
+        used += [a.get("buffer") for a in s.get("args", [])]
+        for b in used:
+            if b is not None:
+                last[b] = i
+    out = []
+    for i, s in enumerate(steps):
+        out.append(s)
+        out.extend({"op": "free", "buffer": b} for b in temps if last.get(b) == i)
+    return out
+
+
+def kernel_signatures(module) -> list[dict]:
+    """name, args, workgroup and block size of every outlined kernel."""
+    from mxir.runtime.executable import element_size
+
+    out = []
+    for m in module.body.operations:
+        if _name(m) != "gpu.module":
+            continue
+        for f in m.regions[0].blocks[0].operations:
+            if _name(f) != "gpu.func":
+                continue
+            ftype = ir.FunctionType(ir.TypeAttr(f.attributes["function_type"]).value)
+            args = []
+            for t in ftype.inputs:
+                if isinstance(t, ir.MemRefType):
+                    args.append({"kind": "buffer", "element": _element(t.element_type),
+                                 "shape": list(t.shape)})
+                else:
+                    args.append({"kind": "scalar", "type": str(t)})
+            n_wg = (ir.IntegerAttr(f.attributes["workgroup_attributions"]).value
+                    if "workgroup_attributions" in f.attributes else 0)
+            wg_args = list(f.regions[0].blocks[0].arguments)[len(ftype.inputs):][:n_wg]
+            workgroup = []
+            for a in wg_args:
+                t = ir.MemRefType(a.type)
+                e = _element(t.element_type)
+                workgroup.append({"element": e, "shape": list(t.shape),
+                                  "nbytes": _size(t.shape) * element_size(e)})
+            block = (list(ir.DenseI32ArrayAttr(f.attributes["known_block_size"]))
+                     if "known_block_size" in f.attributes else [1, 1, 1])
+            out.append({"name": ir.StringAttr(f.attributes["sym_name"]).value, "args": args,
+                        "workgroup": workgroup, "block": block})
+    return out
+
+
+def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "msl"):
+    """Lower an `mx` module (with @entry) through mx-to-gpu and package it as an Executable.
+    `translate(module)` gives the kernels' source, or (source, infos) with each info's `name`
+    (gpu.func) and `msl_name` (its entry point in the source); default: the MSL emitter."""
+    from mxir.runtime.executable import Executable, Kernel
+
+    from .registry import run_pipeline
+
+    n_inputs = None
+    for f in module.body.operations:
+        if _name(f) == "func.func" and ir.StringAttr(f.attributes["sym_name"]).value == entry:
+            n_inputs = len(ir.FunctionType(ir.TypeAttr(f.attributes["function_type"]).value)
+                           .inputs)
+    if n_inputs is None:
+        raise MxError(f"no function named @{entry} in the module")
+    run_pipeline(module, ["mx-to-gpu"])
+    plan = extract_plan(module, n_inputs, entry)
+    if translate is None:
+        if target != "msl":
+            raise MxError(f"no translation to {target!r} yet")
+        from . import msl
+
+        def translate(m):
+            return msl.translate_gpu_modules(msl.gpu_modules(m))
+
+    translated = translate(module)
+    source, infos = translated if isinstance(translated, tuple) else (translated, [])
+    entry_name = {i.name: i.msl_name for i in infos}
+    for step in plan["steps"]:
+        if step["op"] == "launch":
+            step["kernel"] = entry_name.get(step["kernel"], step["kernel"])
+    kernels = [Kernel(entry_name.get(k["name"], k["name"]), source, k["args"], k["workgroup"],
+                      tuple(k["block"])) for k in kernel_signatures(module)]
+    return Executable(target, kernels, plan)

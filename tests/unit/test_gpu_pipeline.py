@@ -1,0 +1,269 @@
+"""mx-to-gpu: the kernels' shape (launches, block sizes, workgroup memory, barriers), the kernel
+IR contract the target emitters rely on, and the launch plan extracted from the host function."""
+
+import json
+import re
+
+import mxir as mx
+import numpy as np
+import pytest
+from mxir.evaluate import context
+from mxir.program import build_module, trace_program
+
+ALLOWED_KERNEL_OPS = re.compile(
+    r"^(arith\.\w+|math\.\w+|memref\.(load|store)|scf\.(for|if|yield)|"
+    r"gpu\.(block_id|thread_id|block_dim|grid_dim|barrier|return))$")
+
+
+def gpu_module(outputs):
+    """(module after mx-to-gpu, number of host inputs) for evaluating `outputs`."""
+    from mlir import ir
+    from mxir.passes import run_pipeline
+
+    main, inputs = trace_program(list(outputs))
+    with context(), ir.Location.unknown():
+        module = build_module(main)
+        run_pipeline(module, ["mx-to-gpu"])
+    return module, len(inputs)
+
+
+def plan_of(outputs):
+    from mxir.passes.gpu import extract_plan, kernel_signatures
+
+    module, n = gpu_module(outputs)
+    with context():
+        return extract_plan(module, n), {k["name"]: k for k in kernel_signatures(module)}, module
+
+
+def kernel_ops(module):
+    from mxir.passes.gpu import _walk
+
+    out = {}
+    for m in module.body.operations:
+        if m.operation.name == "gpu.module":
+            for f in m.regions[0].blocks[0].operations:
+                name = str(f.attributes["sym_name"]).strip('"')
+                out[name] = [o.operation.name for o in _walk(f)]
+    return out
+
+
+def launches(plan):
+    return [s for s in plan["steps"] if s["op"] == "launch"]
+
+
+def arr(shape, dtype=np.float32, seed=0):
+    return mx.array(np.random.default_rng(seed).standard_normal(shape).astype(dtype))
+
+
+def test_fused_elementwise_is_one_launch_of_256_threads_with_several_elements_each():
+    x = arr((100, 100))
+    plan, kernels, module = plan_of([mx.exp(mx.sin(x) * x) + 1])
+    (step,) = launches(plan)
+    assert step["threadgroup"] == [256, 1, 1]
+    assert step["grid"] == [-(-10000 // (256 * 4)), 1, 1]
+    ops = kernel_ops(module)[step["kernel"]]
+    assert "scf.for" in ops and ops.count("math.exp") == 1 and ops.count("math.sin") == 1
+    assert kernels[step["kernel"]]["block"] == [256, 1, 1]
+
+
+def test_row_sum_reduces_through_workgroup_memory_with_barriers():
+    x = arr((64, 1000))
+    plan, kernels, module = plan_of([mx.sum(x * x, axis=1)])
+    fill, reduce = launches(plan)
+    assert reduce["grid"] == [64, 1, 1] and reduce["threadgroup"] == [256, 1, 1]
+    k = kernels[reduce["kernel"]]
+    assert k["workgroup"] == [{"element": "f32", "shape": [256], "nbytes": 1024}]
+    ops = kernel_ops(module)[reduce["kernel"]]
+    assert ops.count("gpu.barrier") == 9  # after the partials, then one per tree level
+    assert kernels[fill["kernel"]]["workgroup"] == []
+
+
+def test_small_reduction_uses_a_smaller_group():
+    x = arr((6, 20))
+    plan, kernels, _ = plan_of([mx.max(x, axis=0)])
+    reduce = launches(plan)[-1]
+    assert reduce["grid"] == [20, 1, 1] and reduce["threadgroup"] == [32, 1, 1]
+    assert kernels[reduce["kernel"]]["workgroup"][0]["shape"] == [32]
+
+
+def test_matmul_is_tiled_through_workgroup_memory():
+    a, b = arr((70, 50)), arr((50, 40), seed=1)
+    plan, kernels, module = plan_of([a @ b])
+    mm = launches(plan)[-1]
+    assert mm["threadgroup"] == [16, 16, 1] and mm["grid"] == [3, 5, 1]
+    assert [w["shape"] for w in kernels[mm["kernel"]]["workgroup"]] == [[16, 16], [16, 16]]
+    ops = kernel_ops(module)[mm["kernel"]]
+    assert ops.count("gpu.barrier") == 2 and ops.count("scf.for") == 2
+
+
+def test_batched_matmul_puts_the_batch_on_grid_z():
+    a, b = arr((3, 20, 8)), arr((3, 8, 24), seed=1)
+    plan, _, _ = plan_of([a @ b])
+    assert launches(plan)[-1]["grid"] == [2, 2, 3]
+
+
+def test_argmax_falls_back_to_one_thread_per_output():
+    plan, kernels, module = plan_of([mx.argmax(arr((5, 300)), axis=1)])
+    k = launches(plan)[-1]
+    assert kernels[k["kernel"]]["workgroup"] == []
+    assert "gpu.barrier" not in kernel_ops(module)[k["kernel"]]
+
+
+def test_scatter_add_runs_on_one_thread_and_gather_in_parallel():
+    x, u = arr((8, 4)), arr((3, 4), seed=1)
+    idx = mx.array(np.array([1, 1, 5], np.int32))
+    plan, _, _ = plan_of([x.at[idx].add(u), x[idx]])
+    sizes = [s["threadgroup"] for s in launches(plan)]
+    assert [1, 1, 1] in sizes
+    assert any(s[0] > 1 for s in sizes)
+
+
+def test_kernel_ir_keeps_to_the_contract_of_the_emitters():
+    from mlir import ir
+
+    x, y = arr((4, 6)), arr((6, 3), seed=1)
+    idx = mx.array(np.array([0, 3], np.int32))
+    outs = [mx.concatenate([x, x]), x[1:3, ::2], mx.pad(x, ((1, 1), (0, 2))), x.T @ x,
+            mx.sum(x, axis=0), x @ y, x[idx], mx.arange(7), mx.any(x > 0, axis=1)]
+    module, _ = gpu_module(outs)
+    for name, ops in kernel_ops(module).items():
+        bad = [o for o in ops if not ALLOWED_KERNEL_OPS.match(o)]
+        assert not bad, (name, bad)
+    with context():
+        for m in module.body.operations:
+            if m.operation.name != "gpu.module":
+                continue
+            for f in m.regions[0].blocks[0].operations:
+                for t in ir.FunctionType(ir.TypeAttr(f.attributes["function_type"]).value).inputs:
+                    if isinstance(t, ir.MemRefType):
+                        assert "strided" not in str(t) and "map" not in str(t), t
+
+
+def test_plan_allocates_frees_and_copies_in_order():
+    x, w = arr((4, 8)), arr((8, 8), seed=1)
+    outs = [mx.argmax(x @ w, axis=1), x.reshape(32)]  # temporaries; an output that is a copy
+    plan, kernels, _ = plan_of(outs)
+    assert plan["inputs"] == [0, 1] and plan["outputs"] == [2, 3]
+    steps = plan["steps"]
+    allocs = [i for i, s in enumerate(steps) if s["op"] == "alloc"]
+    assert len(allocs) == 2, "the product and the running maximum are temporaries"
+    for i in allocs:
+        b = steps[i]["buffer"]
+        (free,) = [j for j, s in enumerate(steps) if s == {"op": "free", "buffer": b}]
+        uses = [j for j, s in enumerate(steps) if s["op"] == "launch"
+                and {"buffer": b} in s["args"]]
+        assert i < min(uses) < max(uses) < free  # freed right after its last use:
+        assert all(steps[j]["op"] == "free" for j in range(max(uses) + 1, free))
+    assert {"op": "copy", "src": 0, "dst": 3, "nbytes": 128} in steps
+    for s in launches(plan):
+        sig = kernels[s["kernel"]]
+        assert len(sig["args"]) == len(s["args"])
+        for a, kind in zip(s["args"], sig["args"]):
+            assert ("buffer" in a) == (kind["kind"] == "buffer")
+    sizes = {b["id"]: b["nbytes"] for b in plan["buffers"]}
+    assert sizes[0] == 128 and sizes[1] == 256 and sizes[2] == 16 and sizes[3] == 128
+
+
+def test_plan_carries_constant_buffers():
+    from mxir.runtime.executable import decode_bytes
+
+    x = arr((4, 8))
+    idx = mx.array(np.array([0, 31, 31], np.int32))
+    flat = mx.zeros((32,)).at[idx].add(mx.ones((3,)))  # scatter into a constant
+    plan, _, _ = plan_of([flat + x.reshape(32)])
+    consts = plan["constants"]
+    if consts:  # when folding leaves the zeros as a global, its bytes travel with the plan
+        (c,) = consts.values()
+        assert decode_bytes(c["data"], c["element"]).shape == (32,)
+
+
+def test_executable_round_trips_through_json():
+    from mxir.passes.gpu import compile_for_gpu
+    from mxir.runtime.executable import Executable
+
+    x = arr((4, 8))
+    main, _ = trace_program([mx.sum(x * x, axis=0)])
+    with context():
+        from mlir import ir
+
+        with ir.Location.unknown():
+            exe = compile_for_gpu(build_module(main), translate=lambda m: "// kernels")
+    again = Executable.loads(exe.dumps())
+    assert again.to_json() == json.loads(exe.dumps())
+    assert {k.name for k in again.kernels} == {s["kernel"] for s in again.launches()}
+    assert all(k.source == "// kernels" for k in again.kernels)
+    with pytest.raises(ValueError, match="format"):
+        Executable.from_json({**exe.to_json(), "format": 99})
+
+
+def test_runtime_imports_without_mlir():
+    import subprocess
+    import sys
+
+    import mxir.runtime
+
+    folder = mxir.runtime.__path__[0]
+    # the folder as a package of its own, so that importing it does not import mxir (and MLIR)
+    code = ("import sys, importlib.util as u; sys.modules['mlir'] = None; "
+            f"s = u.spec_from_file_location('rt', {folder + '/__init__.py'!r}, "
+            f"submodule_search_locations=[{folder!r}]); m = u.module_from_spec(s); "
+            "sys.modules['rt'] = m; s.loader.exec_module(m); "
+            "import rt.plan, rt.executable; assert 'mxir' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_gpu_device_without_a_backend_explains_how_to_get_one(monkeypatch):
+    monkeypatch.delenv("MXIR_GPU_BACKEND", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    mx.set_default_device(mx.gpu)
+    try:
+        with pytest.raises(RuntimeError, match="MXIR_GPU_BACKEND=metal-sim"):
+            mx.eval(mx.ones((2,)) + 1)
+    finally:
+        mx.set_default_device(mx.cpu)
+
+
+def test_unknown_gpu_backend_is_refused(monkeypatch):
+    monkeypatch.setenv("MXIR_GPU_BACKEND", "vulkan")
+    with pytest.raises(RuntimeError, match="not a GPU backend"):
+        mx.is_available(mx.gpu)
+
+
+# -- end to end on metal-sim (runtime/metal_sim): the plan interpreter runs the MSL kernels ------
+def _metal_sim():
+    try:
+        import mxir.runtime.metal_sim as sim
+    except ImportError:
+        return None
+    return sim if hasattr(sim, "open_device") and sim.is_available() else None
+
+
+CASES = {
+    "elementwise": lambda x, y, i: mx.exp(mx.sin(x) * x) + 1,
+    "row_sum": lambda x, y, i: mx.sum(x * x, axis=1),
+    "col_max": lambda x, y, i: mx.max(x, axis=0),
+    "argmax": lambda x, y, i: mx.argmax(x, axis=1),
+    "any": lambda x, y, i: mx.any(x > 1.0, axis=1),
+    "matmul": lambda x, y, i: x @ y,
+    "transpose": lambda x, y, i: x.T + 0,
+    "take": lambda x, y, i: x[i],
+    "scatter_add": lambda x, y, i: x.at[i].add(mx.ones((3, x.shape[1]))),
+    "concat_pad_slice": lambda x, y, i: mx.pad(mx.concatenate([x, x])[1:, ::2], ((1, 0), (0, 1))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_gpu_results_match_the_cpu(case, monkeypatch):
+    if _metal_sim() is None:
+        pytest.skip("metal-sim runtime not available")
+    monkeypatch.setenv("MXIR_GPU_BACKEND", "metal-sim")
+    x, y = arr((37, 300)), arr((300, 21), seed=1)
+    i = mx.array(np.array([0, 36, 36], np.int32))
+    expect = np.array(CASES[case](x, y, i))
+    mx.set_default_device(mx.gpu)
+    try:
+        got = np.array(CASES[case](x, y, i))
+    finally:
+        mx.set_default_device(mx.cpu)
+    assert got.dtype == expect.dtype and got.shape == expect.shape
+    np.testing.assert_allclose(got, expect, rtol=2e-5, atol=2e-4)
