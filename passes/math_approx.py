@@ -321,7 +321,7 @@ def _cos(e, x):
 def _tanh(e, x):
     a = e.abs(x)
     z = e.mul(x, x)
-    small = e.fma(e.mul(x, z), e.poly(z, _TANH_POLY), x)
+    small = e.copysign(e.fma(e.mul(x, z), e.poly(z, _TANH_POLY), x), x)  # tanh(-0) = -0
     t = e.sub(e.const(1.0), e.div(e.const(2.0), e.add(_exp(e, e.add(a, a)), e.const(1.0))))
     r = e.sel(e.cmp("olt", a, e.const(0.625)), small, e.copysign(t, x))
     return e.nan_through(x, r)

@@ -82,7 +82,7 @@ def _libraries(folder: str, prefix: str) -> list[str]:
 
 def _exports(lib: str, symbols) -> bool:
     try:
-        handle = ctypes.CDLL(lib)
+        handle = ctypes.CDLL(lib, mode=os.RTLD_LOCAL)
     except OSError:
         return False
     return all(hasattr(handle, s) for s in symbols)

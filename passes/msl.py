@@ -366,7 +366,7 @@ inline T mxir_ipowi(T b, T e) {
 template <typename T>
 inline T mxir_maximum(T a, T b) {
     if (metal::isnan(a) || metal::isnan(b)) return a + b;
-    if (a == b) return a;
+    if (a == b) return metal::signbit(a) ? b : a;
     return a > b ? a : b;
 }
 template <typename T>
@@ -498,6 +498,7 @@ class _Kernel:
         self.depth = 1
         self.exprs: dict = {}  # ir.Value -> MSL expression
         self.consts: dict = {}  # ir.Value -> python int (integer/index constants)
+        self.fconsts: dict = {}  # ir.Value -> python float (float constants)
         self.views: dict = {}  # ir.Value -> _View
         self.used_names: set = set()
         self.builtins: set = set(_ALWAYS)
@@ -596,9 +597,19 @@ class _Kernel:
             return f"uint({e})"
         return e if s.c == s.unsigned else f"{s.unsigned}({e})"
 
+    def converted(self, value, signed: bool, target: str) -> str:
+        """The operand in its signed (or unsigned) view, converted to C type `target`."""
+        s = self.scalar(value)
+        view = ("int" if signed else "uint") if s.kind == "bool" else \
+            (s.signed if signed else s.unsigned)
+        expr = self.sv(value) if signed else self.uv(value)
+        return expr if view == target else f"{target}({expr})"
+
     def fv(self, value) -> str:
         """A float operand in its compute type (bfloat computes in float)."""
         s, e = self.scalar(value), self.e(value)
+        if s.c == "bfloat" and value in self.fconsts:
+            return _float_literal(self.fconsts[value], _scalar(ir.F32Type.get(), None))
         return f"float({e})" if s.c == "bfloat" else e
 
     def fres(self, value, expr: str) -> str:
@@ -770,6 +781,7 @@ class _Kernel:
             self.consts[res] = value % (1 << 32) if s.kind == "index" else value
         elif isinstance(attr, ir.FloatAttr):
             self.exprs[res] = _float_literal(attr.value, s)
+            self.fconsts[res] = attr.value
         else:
             raise _op_error(op, "only scalar constants are supported")
 
@@ -910,10 +922,8 @@ class _Kernel:
         if short in ("extf", "truncf"):
             # bfloat <-> half goes through float, which holds both exactly
             expr = f"{ds.c}(float({e}))" if {ss.c, ds.c} == {"half", "bfloat"} else f"{ds.c}({e})"
-        elif short == "extsi":
-            expr = f"{ds.c}({self.sv(src)})"
-        elif short == "extui":
-            expr = f"{ds.c}({self.uv(src)})"
+        elif short in ("extsi", "extui"):
+            expr = self.converted(src, short == "extsi", ds.c)
         elif short == "trunci":
             expr = f"bool({e} & 1)" if ds.kind == "bool" else f"{ds.c}({e})"
         elif short in ("sitofp", "uitofp"):
@@ -924,20 +934,12 @@ class _Kernel:
         elif short == "fptoui":
             expr = f"{ds.c}({ds.unsigned}({self.fv(src)}))" if ds.kind != "bool" \
                 else f"({self.fv(src)} != 0)"
-        elif short == "index_cast":
-            if ds.kind == "index":  # sign-extend or truncate to 32 bits
-                expr = f"uint({self.sv(src)})"
-            elif ds.kind == "bool":
+        elif short in ("index_cast", "index_castui"):
+            # sign- (zero-) extend or truncate between the 32-bit index and the integer type
+            if ds.kind == "bool":
                 expr = f"bool({e} & 1u)"
             else:
-                expr = f"{ds.c}({self.sv(src)})"
-        elif short == "index_castui":
-            if ds.kind == "index":
-                expr = f"uint({self.uv(src)})"
-            elif ds.kind == "bool":
-                expr = f"bool({e} & 1u)"
-            else:
-                expr = f"{ds.c}({e})"
+                expr = self.converted(src, short == "index_cast", ds.c)
         elif short == "bitcast":
             if ss.bits != ds.bits or "bool" in (ss.kind, ds.kind):
                 raise _op_error(op, "bitcast between types of different sizes")
@@ -988,7 +990,9 @@ class _Kernel:
         s = self.scalar(res, op.location)
         self.helper("powi")
         xe = self.e(x) if s.c == "float" else f"float({self.e(x)})"
-        expr = f"mxir_powi({xe}, int({self.sv(n)}))"
+        ns = self.scalar(n, op.location)
+        exponent = self.sv(n) if ns.signed == "int" else f"int({self.sv(n)})"
+        expr = f"mxir_powi({xe}, {exponent})"
         self.bind(res, expr if s.c == "float" else f"{s.c}({expr})")
 
     def _ipowi(self, op):
@@ -1281,10 +1285,10 @@ class _Kernel:
                 s.kind == "float":
             return self.fres(x, f"{fn}({self.fv(x)})")
         if kind.endswith("si"):
-            return self._cast_back(s, f"{fn}({self.sv(x)})")
+            return self._cast_back(s, f"{fn}({self.sv(x)})", s.signed)
         if s.kind == "bool":
             return self._cast_back(s, f"{fn}(uint({self.e(x)}))")
-        return self._cast_back(s, f"{fn}({self.uv(x)})")
+        return self._cast_back(s, f"{fn}({self.uv(x)})", s.unsigned)
 
     def _all_reduce(self, op):
         x = op.operands[0]
@@ -1318,16 +1322,18 @@ class _Kernel:
         self.exprs[res] = acc
 
     def _combine(self, kind: str, s: _Scalar, a: str, b: str) -> str:
+        """`a kind b` for gpu.all_reduce's fold of the per-simdgroup partials."""
         if s.c == "bfloat":
             a, b = f"float({a})", f"float({b})"
+        view = s.c
         if kind in ("add", "mul"):
             sym = "+" if kind == "add" else "*"
             if s.kind == "bool":
                 expr = f"{a} {'!=' if kind == 'add' else '&&'} {b}"
-            elif s.kind == "float" or s.kind == "index" or s.bits < 32:
-                expr = f"{a} {sym} {b}"
+            elif s.kind == "int" and s.bits >= 32:  # wraps: compute unsigned
+                expr, view = f"{s.unsigned}({a}) {sym} {s.unsigned}({b})", s.unsigned
             else:
-                expr = f"{s.unsigned}({a}) {sym} {s.unsigned}({b})"
+                expr = f"{a} {sym} {b}"
         elif kind in ("and", "or", "xor"):
             expr = f"{a} {dict(zip(('and', 'or', 'xor'), '&|^'))[kind]} {b}"
         elif kind in ("minnumf", "maxnumf"):
@@ -1335,11 +1341,14 @@ class _Kernel:
         elif kind in ("minimumf", "maximumf"):
             self.helper("maximum")
             expr = f"mxir_{kind[:3]}imum({a}, {b})"
-        elif kind.endswith("si"):
-            expr = f"metal::{kind[:3]}({s.signed}({a}), {s.signed}({b}))"
         else:
-            expr = f"metal::{kind[:3]}({s.unsigned}({a}), {s.unsigned}({b}))"
-        return f"{s.c}({expr})"
+            t = s.signed if kind.endswith("si") else s.unsigned
+            if t != s.c:
+                a, b, view = f"{t}({a})", f"{t}({b})", t
+            expr = f"metal::{kind[:3]}({a}, {b})"
+        if view != s.c or s.c == "bfloat" or s.bits < 32 and s.kind == "int":
+            return f"{s.c}({expr})"
+        return expr
 
     def _return(self, op):
         if op.operands:
@@ -1622,6 +1631,8 @@ def translate_gpu_modules(gpu_module_ops) -> tuple[str, list[KernelInfo]]:
         texts.append(text)
         infos.append(info)
     parts = [PRELUDE]
+    if any(re.search(r"\bbfloat\b", text) for text in texts):
+        parts.append("// bfloat is MSL 3.1: compile with -std=metal3.1 (macOS 14 / iOS 17)\n")
     for key in _HELPER_ORDER:
         if key in helpers:
             parts.append("\n" + _HELPERS[key])

@@ -20,27 +20,57 @@ def _runtime_libs() -> list[str]:
     from mlir import ir
 
     lib = os.path.join(os.path.dirname(ir.__file__), "lib")
-    # the async runtime runs mx-cpu-parallel's thread pool; listing a library twice aborts
-    return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",
-                                           "libmlir_async_runtime.so")
+    _load_async_runtime(lib)
+    return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",)
             if os.path.exists(os.path.join(lib, n))]
 
 
-def _module_libs(llvm_module) -> list[str]:
-    """Libraries that compiled code names in its `mxir.shared_libs` attribute (the BLAS that
-    passes/matmul.py calls); the attribute is dropped, the JIT's translation doesn't know it.
-    A missing file raises, so that a stale cache entry is compiled afresh."""
+def _module_symbols(llvm_module) -> dict[str, int]:
+    """Addresses of the external functions that compiled code takes from the libraries named
+    in its `mxir.shared_libs` attribute (the BLAS of passes/matmul.py); the attribute is dropped,
+    the JIT's translation doesn't know it. The libraries are opened RTLD_LOCAL and each symbol
+    handed to the JIT by address: through `shared_libs` they would be loaded RTLD_GLOBAL, and
+    the 53 unprefixed LAPACK helpers that NumPy's OpenBLAS and the scipy-openblas32 wheel both
+    export (ILP64 vs LP64) could then bind across the two. A missing library raises, so that a
+    stale cache entry is compiled afresh."""
     from mlir import ir
 
     attrs = llvm_module.operation.attributes
     if "mxir.shared_libs" not in attrs:
-        return []
+        return {}
     libs = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["mxir.shared_libs"])]
     del attrs["mxir.shared_libs"]
+    wanted = [ir.StringAttr(op.attributes["sym_name"]).value
+              for op in llvm_module.body.operations
+              if op.operation.name == "llvm.func" and not op.regions[0].blocks]
+    symbols: dict[str, int] = {}
     for lib in libs:
         if not os.path.exists(lib):
             raise RuntimeError(f"library {lib} that the compiled code calls is gone")
-    return libs
+        handle = _LIBRARIES.get(lib) or _LIBRARIES.setdefault(
+            lib, ctypes.CDLL(lib, mode=os.RTLD_NOW | os.RTLD_LOCAL))
+        for name in wanted:
+            if name not in symbols and hasattr(handle, name):
+                symbols[name] = ctypes.cast(getattr(handle, name), ctypes.c_void_p).value
+    return symbols
+
+
+_LIBRARIES: dict[str, ctypes.CDLL] = {}
+
+
+def _load_async_runtime(lib: str) -> None:
+    """The thread pool of mx-cpu-parallel's kernels, loaded once into the process (the JIT
+    resolves its symbols there). Not through `shared_libs`: every engine destroyed would run
+    the library's `__mlir_execution_engine_destroy`, which deletes the one global runtime, and
+    the next threaded kernel of any other engine would crash on it."""
+    global _ASYNC_RUNTIME
+    if _ASYNC_RUNTIME is None:
+        path = os.path.join(lib, "libmlir_async_runtime.so")
+        if os.path.exists(path):
+            _ASYNC_RUNTIME = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+
+
+_ASYNC_RUNTIME = None
 
 
 class CpuExecutable:
@@ -54,8 +84,10 @@ class CpuExecutable:
     def __init__(self, llvm_module, entry: str = "main"):
         from mlir.execution_engine import ExecutionEngine
 
-        libs = list(dict.fromkeys(_runtime_libs() + _module_libs(llvm_module)))  # no duplicate:
-        self.engine = ExecutionEngine(llvm_module, opt_level=3, shared_libs=libs)  # it aborts
+        symbols = _module_symbols(llvm_module)
+        self.engine = ExecutionEngine(llvm_module, opt_level=3, shared_libs=_runtime_libs())
+        for name, address in symbols.items():  # bound before the first lookup links the code
+            self.engine.raw_register_runtime(name, ctypes.c_void_p(address))
         self.entry = entry
         address = self.engine.raw_lookup(f"_mlir_ciface_{entry}")
         if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)
