@@ -28,16 +28,16 @@ def _inputs(n=1 << 18, seed=0):
 
 
 def _reference(name, x):
-    x64 = x.astype(np.float64)
     with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
         if name == "erf":
             return np.vectorize(math.erf, otypes=[np.float64])(x64)
         return getattr(np, name)(x64)
 
 
 def _ulps(got, ref64):
-    ref = ref64.astype(np.float32)
     with np.errstate(all="ignore"):
+        ref = ref64.astype(np.float32)
         spacing = np.maximum(np.spacing(np.abs(ref)).astype(np.float64), 2.0**-149)
         finite = np.isfinite(got) & np.isfinite(ref)
         return np.where(finite, np.abs(got.astype(np.float64) - ref64) / spacing, 0.0), ref
