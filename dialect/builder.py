@@ -47,6 +47,38 @@ class Builder:
             return lambda *operands, **attrs: self.emit(name, operands, **attrs)
         raise AttributeError(name)
 
+    @staticmethod
+    def splat(value):
+        """The scalar if `value` is a constant with all elements equal (looking through
+        broadcast_to and reshape of one), else None."""
+        from mlir import ir
+
+        from .core import DENSE
+
+        while True:
+            owner = value.owner
+            if isinstance(owner, ir.Block) or owner is None:
+                return None
+            op = owner.operation if hasattr(owner, "operation") else owner
+            if op.name in ("mx.broadcast_to", "mx.reshape"):
+                value = op.operands[0]
+                continue
+            if op.name != "mx.constant":
+                return None
+            flat = DENSE.from_ir(op.attributes["value"]).array.reshape(-1)
+            return flat[0] if flat.size and (flat == flat[0]).all() else None
+
+    @staticmethod
+    def producer(value, name: str):
+        """The op defining `value` if it is `mx.<name>`, else None."""
+        from mlir import ir
+
+        owner = value.owner
+        if isinstance(owner, ir.Block) or owner is None:
+            return None
+        op = owner.operation if hasattr(owner, "operation") else owner
+        return op if op.name == f"mx.{name}" else None
+
     # conveniences used by many rules
     def full(self, ttype: TensorType, scalar):
         value = to_storage(np.full(ttype.shape, scalar), ttype.dtype)

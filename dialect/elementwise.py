@@ -297,12 +297,22 @@ class Binary(Op):
     def batch(self, b, operands, axes):
         return [b.emit(self.name, align_batch(b, operands, axes))], [0]
 
+    identities = ()  # (index of the operand that may be dropped, the unit value there)
 
-def binary(name, np_fn, scalar, partials=None, float_only=False, bool_ok=True, result_bool=False):
+    def simplify(self, b, operands, out_types):
+        for drop, unit in self.identities:
+            keep = operands[1 - drop]
+            if keep.type == operands[drop].type and b.splat(operands[drop]) == unit:
+                return [keep]
+        return None
+
+
+def binary(name, np_fn, scalar, partials=None, float_only=False, bool_ok=True, result_bool=False,
+           identities=()):
     cls = type(f"{name.title()}Op", (Binary,), {
         "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
         "partials": staticmethod(partials) if partials else None, "float_only": float_only,
-        "bool_ok": bool_ok, "result_bool": result_bool})
+        "bool_ok": bool_ok, "result_bool": result_bool, "identities": identities})
     register(cls)
     return cls
 
@@ -370,14 +380,16 @@ def _min_partials(b, x, y, out):
 
 
 binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),
-       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)))
+       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, 0), (1, 0)))
 binary("subtract", np.subtract, lambda s, x, y: s.sub(x, y),
-       lambda b, x, y, o: (b.ones_like(x), b.full_like(y, -1)), bool_ok=False)
+       lambda b, x, y, o: (b.ones_like(x), b.full_like(y, -1)), bool_ok=False,
+       identities=((1, 0),))
 binary("multiply", np.multiply,
        lambda s, x, y: s.mul(x, y) if s.dtype != "bool" else arith.andi(x, y),
-       lambda b, x, y, o: (y, x))
+       lambda b, x, y, o: (y, x), identities=((0, 1), (1, 1)))
 binary("divide", np.divide, lambda s, x, y: s.div(x, y),
-       lambda b, x, y, o: (b.reciprocal(y), b.negative(b.divide(o, y))), float_only=True)
+       lambda b, x, y, o: (b.reciprocal(y), b.negative(b.divide(o, y))), float_only=True,
+       identities=((1, 1),))
 binary("power", _np_power, _power_scalar,
        lambda b, x, y, o: (b.multiply(y, b.power(x, b.subtract(y, b.ones_like(y)))),
                            b.multiply(o, b.log(x))), bool_ok=False)

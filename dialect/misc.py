@@ -59,6 +59,9 @@ class AstypeOp(Op):
         return lo.generic(xs, [lo.empty(out_types[0])], [ident, ident], [PARALLEL] * rank,
                           lambda x, _o: store(cast(load(x, src), src, dtype), dtype))
 
+    def simplify(self, b, operands, out_types, dtype):
+        return [operands[0]] if operands[0].type == out_types[0].to_ir() else None
+
     def vjp(self, b, primals, outputs, cotangents, dtype):
         (x,), (ct,) = primals, cotangents
         src = b.type(x).dtype

@@ -26,6 +26,9 @@ class Op:
     vjp = None
     jvp = None
     batch = None
+    # simplify(b, operands, out_types, **attrs) -> replacement values, or None to keep the op:
+    # the op's algebraic identities, run by mx-simplify (`b.splat(v)` reads constant operands)
+    simplify = None
 
     def infer(self, types: list[TensorType], **attrs) -> list[TensorType]:
         raise NotImplementedError

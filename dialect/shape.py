@@ -8,7 +8,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import tensor
 
-from .core import INTS, MxError, TensorType
+from .core import INTS, Ints, MxError, TensorType
 from .lowering import PARALLEL
 from .op import Op, register
 
@@ -66,6 +66,13 @@ class ReshapeOp(Op):
         return tensor.expand_shape(lo.ir_type(dst), x, reassociation_attr(dst.ndim),
                                    output_shape=[], static_output_shape=list(dst.shape))
 
+    def simplify(self, b, operands, out_types, shape):
+        (x,) = operands
+        if x.type == out_types[0].to_ir():
+            return [x]
+        inner = b.producer(x, "reshape")  # reshape(reshape(y)) = reshape(y)
+        return None if inner is None else [b.reshape(inner.operands[0], shape=shape)]
+
     def vjp(self, b, primals, outputs, cotangents, shape):
         return [b.reshape(cotangents[0], shape=b.type(primals[0]).shape)]
 
@@ -117,6 +124,16 @@ class TransposeOp(Op):
             return xs[0]
         return linalg.transpose(xs[0], outs=[lo.empty(out_types[0])], permutation=list(perm))
 
+    def simplify(self, b, operands, out_types, perm):
+        (x,) = operands
+        if list(perm) == list(range(len(perm))):
+            return [x]
+        inner = b.producer(x, "transpose")  # transpose(transpose(y)) = one transpose
+        if inner is None:
+            return None
+        first = Ints().from_ir(inner.attributes["perm"])
+        return [b.transpose(inner.operands[0], perm=tuple(first[p] for p in perm))]
+
     def vjp(self, b, primals, outputs, cotangents, perm):
         return [b.transpose(cotangents[0], perm=inverse_permutation(perm))]
 
@@ -159,6 +176,13 @@ class BroadcastToOp(Op):
         in_map = ir.AffineMap.get(dst.ndim, 0, exprs)
         return lo.generic(xs, [lo.empty(dst)], [in_map, ir.AffineMap.get_identity(dst.ndim)],
                           [PARALLEL] * dst.ndim, lambda x, _o: x)
+
+    def simplify(self, b, operands, out_types, shape):
+        (x,) = operands
+        if x.type == out_types[0].to_ir():
+            return [x]
+        inner = b.producer(x, "broadcast_to")  # broadcasts compose
+        return None if inner is None else [b.broadcast_to(inner.operands[0], shape=shape)]
 
     def vjp(self, b, primals, outputs, cotangents, shape):
         return [unbroadcast(b, cotangents[0], b.type(primals[0]).shape)]

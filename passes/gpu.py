@@ -523,9 +523,7 @@ def _sink_views(launch) -> None:
     for o in list(_walk(launch)):
         for v in list(o.operands):
             d = _op(v)
-            if (d is not None and _name(d) in VIEW_OPS
-                    and d.operation.parent.operation != launch.operation
-                    and not _inside(d, launch)):
+            if d is not None and _name(d) in VIEW_OPS and not _inside(d, launch):
                 o.operation.replace_uses_of_with(v, local(v))
 
 

@@ -1,4 +1,4 @@
-"""mx-simplify: constant folding, CSE and DCE for `mx` ops.
+"""mx-simplify: constant folding, each op's own `simplify` rule, CSE and DCE for `mx` ops.
 
 Upstream canonicalize/cse leave IRDL ops alone (they carry no traits: unknown side effects),
 so the dialect needs its own. Folding runs each op's `reference` rule on constant operands.
@@ -7,19 +7,22 @@ so the dialect needs its own. Folding runs each op's `reference` rule on constan
 from __future__ import annotations
 
 from mlir import ir
-from mxir.dialect import OPS, ConstValue
+from mxir.dialect import OPS, Builder, ConstValue
 from mxir.dialect.core import DENSE
 
 from .ir_utils import body_ops, functions, is_mx, is_transform, mx_name, read_op
 from .reference import run_op
 
 FOLD_LIMIT = 256  # elements; larger constants stay computed at run time
+MAX_ROUNDS = 8
 
 
 def simplify(module) -> None:
     for func in functions(module):
         _fold_constants(func)
-        _identities(func)
+        for _ in range(MAX_ROUNDS):  # rewrites enable rewrites (reshape chains, x * 1 * 1)
+            if not _rewrite(func):
+                break
         _cse(func)
         _dce(func)
 
@@ -58,31 +61,22 @@ def _fold_constants(func) -> None:
         op.operation.erase()
 
 
-# op -> (operand index that may be dropped, the splat value that makes it an identity)
-IDENTITIES = {"multiply": [(0, 1), (1, 1)], "add": [(0, 0), (1, 0)], "subtract": [(1, 0)],
-              "divide": [(1, 1)]}
-
-
-def _splat(value):
-    c = _constant_value(value)
-    if c is None or c.array.size == 0:
-        return None
-    flat = c.array.reshape(-1)
-    return flat[0] if (flat == flat[0]).all() else None
-
-
-def _identities(func) -> None:
-    """x * 1, 1 * x, x + 0, 0 + x, x - 0, x / 1 -> x (the unit rules emit these often)."""
+def _rewrite(func) -> bool:
+    """Apply each op's own `simplify` rule once over the function; True if anything changed."""
+    changed = False
     for op in body_ops(func):
-        if not _is_pure_mx(op) or mx_name(op) not in IDENTITIES:
+        if not _is_pure_mx(op) or OPS[mx_name(op)].simplify is None:
             continue
-        for drop, unit in IDENTITIES[mx_name(op)]:
-            keep = op.operands[1 - drop]
-            v = _splat(op.operands[drop])
-            if v is not None and v == unit and keep.type == op.results[0].type:
-                op.results[0].replace_all_uses_with(keep)
-                op.operation.erase()
-                break
+        m = read_op(op)
+        b = Builder(ir.InsertionPoint(op), op.location)
+        new = OPS[m.name].simplify(b, list(op.operands), m.out_types, **m.attrs)
+        if new is None:
+            continue
+        for r, v in zip(op.results, new):
+            r.replace_all_uses_with(v)
+        op.operation.erase()
+        changed = True
+    return changed
 
 
 def _cse(func) -> None:
