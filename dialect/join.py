@@ -140,7 +140,7 @@ class PadOp(Op):
         (x, v), (src, _), (dst,) = xs, in_types, out_types
         if src.shape == dst.shape:
             return x
-        out = lo.fill_value(dst, tensor.extract(v, []))
+        out = lo.splat(v, dst)
         return _insert(lo, x, out, src, low)
 
     @staticmethod

@@ -176,6 +176,15 @@ class Lowering:
     def fill(self, ttype: TensorType, scalar):
         return self.fill_value(ttype, store(Scalar(ttype.dtype).const(scalar), ttype.dtype))
 
+    def splat(self, scalar_tensor, ttype: TensorType):
+        """A tensor of `ttype` holding the value of a 0-d tensor everywhere: a broadcast
+        generic rather than extract + fill, so no host-side scalar load (the GPU path maps
+        generics to kernels, not host loads)."""
+        rank = ttype.ndim
+        return self.generic([scalar_tensor], [self.empty(ttype)],
+                            [ir.AffineMap.get(rank, 0, []), ir.AffineMap.get_identity(rank)],
+                            [PARALLEL] * rank, lambda v, _o: v)
+
     def fill_value(self, ttype: TensorType, value):
         """A tensor of `ttype` filled with the scalar SSA `value` (storage type)."""
         return linalg.fill(value, outs=[self.empty(ttype)])
