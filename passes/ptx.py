@@ -175,8 +175,52 @@ def _hoist_loads(func, readonly: set) -> int:
     return moved
 
 
+MAX_GRID_YZ = 65535  # CUDA's limit on gridDim.y and gridDim.z (x allows 2**31 - 1)
+
+
+def _fold_grid(func, grid: tuple) -> None:
+    """Make a kernel launched on `grid` run on (gx*gy*gz, 1, 1): block ids y and z are
+    recovered from the linear x id (H's batched matmul puts batches on z, often > 65535)."""
+    gx, gy, _ = grid
+    ids = [o for o in _walk(func) if _name(o) == "gpu.block_id"]
+    first = list(func.regions[0].blocks[0].operations)[0]
+    with ir.InsertionPoint(first), func.location:
+        lin = gpu_d.block_id(gpu_d.Dimension.x)
+        gxc, gyc = (arith.constant(ir.IndexType.get(), v) for v in (gx, gy))
+        rest = arith.divui(lin, gxc)
+        dims = {"x": arith.remui(lin, gxc), "y": arith.remui(rest, gyc),
+                "z": arith.divui(rest, gyc)}
+    for o in ids:
+        dim = str(o.attributes["dimension"]).rstrip(">")[-1]
+        o.results[0].replace_all_uses_with(dims[dim])
+        o.operation.erase()
+
+
+def _fold_large_grids(module, plan: dict | None) -> None:
+    if not plan:
+        return
+    facts = _launch_facts(plan)
+    for func in _kernels(module):
+        fact = facts.get(_symbol(func))
+        if not fact or not any(g[1] > MAX_GRID_YZ or g[2] > MAX_GRID_YZ
+                               for g in fact["grids"]):
+            continue
+        if len(fact["grids"]) != 1:
+            raise MxError(f"gpu-to-ptx: kernel {_symbol(func)} has several grids beyond "
+                          "CUDA's y/z limit")
+        grid = next(iter(fact["grids"]))
+        if grid[0] * grid[1] * grid[2] >= 2 ** 31:
+            raise MxError(f"gpu-to-ptx: grid {list(grid)} exceeds CUDA's limits")
+        _fold_grid(func, grid)
+        for step in plan["steps"]:
+            if step["op"] == "launch" and step["kernel"] == _symbol(func):
+                step["grid"] = [grid[0] * grid[1] * grid[2], 1, 1]
+
+
 def prepare_kernels(module, plan: dict | None) -> None:
-    """noalias, known grid size, unrolling and load hoisting (module docstring)."""
+    """Grid folding, noalias, known grid size, unrolling, load hoisting (module docstring).
+    May rewrite `plan`'s launch grids (folding)."""
+    _fold_large_grids(module, plan)
     facts = _launch_facts(plan)
     marked = {}
     for func in _kernels(module):

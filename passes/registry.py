@@ -19,6 +19,7 @@ from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
 from .math_approx import math_approx
 from .matmul import blas_matmul
+from .ptx import nvvm_pipeline, prepare_kernels
 from .simplify import simplify
 from .to_linalg import mx_to_linalg
 from .transforms import expand_transforms
@@ -119,3 +120,7 @@ register_pass("mx-gpu-name-kernels", "name each outlined gpu.func after its gpu.
 PIPELINES["mx-to-gpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
                           pipelines.BUFFERIZE, "func.func(linalg-generalize-named-ops)",
                           "mx-linalg-to-gpu", GPU_OUTLINE, "mx-gpu-name-kernels"]
+
+register_pass("mx-ptx-prepare", "CUDA kernel tuning before NVVM: unroll small loops, hoist loads")(
+    lambda m: prepare_kernels(m, None))
+PIPELINES["gpu-to-ptx"] = ["mx-ptx-prepare", nvvm_pipeline()]

@@ -46,6 +46,13 @@ def _gpu_to_msl(module) -> str:
     return translate_module(module)
 
 
+@register_translation("gpu-to-ptx", "gpu.module kernels -> PTX (NVVM, sm_90)")
+def _gpu_to_ptx(module) -> str:
+    from mxir.passes.ptx import translate_module
+
+    return translate_module(module)
+
+
 def available() -> str:
     return ", ".join(f"--{n}" for n in sorted(TRANSLATIONS)) or "(none yet)"
 

@@ -37,6 +37,7 @@ BACKENDS = {DeviceType.cpu: "cpu (LLVM JIT)"}
 GPU_BACKENDS = {
     "metal": ("mxir.runtime.metal", "gpu (Metal)"),
     "metal-sim": ("mxir.runtime.metal_sim", "gpu (metal-sim: Metal kernels simulated on the CPU)"),
+    "cuda": ("mxir.runtime.cuda", "gpu (CUDA: PTX kernels)"),
 }
 _usable: dict[str, bool] = {}
 

@@ -70,7 +70,9 @@ def _compile_gpu(main: tuple, backend: str):
 
         from .device import open_gpu
 
-        key = program_digest(main) + "-msl"
+        device = open_gpu(backend)
+        chip = device.chip() if backend == "cuda" else None
+        key = program_digest(main) + (f"-ptx-{chip}" if chip else "-msl")
         text = cache.load(key)
         compiled = None
         if text is not None:
@@ -80,9 +82,14 @@ def _compile_gpu(main: tuple, backend: str):
                 cache.invalidate(key)
         if compiled is None:
             with context(), ir.Location.unknown():
-                compiled = compile_for_gpu(build_module(main))
+                if chip:
+                    from mxir.passes.ptx import compile_for_ptx
+
+                    compiled = compile_for_ptx(build_module(main), chip=chip)
+                else:
+                    compiled = compile_for_gpu(build_module(main))
             cache.store(key, compiled.dumps())
-        exe = _CACHE[(backend, main)] = PlanRunner(compiled, open_gpu(backend))
+        exe = _CACHE[(backend, main)] = PlanRunner(compiled, device)
     return exe
 
 

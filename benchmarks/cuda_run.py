@@ -1,0 +1,305 @@
+"""Run the PTX executables that benchmarks/cuda_build.py saved, on an NVIDIA GPU, against NumPy
+(correctness) and PyTorch / JAX / CuPy (speed). Needs no MLIR: it imports runtime/ by path
+(the `runtime` package alone, never `mxir`), so it runs on the GPU machine.
+
+    PYTHONPATH=. python benchmarks/cuda_run.py [EXE_DIR] [--only W3_16M,W2_mlp] [--quick]
+
+mxir times are device-event medians of the resident plan (buffers on the GPU, no transfers),
+plain launches and, for the multi-kernel workloads, one CUDA graph replay; "wall" is host time
+per call (launches + synchronize), comparable to the JAX numbers, which are wall-clock medians
+of jitted calls with block_until_ready.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+from runtime import cuda  # noqa: E402  (the runtime package by path: no mxir, no MLIR)
+from runtime.export import load  # noqa: E402
+from runtime.plan import run_plan  # noqa: E402
+
+ROWS: list[tuple] = []
+
+
+def row(workload, impl, ms, note=""):
+    ROWS.append((workload, impl, ms, note))
+    print(f"  {workload:12s} {impl:34s} {ms:10.4f} ms  {note}", flush=True)
+
+
+def rel_err(out, ref) -> float:
+    out = np.asarray(out, np.float64)
+    ref = np.asarray(ref, np.float64)
+    if not np.all(np.isfinite(out)):
+        return float("inf")
+    return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-300))
+
+
+def make_inputs(name, rng):
+    if name.startswith("W3"):
+        n = 16_777_216 if name == "W3_16M" else 268_435_456
+        return {"x": rng.uniform(-10, 10, n).astype(np.float32)}
+    if name == "W2_mlp":
+        return {"w1": (rng.standard_normal((784, 512)) * 0.05).astype(np.float32),
+                "b1": (rng.standard_normal(512) * 0.1).astype(np.float32),
+                "w2": (rng.standard_normal((512, 10)) * 0.05).astype(np.float32),
+                "b2": (rng.standard_normal(10) * 0.1).astype(np.float32),
+                "x": rng.standard_normal((256, 784)).astype(np.float32),
+                "y": rng.integers(0, 10, 256).astype(np.int32)}
+    if name == "W4_perex":
+        return {"w": rng.standard_normal(128).astype(np.float32),
+                "x": rng.standard_normal((65536, 128)).astype(np.float32),
+                "y": rng.standard_normal(65536).astype(np.float32)}
+    if name.startswith("W6"):
+        return {"a": rng.standard_normal((4096, 4096)).astype(np.float32),
+                "b": rng.standard_normal((4096, 4096)).astype(np.float32)}
+    raise KeyError(name)
+
+
+def reference(name, v):
+    d = {k: a.astype(np.float64) if a.dtype == np.float32 else a for k, a in v.items()}
+    if name.startswith("W3"):
+        x = d["x"]
+        return [np.sin(x) * np.cos(x) + np.exp(-x * x)]
+    if name == "W2_mlp":
+        x, y, w1, b1, w2, b2 = d["x"], d["y"], d["w1"], d["b1"], d["w2"], d["b2"]
+        h_pre = x @ w1 + b1
+        h = np.maximum(h_pre, 0)
+        logits = h @ w2 + b2
+        m = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        s = e.sum(axis=1, keepdims=True)
+        n = logits.shape[0]
+        loss = (np.log(s)[:, 0] + m[:, 0] - logits[np.arange(n), y]).mean()
+        dl = e / s
+        dl[np.arange(n), y] -= 1
+        dl /= n
+        dh = (dl @ w2.T) * (h_pre > 0)
+        return [np.array(loss), x.T @ dh, dh.sum(0), h.T @ dl, dl.sum(0)]
+    if name == "W4_perex":
+        w, x, y = d["w"], d["x"], d["y"]
+        return [(2 * (x @ w - y))[:, None] * x]
+    if name == "W6_matmul":
+        return [d["a"] @ d["b"]]
+    if name == "W6_grad":
+        a, b = d["a"], d["b"]
+        return [np.array((a @ b).sum()), np.broadcast_to(b.sum(1), a.shape)]
+    raise KeyError(name)
+
+
+def median_ms(fn, repeat=20, warmup=3, sync=None):
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        ts.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(ts)
+
+
+def torch_events_ms(torch, fn, repeat=20, warmup=3):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(repeat):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b))
+    return statistics.median(ts)
+
+
+# -- mxir ------------------------------------------------------------------------------------------
+def run_mxir(name, exe_dir, manifest, device, rng, results):
+    exe = load(os.path.join(exe_dir, f"{name}.json.gz"))
+    info = manifest[name]
+    v = make_inputs(name, rng)
+    inputs = [v[r] for r in info["inputs"]]
+    ref = reference(name, v)
+    dtypes = [np.float32] * len(info["outputs"])
+    # correctness through the plan interpreter (uploads, launches, downloads): poisoned outputs
+    outs = [np.full(s, np.nan, dt) for s, dt in zip(info["outputs"], dtypes)]
+    t = time.perf_counter()
+    run_plan(exe, device, inputs, outs)
+    first = (time.perf_counter() - t) * 1e3
+    errs = [rel_err(o, r) for o, r in zip(outs, ref)]
+    ok = all(e < 1e-4 for e in errs)
+    print(f"{name}: {info['launches']} launches; first call (PTX JIT + transfers) "
+          f"{first:.1f} ms; rel errors {[f'{e:.1e}' for e in errs]} -> "
+          f"{'OK' if ok else 'WRONG'}", flush=True)
+    results[name] = {"errors": errs, "ok": ok, "first_ms": first}
+    rp = cuda.ResidentPlan(exe, device, inputs)
+    heavy = name.startswith("W6")
+    reps = 5 if heavy else 30
+    ev = statistics.median(rp.time_ms(repeat=reps, warmup=2, inner=1 if heavy else 5))
+    row(name, f"mxir PTX ({device.api_name})", ev, "device events")
+    results[name]["events_ms"] = ev
+    if not heavy:
+        wall = median_ms(lambda: (rp.run(), device.synchronize()), repeat=50, warmup=5)
+        row(name, "mxir PTX wall/call", wall, "launches + sync")
+        results[name]["wall_ms"] = wall
+    if info["launches"] > 1 and not heavy and rp.capture():
+        g = statistics.median(rp.time_ms(repeat=30, warmup=2, inner=5))
+        gw = median_ms(lambda: (rp.run(), device.synchronize()), repeat=50, warmup=5)
+        row(name, "mxir PTX CUDA graph", g, f"wall/call {gw:.4f} ms")
+        results[name]["graph_ms"], results[name]["graph_wall_ms"] = g, gw
+        outs2 = [np.full(s, np.nan, dt) for s, dt in zip(info["outputs"], dtypes)]
+        rp.run()
+        rp.read_outputs(outs2)
+        gerr = max(rel_err(o, r) for o, r in zip(outs2, ref))
+        print(f"  graph replay rel error {gerr:.1e}", flush=True)
+    rp.close()
+    return v
+
+
+# -- peers -----------------------------------------------------------------------------------------
+def peers(name, v, quick):
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        jax = None
+    if torch is not None:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        tv = {k: torch.from_numpy(a).cuda() for k, a in v.items()}
+    if name.startswith("W3"):
+        import cupy as cp
+
+        x = cp.asarray(v["x"])
+        y = cp.empty_like(x)
+        ms = torch_events_ms(torch, lambda: y.__setitem__(Ellipsis, x)) if torch else None
+        row(name, "copy ceiling (CuPy d2d)", ms, f"{2 * x.nbytes / ms / 1e9:.0f} GB/s")
+        k = cp.ElementwiseKernel("float32 x", "float32 y", "y = sinf(x)*cosf(x)+expf(-x*x)",
+                                 "w3")
+        row(name, "CuPy ElementwiseKernel", torch_events_ms(torch, lambda: k(x, y)))
+        if torch is not None:
+            t = tv["x"]
+
+            def f(t):
+                return torch.sin(t) * torch.cos(t) + torch.exp(-t * t)
+
+            row(name, "torch eager", torch_events_ms(torch, lambda: f(t)))
+            if not quick:
+                try:
+                    cf = torch.compile(f)
+                    cf(t)
+                    row(name, "torch.compile", torch_events_ms(torch, lambda: cf(t)))
+                except Exception as e:  # noqa: BLE001
+                    print(f"  torch.compile failed: {type(e).__name__}: {e}"[:300])
+            del t
+        if jax is not None:
+            jx = jnp.asarray(v["x"])
+            jf = jax.jit(lambda x: jnp.sin(x) * jnp.cos(x) + jnp.exp(-x * x))
+            row(name, "JAX jit (wall)", median_ms(lambda: jf(jx).block_until_ready()))
+            del jx
+        del x, y
+    elif name == "W2_mlp" and jax is not None:
+        p = [jnp.asarray(v[k]) for k in ("w1", "b1", "w2", "b2", "x", "y")]
+
+        def jloss(w1, b1, w2, b2, x, y):
+            h = jnp.maximum(x @ w1 + b1, 0.0)
+            logits = h @ w2 + b2
+            picked = jnp.take_along_axis(logits, y[:, None], axis=1)[:, 0]
+            return jnp.mean(jax.nn.logsumexp(logits, axis=1) - picked)
+
+        jvg = jax.jit(jax.value_and_grad(jloss, argnums=(0, 1, 2, 3)))
+        with jax.default_matmul_precision("highest"):
+            row(name, "JAX jit (wall, fp32 highest)",
+                median_ms(lambda: jax.block_until_ready(jvg(*p)), repeat=100, warmup=5))
+        jvg2 = jax.jit(jax.value_and_grad(jloss, argnums=(0, 1, 2, 3)))
+        row(name, "JAX jit (wall, default prec)",
+            median_ms(lambda: jax.block_until_ready(jvg2(*p)), repeat=100, warmup=5))
+    elif name == "W4_perex" and jax is not None:
+        w, x, y = (jnp.asarray(v[k]) for k in ("w", "x", "y"))
+        jpe = jax.jit(jax.vmap(jax.grad(lambda w, x, y: jnp.square(jnp.dot(x, w) - y)),
+                               in_axes=(None, 0, 0)))
+        with jax.default_matmul_precision("highest"):
+            row(name, "JAX jit (wall, fp32 highest)",
+                median_ms(lambda: jpe(w, x, y).block_until_ready(), repeat=100, warmup=5))
+        if torch is not None:
+            tw, tx, ty = tv["w"], tv["x"], tv["y"]
+            row(name, "torch eager (events)",
+                torch_events_ms(torch, lambda: (2 * (tx @ tw - ty))[:, None] * tx))
+    elif name.startswith("W6") and torch is not None:
+        a, b = tv["a"], tv["b"]
+        if name == "W6_matmul":
+            ms = torch_events_ms(torch, lambda: a @ b, repeat=10)
+            row(name, "cuBLAS FP32 (torch, TF32 off)", ms, f"{2 * 4096 ** 3 / ms / 1e9:.1f} TF/s")
+        else:
+            ones = torch.ones_like(a)
+            ms = torch_events_ms(torch, lambda: ((a @ b).sum(), ones @ b.T), repeat=10)
+            row(name, "torch value+grad (2 GEMMs)", ms)
+        if jax is not None:
+            ja, jb = jnp.asarray(v["a"]), jnp.asarray(v["b"])
+            with jax.default_matmul_precision("highest"):
+                if name == "W6_matmul":
+                    jf = jax.jit(lambda a, b: a @ b)
+                    row(name, "JAX jit (wall, fp32 highest)",
+                        median_ms(lambda: jf(ja, jb).block_until_ready(), repeat=10))
+                else:
+                    jg = jax.jit(jax.value_and_grad(lambda a, b: jnp.sum(a @ b)))
+                    row(name, "JAX jit (wall, fp32 highest)",
+                        median_ms(lambda: jax.block_until_ready(jg(ja, jb)), repeat=10))
+
+
+def main(argv):
+    exe_dir = ".cuda_exe"
+    only, quick, api = None, False, None
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--only":
+            only, i = argv[i + 1].split(","), i + 2
+        elif argv[i] == "--quick":
+            quick, i = True, i + 1
+        elif argv[i] == "--api":
+            api, i = argv[i + 1], i + 2
+        else:
+            exe_dir, i = argv[i], i + 1
+    with open(os.path.join(exe_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    device = cuda.CudaDevice(api)
+    print(f"device API {device.api_name}, chip {device.chip()}", flush=True)
+    rng = np.random.default_rng(int(os.environ.get("SEED", "1")))
+    results = {}
+    for name in manifest:
+        if only and name not in only:
+            continue
+        v = run_mxir(name, exe_dir, manifest, device, rng, results)
+        if api != "driver":
+            peers(name, v, quick)
+    out = os.environ.get("OUT")
+    if out:
+        with open(os.path.join(out, f"cuda_results_{device.api_name}.json"), "w") as f:
+            json.dump({"results": results, "rows": ROWS}, f, indent=1)
+    print("\nsummary")
+    for w, impl, ms, note in ROWS:
+        print(f"{w:12s} {impl:34s} {ms:10.4f} ms  {note}")
+    bad = [n for n, r in results.items() if not r["ok"]]
+    print("correctness:", "all OK" if not bad else f"WRONG: {bad}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
