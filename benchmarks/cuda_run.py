@@ -65,8 +65,8 @@ def make_inputs(name, rng):
     raise KeyError(name)
 
 
-def reference(name, v):
-    d = {k: a.astype(np.float64) if a.dtype == np.float32 else a for k, a in v.items()}
+def reference(name, v, dtype=np.float64):
+    d = {k: a.astype(dtype) if a.dtype == np.float32 else a for k, a in v.items()}
     if name.startswith("W3"):
         x = d["x"]
         return [np.sin(x) * np.cos(x) + np.exp(-x * x)]
@@ -140,7 +140,15 @@ def run_mxir(name, exe_dir, manifest, device, rng, results):
     run_plan(exe, device, inputs, outs)
     first = (time.perf_counter() - t) * 1e3
     errs = [rel_err(o, r) for o, r in zip(outs, ref)]
-    ok = all(e < 1e-4 for e in errs)
+    # NumPy in float32 against the float64 reference: how far float32 itself lands (ReLU masks
+    # near 0 flip); the GPU may be as far off as 10x that, or 1e-4
+    if name.startswith("W3"):
+        tols = [1e-4] * len(ref)
+    else:
+        tols = [max(1e-4, 10 * rel_err(r32, r)) for r32, r in
+                zip(reference(name, v, np.float32), ref)]
+    ok = all(e < t for e, t in zip(errs, tols))
+    print(f"  tolerances {[f'{t:.1e}' for t in tols]}")
     print(f"{name}: {info['launches']} launches; first call (PTX JIT + transfers) "
           f"{first:.1f} ms; rel errors {[f'{e:.1e}' for e in errs]} -> "
           f"{'OK' if ok else 'WRONG'}", flush=True)
@@ -190,7 +198,7 @@ def peers(name, v, quick):
         x = cp.asarray(v["x"])
         y = cp.empty_like(x)
         ms = torch_events_ms(torch, lambda: y.__setitem__(Ellipsis, x)) if torch else None
-        row(name, "copy ceiling (CuPy d2d)", ms, f"{2 * x.nbytes / ms / 1e9:.0f} GB/s")
+        row(name, "copy ceiling (CuPy d2d)", ms, f"{2 * x.nbytes / ms / 1e9:.2f} TB/s")
         k = cp.ElementwiseKernel("float32 x", "float32 y", "y = sinf(x)*cosf(x)+expf(-x*x)",
                                  "w3")
         row(name, "CuPy ElementwiseKernel", torch_events_ms(torch, lambda: k(x, y)))
@@ -281,11 +289,12 @@ def main(argv):
         manifest = json.load(f)
     device = cuda.CudaDevice(api)
     print(f"device API {device.api_name}, chip {device.chip()}", flush=True)
-    rng = np.random.default_rng(int(os.environ.get("SEED", "1")))
+    seed = int(os.environ.get("SEED", "1"))
     results = {}
     for name in manifest:
         if only and name not in only:
             continue
+        rng = np.random.default_rng([seed, sum(map(ord, name))])  # per workload: order-free
         v = run_mxir(name, exe_dir, manifest, device, rng, results)
         if api != "driver":
             peers(name, v, quick)

@@ -42,6 +42,20 @@ def _matmul_maps(batched: bool, trans_a: bool, trans_b: bool) -> list:
     return [ir.AffineMap.get(len(d), 0, e) for e in exprs]
 
 
+def _batch_broadcast_source(b, y, nbatch: int):
+    """The matrix (a rank-2 value, before any broadcast of its own dims) that `y` broadcasts
+    along all its `nbatch` batch dims, or None when `y` is no such broadcast."""
+    bcast = b.producer(y, "broadcast_to")
+    if bcast is None:
+        return None
+    src = bcast.operands[0]
+    shape = b.type(src).shape
+    full = (1,) * (nbatch + 2 - len(shape)) + tuple(shape)
+    if any(d != 1 for d in full[:nbatch]):
+        return None
+    return b.reshape(src, shape=full[nbatch:])
+
+
 def _fmt(shape) -> str:
     return "(" + ",".join(map(str, shape)) + ")"
 
@@ -110,6 +124,33 @@ class MatmulOp(Op):
         if acc_dtype != out.dtype:
             r = AstypeOp().lower(lo, [r], [acc_t], [out], dtype=out.dtype)
         return r
+
+    def simplify(self, b, operands, out_types):
+        """Matmuls that are not matrix products: an inner size of 1 is an outer product (no
+        sums: exact as the product is); a batch of matrices times one broadcast matrix is one
+        matrix product of the stacked rows (one gemm instead of a loop of tiny ones, and the
+        broadcast is never materialised); a batch of dot products (1 x K times K x 1) is a
+        multiply and a sum over K (float32/float64: half types accumulate in float32)."""
+        x, y = operands
+        out = out_types[0]
+        *batch, m, k = b.type(x).shape
+        n = out.shape[-1]
+        if k == 1:
+            return [b.multiply(b.broadcast_to(x, shape=out.shape),
+                               b.broadcast_to(y, shape=out.shape))]
+        if not batch:
+            return None
+        shared = _batch_broadcast_source(b, y, len(batch))
+        if shared is not None:
+            if b.type(shared).shape != (k, n):
+                shared = b.broadcast_to(shared, shape=(k, n))
+            rows = b.reshape(x, shape=(math.prod(batch) * m, k))
+            return [b.reshape(b.matmul(rows, shared), shape=out.shape)]
+        if m == 1 and n == 1 and out.dtype in ("float32", "float64"):
+            prod = b.multiply(b.reshape(x, shape=(*batch, k)), b.reshape(y, shape=(*batch, k)))
+            total = b.sum(prod, axes=(len(batch),), keepdims=False)
+            return [b.reshape(total, shape=out.shape)]
+        return None
 
     def vjp(self, b, primals, outputs, cotangents):
         (a, c), (ct,) = primals, cotangents

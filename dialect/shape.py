@@ -128,6 +128,10 @@ class TransposeOp(Op):
         (x,) = operands
         if list(perm) == list(range(len(perm))):
             return [x]
+        shape = b.type(x).shape
+        moved = [p for p in perm if shape[p] != 1]
+        if moved == sorted(moved):  # only unit dims move: the data order is kept, a reshape
+            return [b.reshape(x, shape=out_types[0].shape)]
         inner = b.producer(x, "transpose")  # transpose(transpose(y)) = one transpose
         if inner is None:
             return None

@@ -26,7 +26,7 @@ from .math_approx import math_approx
 
 FUSE_GROUP = 48  # ops per fused group
 VECTOR_MIN = 1024  # elements: below this plain loops compile faster and run as fast
-THREAD_MIN = 1 << 17  # elements: below this the async dispatch (~10s of µs) does not pay
+THREAD_MIN = 1 << 18  # elements: below this the async dispatch (~10s of µs) does not pay
 CHUNK = 1 << 16  # elements per threaded chunk, about
 _TAG = "mx.cg"
 
@@ -74,7 +74,7 @@ def _fuse_bounded(module) -> None:
                 ip = ir.InsertionPoint.after(op)
                 keep.append(ir.Operation.create("mx_codegen.keep", operands=[op.results[0]],
                                                 ip=ip))
-    run_upstream(module, "func.func(linalg-fuse-elementwise-ops)")
+    run_upstream(module, "func.func(linalg-fold-unit-extent-dims,linalg-fuse-elementwise-ops)")
     for op in keep:
         op.erase()
 

@@ -5,8 +5,9 @@ extraction: the plan is target-independent, only the kernels' source differs.
 Before the NVVM lowering, kernels get what the CUDA target can use and Metal need not:
 - `llvm.noalias` on buffer arguments that no launch of the kernel passes twice (the plan says
   which buffers each launch binds), so loads of read-only buffers become `ld.global.nc`;
-- `known_grid_size` when every launch of a kernel uses one grid: block ids get a range, and
-  the bounds checks of exact-fit elementwise kernels fold away;
+- `known_grid_size` when every launch of a kernel uses one grid (else none: outlining records
+  the grid it saw): block ids get a range, and exact-fit bounds checks fold away;
+- grids beyond CUDA's y/z limit (65535) are folded into x, the kernel recovering y and z;
 - small constant-trip loops without carried values are unrolled and loads of read-only noalias
   buffers are hoisted to the top of the kernel, so each thread has all its loads in flight
   before the first use (an elementwise kernel otherwise waits out one load per element).
@@ -212,6 +213,9 @@ def _fold_large_grids(module, plan: dict | None) -> None:
         if grid[0] * grid[1] * grid[2] >= 2 ** 31:
             raise MxError(f"gpu-to-ptx: grid {list(grid)} exceeds CUDA's limits")
         _fold_grid(func, grid)
+        # outlining recorded the old grid: int-range-optimizations would trust it
+        func.attributes["known_grid_size"] = ir.DenseI32ArrayAttr.get(
+            [grid[0] * grid[1] * grid[2], 1, 1])
         for step in plan["steps"]:
             if step["op"] == "launch" and step["kernel"] == _symbol(func):
                 step["grid"] = [grid[0] * grid[1] * grid[2], 1, 1]
@@ -226,6 +230,11 @@ def prepare_kernels(module, plan: dict | None) -> None:
     for func in _kernels(module):
         fact = facts.get(_symbol(func))
         marked[_symbol(func)] = len(_set_noalias(func, fact["shared"] if fact else None))
+        if "known_grid_size" in func.attributes and (
+                not fact or len(fact["grids"]) != 1
+                or list(next(iter(fact["grids"]))) != list(
+                    ir.DenseI32ArrayAttr(func.attributes["known_grid_size"]))):
+            del func.attributes["known_grid_size"]  # only a grid every launch uses holds
         if fact and len(fact["grids"]) == 1 and "known_grid_size" not in func.attributes:
             func.attributes["known_grid_size"] = ir.DenseI32ArrayAttr.get(
                 list(next(iter(fact["grids"]))))

@@ -13,6 +13,7 @@ import numpy as np
 from mxir.dialect import OPS, ConstValue, to_storage
 
 from . import dtypes as dt
+from . import shapeless
 from .array import array
 
 Scalar = (bool, int, float, np.number, np.bool_)
@@ -127,7 +128,10 @@ def _promote_pair(a, b):
 
 def _broadcast_all(*xs):
     shape = broadcast_shapes(*(x.shape for x in xs))
-    return [broadcast_to(x, shape) for x in xs]
+    out = [broadcast_to(x, shape) for x in xs]
+    if shapeless.recording is not None:
+        shapeless.broadcasts(xs, out)
+    return out
 
 
 def _binary(name: str, a, b, float_result=False) -> array:
@@ -291,7 +295,10 @@ def mean(a, axis=None, keepdims=False, stream=None) -> array:
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
     s = sum(_float(a), axes, keepdims)
-    return divide(s, constant(n, s.dtype))
+    c = constant(n, s.dtype)
+    if shapeless.recording is not None:
+        shapeless.count(c, a, axes, s.dtype.name)
+    return divide(s, c)
 
 
 def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
@@ -300,7 +307,10 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
     n = math.prod(a.shape[i] for i in axes)
     centered = subtract(a, mean(a, axes, keepdims=True))
     s = sum(square(centered), axes, keepdims)
-    return divide(s, constant(builtins.max(n - ddof, 0), s.dtype))
+    c = constant(builtins.max(n - ddof, 0), s.dtype)
+    if shapeless.recording is not None:
+        shapeless.count(c, a, axes, s.dtype.name, ddof)
+    return divide(s, c)
 
 
 def std(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
@@ -313,6 +323,7 @@ def reshape(a, shape, stream=None) -> array:
     shape = [int(d) for d in ((shape,) if isinstance(shape, (int, np.integer)) else shape)]
     if shape.count(-1) > 1:
         raise ValueError("[reshape] Reshape can only infer one dimension.")
+    spec = tuple(shape)
     if -1 in shape:
         known = math.prod(d for d in shape if d != -1)
         if known == 0 or a.size % known:
@@ -322,7 +333,10 @@ def reshape(a, shape, stream=None) -> array:
     shape = tuple(shape)
     if shape == a.shape:
         return a
-    return array._op("reshape", [a], shape=shape)
+    out = array._op("reshape", [a], shape=shape)
+    if shapeless.recording is not None and -1 in spec:
+        shapeless.reshape(out, a, shapeless.infer_minus_one(spec))
+    return out
 
 
 def transpose(a, axes=None, stream=None) -> array:
@@ -343,21 +357,32 @@ def expand_dims(a, axis, stream=None) -> array:
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     nd = a.ndim + len(axes)
     axes = sorted(x % nd for x in axes)
-    shape = list(a.shape)
+    out = reshape(a, _insert_ones(a.shape, axes))
+    if shapeless.recording is not None:
+        shapeless.reshape(out, a, lambda s: _insert_ones(s, axes))
+    return out
+
+
+def _insert_ones(shape, axes):
+    shape = list(shape)
     for x in axes:
         shape.insert(x, 1)
-    return reshape(a, shape)
+    return shape
 
 
 def squeeze(a, axis=None, stream=None) -> array:
     a = as_array(a)
     if axis is None:
-        return reshape(a, [d for d in a.shape if d != 1])
-    axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {i for i, d in enumerate(a.shape) if d == 1}
+    else:
+        axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
     for x in axes:
         if a.shape[x] != 1:
             raise ValueError("[squeeze] Cannot squeeze axis with size != 1.")
-    return reshape(a, [d for i, d in enumerate(a.shape) if i not in axes])
+    out = reshape(a, [d for i, d in enumerate(a.shape) if i not in axes])
+    if shapeless.recording is not None and out is not a:
+        shapeless.reshape(out, a, lambda s: [d for i, d in enumerate(s) if i not in axes])
+    return out
 
 
 def flatten(a, start_axis=0, end_axis=-1, stream=None) -> array:
@@ -365,7 +390,10 @@ def flatten(a, start_axis=0, end_axis=-1, stream=None) -> array:
     if a.ndim == 0:
         return reshape(a, (1,))
     s, e = start_axis % a.ndim, end_axis % a.ndim
-    return reshape(a, a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
+    out = reshape(a, a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
+    if shapeless.recording is not None and out is not a:
+        shapeless.reshape(out, a, lambda t: t[:s] + (math.prod(t[s:e + 1]),) + t[e + 1:])
+    return out
 
 
 # -- creation ---------------------------------------------------------------------------------

@@ -64,7 +64,13 @@ def _next_key() -> array:
     """Split the global key: keep one half as the new state, hand out the other.
 
     The split is evaluated at once (a tiny cached program): left lazy, the chain of splits
-    would grow with every draw, and so would every program that uses a drawn key."""
+    would grow with every draw, and so would every program that uses a drawn key. Inside a
+    trace that reads the key (`mx.compile(inputs=mx.random.state, ...)`) it cannot be evaluated:
+    there the split stays in the traced program."""
+    if state[0]._node.traced:
+        keys = split(state[0])
+        state[0] = keys[0]
+        return keys[1]
     keys = np.array(split(state[0]))
     state[0] = array(keys[0], dt.uint32)
     return array(keys[1], dt.uint32)

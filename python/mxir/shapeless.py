@@ -1,0 +1,66 @@
+"""Shape recipes for `mx.compile(fun, shapeless=True)`.
+
+Our programs have static shapes, so a shapeless compiled function re-infers its one trace for
+each new set of input shapes (compile.py). Most attributes do not depend on shapes; a few are
+computed in Python from the operands' shapes by the frontend: the target of an implicit
+broadcast, the element count a mean divides by, a reshape with -1, flatten, expand_dims and
+squeeze. While a shapeless function is traced, those sites record how their node's attributes
+follow the shapes of some arrays (`note`), and the re-inference replays the recipe instead of
+reusing the traced value. Any other shape a function computes in Python (`x.shape[0] * 2`,
+a slice bound) stays as traced, as in MLX: a re-inference that no longer fits raises.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# node -> (deps, fn) while a shapeless function is being traced, else None: fn(*dep_shapes)
+# returns the node's attributes that follow those shapes
+recording: dict | None = None
+
+
+def note(result, deps, fn) -> None:
+    """Record that the attributes of `result`'s node are `fn(*shapes of deps)`."""
+    if recording is not None:
+        recording[result._node] = (tuple(deps), fn)
+
+
+def broadcasts(sources, results) -> None:
+    """`results[i]` broadcasts `sources[i]` to the broadcast shape of all `sources`."""
+    from .ops import broadcast_shapes
+
+    for x, out in zip(sources, results):
+        if out is not x:
+            note(out, sources, lambda *shapes: {"shape": broadcast_shapes(*shapes)})
+
+
+def count(result, a, axes, dtype: str, ddof: int = 0) -> None:
+    """`result` is the constant max(number of elements of `a` along `axes` - ddof, 0)."""
+    from mxir.dialect import ConstValue, to_storage
+
+    def fn(shape):
+        n = max(math.prod(shape[i] for i in axes) - ddof, 0)
+        host = np.asarray(n, dtype=np.float64 if dtype == "bfloat16" else None)
+        return {"value": ConstValue(to_storage(host, dtype), dtype)}
+
+    note(result, [a], fn)
+
+
+def reshape(result, a, shape_of) -> None:
+    """`result` reshapes `a` to `shape_of(a's shape)`."""
+    note(result, [a], lambda shape: {"shape": tuple(shape_of(tuple(shape)))})
+
+
+def infer_minus_one(spec):
+    """A reshape target with one -1, resolved against an input shape (MLX's message)."""
+    def fn(shape):
+        size = math.prod(shape)
+        known = math.prod(d for d in spec if d != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"[reshape] Cannot infer the shape of an array of size {size} "
+                             f"into shape {tuple(spec)}.")
+        return tuple(size // known if d == -1 else d for d in spec)
+
+    return fn
