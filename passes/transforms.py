@@ -205,7 +205,9 @@ def expand_jvp(op, callee) -> None:
         if a.type != t.type:
             raise MxError(f"'mx.jvp' tangent type {t.type} does not match primal {a.type}",
                           op.location)
-        if is_float(TensorType.from_ir(a.type).dtype):
+        # a constant zero tangent is a symbolic zero (None): rules then skip its terms, so
+        # 0 * inf or 0 * nan from an unused partial never reaches the result
+        if is_float(TensorType.from_ir(a.type).dtype) and Builder.splat(t) != 0:
             tan[p] = t
     cloned, outs, returned = _clone_body(callee, args, ip)
     _check_result_count(op, 2 * len(outs), "callee results, then one tangent per result")

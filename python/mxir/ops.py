@@ -64,13 +64,25 @@ def _scalar_dtype(value, other: dt.Dtype) -> dt.Dtype:
 
 
 def as_array(x, like: array | None = None) -> array:
+    """An array for an operand. A Python scalar becomes data (an argument of the compiled
+    program), not a constant: the compile cache is keyed by structure, never by values, so a
+    loop that changes a scalar (a learning rate, a step) reuses one compiled program."""
     if isinstance(x, array):
         return x
-    if isinstance(x, Scalar) and like is not None:
-        return constant(x, _scalar_dtype(x, like.dtype))
     if isinstance(x, Scalar):
-        return constant(x, _python_dtype(x))
+        dtype = _scalar_dtype(x, like.dtype) if like is not None else _python_dtype(x)
+        # one data array per (value, dtype): repeated scalars are one program argument
+        key = (type(x), x.hex() if isinstance(x, float) else x, dtype.name)
+        a = _SCALAR_ARRAYS.get(key)
+        if a is None:
+            if len(_SCALAR_ARRAYS) > 4096:
+                _SCALAR_ARRAYS.clear()
+            a = _SCALAR_ARRAYS[key] = array(x, dtype)
+        return a
     return array(x)
+
+
+_SCALAR_ARRAYS: dict = {}
 
 
 def _python_dtype(x) -> dt.Dtype:
@@ -415,15 +427,21 @@ def ones(shape, dtype=dt.float32, stream=None) -> array:
 
 
 def zeros_like(a, stream=None) -> array:
-    return zeros(a.shape, a.dtype)
+    return _like(zeros(a.shape, a.dtype), a)
 
 
 def ones_like(a, stream=None) -> array:
-    return ones(a.shape, a.dtype)
+    return _like(ones(a.shape, a.dtype), a)
 
 
 def full_like(a, vals, dtype=None, stream=None) -> array:
-    return full(a.shape, vals, dtype or a.dtype)
+    return _like(full(a.shape, vals, dtype or a.dtype), a, vals)
+
+
+def _like(out, a, vals=None) -> array:
+    if shapeless.recording is not None and out is not vals and out._node.op == "broadcast_to":
+        shapeless.note(out, [a], lambda shape: {"shape": tuple(shape)})  # follows a's shape
+    return out
 
 
 def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
