@@ -1,16 +1,36 @@
 """`mx.compile`: trace a function once per input structure, shapes and dtypes, and reuse the
 trace. A call adds one `func.call` node naming the traced callee; the inliner (a pass) and
-the compile cache do the rest, so compiled functions compose with every transform."""
+the compile cache do the rest, so compiled functions compose with every transform.
+
+Implicit state, as MLX's `inputs=` / `outputs=`: trees (lists, dicts, tuples, registered tree
+nodes; leaves that are not arrays are ignored) of arrays that the function reads and writes
+besides its arguments, e.g. a model's parameters, an optimizer's state, `mx.random.state`.
+At every call the arrays *currently* in `inputs` are extra arguments of the compiled program;
+while tracing, the function sees placeholders in their place. After each call the array leaves
+of `outputs` are replaced, in place, by the program's extra results: what the traced function
+left in `outputs`. Arrays the function reads that are neither arguments nor in `inputs` are
+constants of the trace, as in MLX: rebinding them later does not change the compiled function.
+
+`shapeless=True`: the function is traced once per structure, number of dimensions and dtypes (as
+MLX). For new shapes it is NOT called again: its trace is re-inferred, every node through its
+op's own `infer`, with the shape recipes the frontend recorded for attributes derived from
+shapes (implicit broadcasts, *_like, the counts of mean and var, reshape with -1, flatten,
+expand_dims, squeeze: see shapeless.py). An attribute fixed at trace time that no longer fits
+raises a ValueError naming compile. Programs have static shapes, so each specialisation is
+compiled (and cached) on its own: only tracing is shared.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+from collections import ChainMap
 from collections.abc import Callable
 
+from . import shapeless as _shapeless
 from .array import array
-from .graph import Trace, make_node, param_node
-from .tree import tree_flatten, tree_structure
+from .graph import DATA, PARAM, Trace, make_node, param_node
+from .tree import _NODES, _children, tree_flatten, tree_structure
 
 _enabled = os.environ.get("MXIR_DISABLE_COMPILE", "") in ("", "0")
 
@@ -27,71 +47,171 @@ def enable_compile() -> None:
 
 
 def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -> Callable:  # noqa: A001
-    """Compile `fun`. `inputs`/`outputs` (implicit state, e.g. a model's parameters) are not
-    supported yet; `shapeless=True` is accepted but still recompiles when shapes change."""
-    if inputs is not None or outputs is not None:
-        raise NotImplementedError("[compile] implicit inputs/outputs are not supported yet.")
+    """Compile `fun` (see the module's docstring for `inputs`, `outputs` and `shapeless`)."""
+    if isinstance(outputs, array):
+        raise ValueError("[compile] outputs must be a list, dict or other tree of arrays that "
+                         "can be updated in place, not an array.")
+    stateful = inputs is not None or outputs is not None
+    name = getattr(fun, "__name__", "f")
+    # (structure, shape key, constants) -> _Entry
     traces: dict = {}
-    # positional arrays only (the common call): keyed by their types alone, skipping the tree
-    # walk and the structure key (measured ~6 µs of a ~10 µs compiled call)
+    # positional arrays only, no implicit state (the common call): keyed by their types alone,
+    # skipping the tree walk and the structure key (measured ~6 µs of a ~10 µs compiled call)
     fast: dict = {}
 
     @functools.wraps(fun)
     def compiled(*args, **kwargs):
         if not _enabled:
             return fun(*args, **kwargs)
-        if not kwargs:
+        if not kwargs and not stateful:
             try:
                 types = tuple([x._node.types[x._index] for x in args if type(x) is array])
             except AttributeError:
                 types = None
             if types is not None and len(types) == len(args):
-                entry = fast.get(types)
-                if entry is None:
-                    entry = fast[types] = _lookup(args, kwargs)
-                trace, out_structure, out_types = entry
+                spec = fast.get(types)
+                if spec is None:
+                    spec = fast[types] = _lookup(args, kwargs, [])
+                trace, out_structure, out_types, _ = spec
                 node = make_node("call", args, {}, callee=trace, types=out_types)
                 if out_structure is None:  # a bare array
                     return array._from(node, 0)
                 return out_structure([array._from(node, i) for i in range(len(out_types))])
-        trace, out_structure, out_types = _lookup(args, kwargs)
+        implicit = _arrays(inputs)
+        trace, out_structure, out_types, n_out = _lookup(args, kwargs, implicit)
         arrays = [x for x in tree_flatten((list(args), kwargs)) if isinstance(x, array)]
-        node = make_node("call", arrays, {}, callee=trace, types=out_types)
+        node = make_node("call", arrays + implicit, {}, callee=trace, types=out_types)
+        results = [array._from(node, i) for i in range(len(out_types))]
+        if outputs is not None:
+            _update_outputs(outputs, results[n_out:])
         if out_structure is None:
-            return array._from(node, 0)
-        return out_structure([array._from(node, i) for i in range(len(out_types))])
+            return results[0]
+        return out_structure(results[:n_out])
 
-    def _lookup(args, kwargs):
-        """(trace, output structure or None for a bare array, output types)."""
+    def _lookup(args, kwargs, implicit):
+        """(trace, output structure or None for a bare array, output types, number of
+        explicit outputs); the implicit outputs follow the explicit ones."""
         tree = (list(args), kwargs)
         leaves = tree_flatten(tree)
-        arrays = [x for x in leaves if isinstance(x, array)]
+        arrays = [x for x in leaves if isinstance(x, array)] + implicit
+        types = tuple(x._node.types[x._index] for x in arrays)
         # non-array leaves (Python scalars, strings, ...) are constants of the trace, as in MLX
         key = (repr(tree_structure_key(tree)),
-               tuple(x._node.types[x._index] for x in arrays),
+               repr(tree_structure_key(inputs)) if inputs is not None else None,
+               tuple((len(t.shape), t.dtype) for t in types) if shapeless else types,
                tuple(_constant_key(x) for x in leaves if not isinstance(x, array)))
         entry = traces.get(key)
         if entry is None:
-            trace, out, structure = _trace(fun, tree, leaves)
-            types = tuple(o._node.types[o._index] for o in trace.outputs)
-            entry = traces[key] = (trace, None if isinstance(out, array) else structure, types)
-        return entry
+            entry = traces[key] = _Entry(*_trace(fun, tree, leaves, inputs, outputs, shapeless))
+            entry.specs[types] = entry.template, entry.types
+        spec = entry.specs.get(types)
+        if spec is None:  # shapeless: the same trace for other shapes
+            spec = entry.specs[types] = _specialise(entry, types, name)
+        return spec[0], entry.out_structure, spec[1], entry.n_out
 
     return compiled
 
 
-def _trace(fun, tree, leaves):
+class _Entry:
+    """One traced function: the trace, how to rebuild its result, and its specialisations."""
+
+    __slots__ = ("template", "out_structure", "n_out", "recipes", "types", "specs")
+
+    def __init__(self, trace, out_structure, n_out, recipes):
+        self.template = trace
+        self.out_structure = out_structure
+        self.n_out = n_out
+        self.recipes = recipes or {}
+        self.types = tuple(o._node.types[o._index] for o in trace.outputs)
+        self.specs: dict = {}  # input types -> (trace, output types)
+
+
+def _trace(fun, tree, leaves, inputs, outputs, shapeless):
+    """Call `fun` on placeholders: (trace, output structure, number of explicit outputs,
+    shape recipes). The placeholders of `inputs` are put into its containers for the call and
+    the original arrays put back after."""
     trace = Trace(getattr(fun, "__name__", "f"), "compile")
     substituted = [array._from(param_node(x._node.types[x._index], trace))
                    if isinstance(x, array) else x for x in leaves]
     args, kwargs = tree_structure(tree)(substituted)
-    out = fun(*args, **kwargs)
-    outs = tree_flatten(out)
-    if not all(isinstance(o, array) for o in outs):
-        raise ValueError("[compile] The compiled function must return arrays (in lists, tuples "
-                         "or dicts).")
-    trace.outputs = outs
-    return trace, out, tree_structure(out)
+    originals = _arrays(inputs)
+    placeholders = [array._from(param_node(x._node.types[x._index], trace)) for x in originals]
+    previous = _shapeless.recording
+    if shapeless and previous is None:
+        _shapeless.recording = {}
+    recipes = _shapeless.recording
+    if inputs is not None:
+        _fill(inputs, iter(placeholders))
+    try:
+        out = fun(*args, **kwargs)
+        outs = tree_flatten(out)
+        if not all(isinstance(o, array) for o in outs):
+            raise ValueError("[compile] The compiled function must return arrays (in lists, "
+                             "tuples or dicts).")
+        # flattened before `inputs` is restored: `outputs` is often the same tree
+        written = _arrays(outputs)
+    finally:
+        _shapeless.recording = previous
+        if inputs is not None:
+            _restore(inputs, placeholders, originals)
+    trace.outputs = outs + written
+    structure = None if isinstance(out, array) else tree_structure(out)
+    return trace, structure, len(outs), recipes
+
+
+def _arrays(tree) -> list:
+    if tree is None:
+        return []
+    return [x for x in tree_flatten(tree) if isinstance(x, array)]
+
+
+def _fill(tree, values):
+    """Replace the array leaves of `tree` by the next items of `values`, in place where the
+    containers allow (lists, dicts, registered objects with a `__dict__`); returns the tree
+    (a new one for tuples, whose parent container then holds it)."""
+    if isinstance(tree, array):
+        return next(values)
+    node = _children(tree)
+    if node is None:  # not an array: ignored, as in MLX
+        return tree
+    children, rebuild = node
+    new = [_fill(c, values) for c in children]
+    if type(tree) is list:
+        tree[:] = new
+        return tree
+    if isinstance(tree, dict):
+        for k, v in zip(list(tree.keys()), new):
+            tree[k] = v
+        return tree
+    if all(a is b for a, b in zip(new, children)):
+        return tree
+    rebuilt = rebuild(new)
+    if type(tree) in _NODES and hasattr(tree, "__dict__") and hasattr(rebuilt, "__dict__"):
+        tree.__dict__.update(rebuilt.__dict__)
+        return tree
+    return rebuilt
+
+
+def _restore(tree, placeholders, originals) -> None:
+    """Put the original arrays back where the trace left placeholders, or values computed from
+    them that `outputs` does not declare (those writes are not part of the compiled function:
+    dropping them keeps the first call like the later ones and lets no placeholder escape)."""
+    back = {id(p): o for p, o in zip(placeholders, originals)}
+    current = _arrays(tree)
+    if len(current) == len(originals):
+        fixed = [back.get(id(c), o if c._node.traced and not o._node.traced else c)
+                 for c, o in zip(current, originals)]
+    else:
+        fixed = [back.get(id(c), c) for c in current]
+    _fill(tree, iter(fixed))
+
+
+def _update_outputs(tree, values) -> None:
+    n = len(_arrays(tree))
+    if n != len(values):
+        raise ValueError(f"[compile] The compiled function was traced writing {len(values)} "
+                         f"arrays to its outputs tree, which now holds {n}.")
+    _fill(tree, iter(values))
 
 
 def tree_structure_key(tree):
@@ -106,3 +226,119 @@ def _constant_key(x):
         return (type(x).__name__, x)
     except TypeError:
         return (type(x).__name__, id(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# shapeless: re-infer a trace for other input shapes
+class _Mismatch(Exception):
+    def __init__(self, op: str, message: str):
+        super().__init__(message)
+        self.op, self.message = op, message
+
+
+def _specialise(entry: _Entry, types: tuple, name: str):
+    """(trace, output types) of the entry's trace re-inferred for input `types`."""
+    try:
+        trace = _respecialise(entry.template, types, entry.recipes, {}, {})
+    except _Mismatch as e:
+        shapes = ", ".join("(" + ",".join(map(str, t.shape)) + ")" for t in types)
+        detail = e.message.rstrip(".")
+        raise ValueError(
+            f"[compile] Cannot reuse the shapeless trace of {name} for input shapes {shapes}: "
+            f"its {e.op} no longer fits ({detail}). A shape computed in Python when the "
+            "function was traced is fixed; compile without shapeless=True to trace each "
+            "shape.") from None
+    return trace, tuple(o._node.types[o._index] for o in trace.outputs)
+
+
+def _respecialise(trace: Trace, param_types, recipes: dict, memo, done: dict) -> Trace:
+    """A copy of `trace` whose parameters have `param_types`, every node rebuilt with
+    `make_node` (so its type re-inferred). `memo` maps the nodes rebuilt so far (id -> node),
+    including those of enclosing traces that this one captures."""
+    key = (id(trace), tuple(param_types))
+    new = done.get(key)
+    if new is not None:
+        return new
+    new = Trace(trace.name, trace.transform)
+    local = ChainMap({}, memo)  # a callee's own nodes are rebuilt per specialisation
+    for p, t in zip(trace.params, param_types):
+        b = p.bound
+        if b is not None and id(b._node) in local:
+            b = array._from(local[id(b._node)], b._index)
+        local[id(p)] = param_node(t, new, b)
+    _rebuild([o._node for o in trace.outputs], local, recipes, done)
+    new.outputs = [array._from(local[id(o._node)], o._index) for o in trace.outputs]
+    done[key] = new
+    return new
+
+
+def _rebuild(roots, memo, recipes: dict, done: dict) -> None:
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, ready = stack.pop()
+        nid = id(node)
+        if nid in memo:
+            continue
+        if ready:
+            memo[nid] = _rebuild_node(node, memo, recipes, done)
+            continue
+        if node.op in (DATA, PARAM) or (not node.traced and node not in recipes):
+            memo[nid] = node  # a constant, or a value from outside this trace
+            continue
+        stack.append((node, True))
+        deps = [a._node for a in node.inputs]
+        if node in recipes:
+            deps += [a._node for a in recipes[node][0]]
+        stack.extend((d, False) for d in deps if id(d) not in memo)
+
+
+def _rebuild_node(node, memo, recipes: dict, done: dict):
+    inputs = [array._from(memo[id(a._node)], a._index) for a in node.inputs]
+    attrs = node.attrs
+    recipe = recipes.get(node)
+    try:
+        if recipe is not None:
+            deps, fn = recipe
+            shapes = [memo[id(d._node)].types[d._index].shape for d in deps]
+            attrs = {**attrs, **fn(*shapes)}
+        if node.callee is None:
+            return make_node(node.op, inputs, attrs)
+    except (ValueError, TypeError, IndexError) as e:
+        raise _Mismatch(node.op, str(e)) from None
+    return _rebuild_transform(node, inputs, attrs, memo, recipes, done)
+
+
+def _rebuild_transform(node, inputs, attrs, memo, recipes, done):
+    """A transform node (call, vjp, jvp, vmap) over its callee re-inferred for the operands."""
+    op, callee = node.op, node.callee
+    n = len(callee.params)
+    in_types = [x._node.types[x._index] for x in inputs]
+    size = None
+    if op == "vmap":
+        param_types = []
+        for t, ax in zip(in_types[:n], attrs["in_axes"]):
+            if ax is None:
+                param_types.append(t)
+                continue
+            if size is not None and t.shape[ax] != size:
+                raise _Mismatch(op, f"[vmap] Inconsistent axis sizes: {size} and {t.shape[ax]}.")
+            size = t.shape[ax]
+            param_types.append(t.with_shape(t.shape[:ax] + t.shape[ax + 1:]))
+    else:
+        param_types = in_types[:n]
+    new_callee = _respecialise(callee, param_types, recipes, memo, done)
+    outs = [o._node.types[o._index] for o in new_callee.outputs]
+    if op == "call":
+        types = outs
+    elif op == "vjp":
+        if in_types[n:] != outs:
+            raise _Mismatch(op, "the cotangents' shapes no longer match the outputs' shapes")
+        types = outs + param_types
+    elif op == "jvp":
+        if in_types[n:] != param_types:
+            raise _Mismatch(op, "the tangents' shapes no longer match the primals' shapes")
+        types = outs * 2
+    else:
+        types = [t if ax is None else t.with_shape(t.shape[:ax] + (size,) + t.shape[ax:])
+                 for t, ax in zip(outs, attrs["out_axes"])]
+    return make_node(op, inputs, attrs, callee=new_callee, types=types)

@@ -3,11 +3,13 @@
 Our programs have static shapes, so a shapeless compiled function re-infers its one trace for
 each new set of input shapes (compile.py). Most attributes do not depend on shapes; a few are
 computed in Python from the operands' shapes by the frontend: the target of an implicit
-broadcast, the element count a mean divides by, a reshape with -1, flatten, expand_dims and
-squeeze. While a shapeless function is traced, those sites record how their node's attributes
-follow the shapes of some arrays (`note`), and the re-inference replays the recipe instead of
-reusing the traced value. Any other shape a function computes in Python (`x.shape[0] * 2`,
-a slice bound) stays as traced, as in MLX: a re-inference that no longer fits raises.
+broadcast, zeros_like/ones_like/full_like, the element count of mean and var, a reshape with -1,
+flatten, expand_dims and squeeze. While a shapeless function is traced, those sites record how
+their node's attributes follow the shapes of some arrays (`note`), and the re-inference replays
+the recipe instead of reusing the traced value. Any other shape a function computes in Python
+(`x.shape[0] * 2`, a slice's bounds, `x[-1]`) stays as traced, as MLX's docs warn for its
+shapeless compile: where the re-inferred types no longer fit it raises, elsewhere the traced
+value is used as it is.
 """
 
 from __future__ import annotations
