@@ -68,6 +68,7 @@ def workloads(mx):
         return [a @ b], {"a": a, "b": b}
 
     out["W6_matmul"] = lambda: w6(False)
+    out["W6_matmul_codegen"] = lambda: w6(False)  # the tiled kernel instead of cuBLAS
     out["W6_grad"] = lambda: w6(True)
     return out
 
@@ -90,22 +91,33 @@ def main(argv):
         outputs, roles = make()
         main_fn, inputs = trace_program(outputs)
         order = []
+        consts = {}
         for v in inputs:
             match = [r for r, a in roles.items() if a._node.values[a._index] is v]
+            if len(match) != 1 and np.size(v) == 1:
+                # a scalar the trace passes as an input (e.g. maximum(x, 0.0)): its value
+                # travels in the manifest
+                match = [f"const{len(consts)}"]
+                consts[match[0]] = {"value": np.asarray(v).item(), "dtype": str(np.asarray(
+                    v).dtype), "shape": list(np.shape(v))}
             if len(match) != 1:
                 raise SystemExit(f"{name}: cannot name an input of shape {np.shape(v)}")
             order.append(match[0])
         t = time.perf_counter()
         with context(), ir.Location.unknown():
-            exe = compile_for_ptx(build_module(main_fn), chip="sm_90")
+            exe = compile_for_ptx(build_module(main_fn), chip="sm_90",
+                                  library=not name.endswith("_codegen"))
         dt = time.perf_counter() - t
         save(exe, os.path.join(outdir, f"{name}.json.gz"))
         manifest[name] = {"inputs": order,
-                          "shapes": {r: list(roles[r].shape) for r in order},
-                          "dtypes": {r: str(roles[r].dtype) for r in order},
+                          "gemms": sum(st["op"] == "gemm" for st in exe.plan["steps"]),
+                          "consts": consts,
+                          "shapes": {r: list(roles[r].shape) for r in order if r in roles},
+                          "dtypes": {r: str(roles[r].dtype) for r in order if r in roles},
                           "outputs": [list(o.shape) for o in outputs],
                           "launches": len(exe.launches()), "compile_s": round(dt, 3)}
-        print(f"{name}: {len(exe.launches())} launches, {len(exe.kernels)} kernels, "
+        print(f"{name}: {len(exe.launches())} launches, {manifest[name]['gemms']} gemms, "
+              f"{len(exe.kernels)} kernels, "
               f"compiled in {dt:.2f} s")
     with open(os.path.join(outdir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

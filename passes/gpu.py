@@ -7,12 +7,19 @@ Mappings (`mx-linalg-to-gpu`, one gpu.launch per linalg op, on static shapes):
   pass over the group's span coalesced (element = group*span + j*256 + thread);
 - reductions whose body is `yield combine(out, x)` with combine one of COMBINERS: one group per
   output element; each thread folds a strided slice in registers, then a tree through
-  workgroup memory with gpu.barrier between levels;
+  workgroup memory with gpu.barrier between levels; a long f32/i32 sum to few outputs is split
+  over several groups per output, each adding its partial with memref.atomic_rmw;
 - matmul-shaped reductions (m in A and C, n in B and C, one k, combine = add): TILE x TILE
-  output tiles, A and B tiles staged through workgroup memory, k walked in TILE steps;
+  output tiles, A and B tiles staged through workgroup memory, k walked in TILE steps; with
+  the module attribute LIBRARY_ATTR (the CUDA target) f32/f64 ones become GEMM_OP host ops,
+  "gemm" plan steps run by a BLAS library (DESIGN.md, "matmul (GPU)");
 - other reductions (argmax, several outputs, bool): one thread per output element, serial;
-- host-level loops (scatter_add's scf.for nest): one thread, serial (duplicate indices make any
-  parallel split a race without atomics).
+- host-level loops: scatter-add nests (load x[i]; store x[i] + v) of f32/i32 run one thread per
+  update with memref.atomic_rmw (the order of float additions, so the rounding, may differ
+  from a serial loop); other loops run on one thread, serial.
+Before mapping, a constant fill whose buffer a reduction then overwrites becomes that kernel's
+starting value (INIT_ATTR) and the fill launch (or copy of a filled buffer) goes; in the plan,
+a temporary copied whole into an output at the end is computed in the output.
 Views used by a kernel are re-created inside it; after outlining, `fold-memref-alias-ops` and
 `lower-affine` turn their loads and stores into loads and stores of the base buffer.
 
@@ -23,6 +30,7 @@ Kernel IR contract (what the MSL/PTX emitters get, after the mx-to-gpu pipeline)
   (index / integer / float; rare: only what outlining did not sink);
 - workgroup attributions: static memref<...xT, #gpu.address_space<workgroup>>;
 - body ops: arith, math, memref.load/store (multi-dim indices into the identity layout),
+  memref.atomic_rmw (addf on f32, addi on i32: what Metal and NVVM both have),
   scf.for/if/yield, gpu.block_id/thread_id/block_dim/grid_dim, gpu.barrier, gpu.return.
 - element types: f32 f16 bf16 f64 i1 i8 i16 i32 i64 (integers signless, as MLIR has them).
 `translate_module(module) -> str` (passes/msl.py) gets the whole container module (a
@@ -41,10 +49,15 @@ TILE = 16
 COMBINERS = ("arith.addf", "arith.addi", "arith.mulf", "arith.muli", "arith.maximumf",
              "arith.minimumf", "arith.maxnumf", "arith.minnumf", "arith.maxsi", "arith.minsi",
              "arith.maxui", "arith.minui", "arith.andi", "arith.ori", "arith.xori")
+INIT_ATTR = "mx.init"  # on a linalg.generic: its output starts from this constant (no load)
+# a unit attribute on the module: matmul-shaped generics become GEMM_OP library calls
+LIBRARY_ATTR = "mx.gpu_library_calls"
+GEMM_OP = "mxlib.gemm"  # host op (unregistered dialect): one "gemm" plan step
 VIEW_OPS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
             "memref.reinterpret_cast")
 HOST_OPS = ("arith.constant", "memref.alloc", "memref.dealloc", "memref.get_global",
-            "func.return", "gpu.launch") + VIEW_OPS
+            "func.return", "gpu.launch", GEMM_OP) + VIEW_OPS
+
 
 # after linalg-to-gpu: outline, then fold views into base-buffer indexing inside kernels
 OUTLINE = ("gpu-launch-sink-index-computations,gpu-kernel-outlining,"
@@ -209,6 +222,14 @@ class Generic:
         if any(r is None or r < 0 for r in ranges):
             raise MxError("mx-to-gpu needs static loop ranges", op.location)
         self.ranges: list[int] = ranges
+        # set by _fold_fills: the constant the (single) output starts from, instead of a load
+        self.init = op.attributes[INIT_ATTR] if INIT_ATTR in op.attributes else None
+
+    def initial(self, where: list[ir.Value]) -> ir.Value:
+        """The output's value before the reduction: the folded fill constant or a load."""
+        if self.init is not None:
+            return arith.ConstantOp(_attr_type(self.init), self.init).result
+        return memref.load(self.outputs[0], where)
 
     def load_used(self, ivs: list[ir.Value], skip=()) -> list:
         """memref.load of every operand whose block argument is used (None for the others)."""
@@ -296,20 +317,51 @@ def _size(shape) -> int:
     return n
 
 
-def _map_reduction(g: Generic, combine, x) -> None:
-    """One group per output element: strided per-thread partials, then a workgroup tree."""
-    par, red, pshape, rshape = _split(g)
-    np_, nr = _size(pshape), _size(rshape)
+def _reduction_threads(nr: int) -> int:
     threads = 32
     while threads < min(nr, THREADS):
         threads *= 2
+    return threads
+
+
+SPLIT_GROUPS = 528  # about 4 groups per multiprocessor of a large GPU
+
+
+def _reduction_splits(g: Generic) -> int:
+    """Groups per output of a combiner reduction: 1, or several (each folding a strided share
+    and adding its partial atomically) when few outputs reduce many elements by an atomic add.
+    A split reduction adds onto the output's current value, so its fill must stay."""
+    cx = g.combiner()
+    if cx is None or _name(cx[0]) not in ATOMIC_KINDS or (
+            str(g.block.arguments[-1].type) not in ATOMIC_ELEMENTS) or len(g.outputs) != 1:
+        return 1
+    _, _, pshape, rshape = _split(g)
+    np_, nr = _size(pshape), _size(rshape)
+    threads = _reduction_threads(nr)
+    if np_ >= SPLIT_GROUPS // 2 or nr < 16 * threads:
+        return 1
+    return max(1, min(nr // (8 * threads), -(-SPLIT_GROUPS // np_)))
+
+
+def _map_reduction(g: Generic, combine, x) -> None:
+    """One group per output element (or `_reduction_splits` groups, adding atomically):
+    strided per-thread partials, then a workgroup tree."""
+    par, red, pshape, rshape = _split(g)
+    np_, nr = _size(pshape), _size(rshape)
+    threads = _reduction_threads(nr)
+    splits = _reduction_splits(g)  # every thread of a split group has >= 8 elements
     acc_t = g.block.arguments[-1].type
-    _, term, bid, tid, (sm,) = _launch((np_, 1, 1), (threads, 1, 1),
+    _, term, bid, tid, (sm,) = _launch((np_ * splits, 1, 1), (threads, 1, 1),
                                        [_workgroup([threads], acc_t)])
     n_dims = len(g.parallel)
     with ir.InsertionPoint(term):
         t = tid[0]
-        pivs = _delinearize(bid[0], pshape)
+        if splits > 1:
+            out_id, part = arith.divui(bid[0], _c(splits)), arith.remui(bid[0], _c(splits))
+            first, stride = arith.addi(arith.muli(part, _c(threads)), t), threads * splits
+        else:
+            out_id, first, stride = bid[0], t, threads
+        pivs = _delinearize(out_id, pshape)
 
         def step(r, carried):
             acc, has = carried
@@ -323,7 +375,7 @@ def _map_reduction(g: Generic, combine, x) -> None:
             return [arith.select(has, folded, element),
                     arith.constant(ir.IntegerType.get_signless(1), 1)]
 
-        acc, has = _for(t, _c(nr), _c(threads),
+        acc, has = _for(first, _c(nr), _c(stride),
                         [_zero(acc_t), arith.constant(ir.IntegerType.get_signless(1), 0)], step)
         _if(has, lambda: _store(acc, sm, [t]))
         gpu.barrier()
@@ -341,7 +393,12 @@ def _map_reduction(g: Generic, combine, x) -> None:
         def finish():
             ivs = _merge(par, pivs, red, [_c(0)] * len(red), n_dims)
             where = _apply(g.maps[-1], ivs)
-            old = memref.load(g.outputs[0], where)
+            if splits > 1:
+                memref.AtomicRMWOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64),
+                                                      ATOMIC_KINDS[_name(combine)]),
+                                   memref.load(sm, [_c(0)]), g.outputs[0], where)
+                return
+            old = g.initial(where)
             memref.store(_combine(combine, old, memref.load(sm, [_c(0)])), g.outputs[0], where)
 
         _if(arith.cmpi(arith.CmpIPredicate.eq, t, _c(0)), finish)
@@ -390,8 +447,11 @@ def _map_matmul(g: Generic, m: int, n: int, k: int) -> None:
 
         inside = _and(_lt(row, _c(M)), _lt(col, _c(N)))
         out_at = _apply(g.maps[2], ivs_at(row, col, _c(0)))
-        (acc0,) = _if(inside, lambda: [memref.load(g.outputs[0], out_at)], [acc_t],
-                      lambda: [_zero(acc_t)])
+        if g.init is not None:
+            acc0 = g.initial(out_at)
+        else:
+            (acc0,) = _if(inside, lambda: [memref.load(g.outputs[0], out_at)], [acc_t],
+                          lambda: [_zero(acc_t)])
 
         def tile(k0, carried):
             ka = arith.addi(k0, tx)
@@ -429,7 +489,8 @@ def _map_serial_reduction(g: Generic) -> None:
     def emit(pivs):
         zeros = [_c(0)] * len(red)
         where = [_apply(m, _merge(par, pivs, red, zeros, n_dims)) for m in g.maps[g.n_in:]]
-        inits = [memref.load(v, w) for v, w in zip(g.outputs, where)]
+        inits = ([g.initial(where[0])] if g.init is not None
+                 else [memref.load(v, w) for v, w in zip(g.outputs, where)])
 
         def step(r, accs):
             ivs = _merge(par, pivs, red, _delinearize(r, rshape), n_dims)
@@ -457,6 +518,313 @@ def _map_generic(op) -> None:
             _map_reduction(g, *cx)
     else:
         _map_serial_reduction(g)
+
+
+# -- fills folded into their consumers ------------------------------------------------------------
+def _constant(v: ir.Value):
+    o = _op(v)
+    return o.attributes["value"] if o is not None and _name(o) == "arith.constant" else None
+
+
+def _covering(g: Generic) -> bool:
+    """The single output is written at every element (so a fill before it is overwritten)."""
+    if len(g.outputs) != 1 or not isinstance(g.outputs[0].type, ir.MemRefType):
+        return False
+    shape = ir.MemRefType(g.outputs[0].type).shape
+    seen = set()
+    for e, n in zip(g.maps[-1].results, shape):
+        if isinstance(e, ir.AffineDimExpr) and g.parallel[e.position] and e.position not in seen:
+            seen.add(e.position)
+        elif not (isinstance(e, ir.AffineConstantExpr) and e.value == 0 and n == 1):
+            return False
+    return _whole(g.outputs[0])
+
+
+def _fill_constant(g: Generic):
+    """The constant a fill-shaped generic writes to its whole output, else None."""
+    if not all(g.parallel) or not _covering(g):
+        return None
+    ops = list(g.block.operations)
+    if len(ops) != 1 or len(ops[0].operands) != 1:
+        return None
+    y = ops[0].operands[0]
+    if isinstance(y, ir.BlockArgument) and y.owner == g.block:
+        if y.arg_number >= g.n_in or isinstance(g.operands[y.arg_number].type, ir.MemRefType):
+            return None
+        return _constant(g.operands[y.arg_number])
+    return _constant(y)
+
+
+def _attr_type(attr) -> ir.Type:
+    return (ir.FloatAttr(attr) if isinstance(attr, ir.FloatAttr) else ir.IntegerAttr(attr)).type
+
+
+def _is_zero(attr) -> bool:
+    if isinstance(attr, ir.FloatAttr):
+        return ir.FloatAttr(attr).value == 0.0
+    return isinstance(attr, ir.IntegerAttr) and ir.IntegerAttr(attr).value == 0
+
+
+def _touched(op) -> set:
+    """Base buffers an op (with its regions) names."""
+    out = set()
+    for o in [op, *_walk(op)]:
+        for v in o.operands:
+            if isinstance(v.type, ir.MemRefType):
+                out.add(_base(v))
+    return out
+
+
+def _fold_fills(block, library: bool) -> None:
+    """A reduction (or matmul) whose output was last written by a constant fill starts from the
+    constant (INIT_ATTR) instead of loading it; a copy of a filled buffer counts as a fill. Fills
+    and copies whose buffer is next fully overwritten without being read are then erased: each
+    one was a launch (or a copy) of its own."""
+    state: dict = {}  # base buffer -> constant it holds
+    for op in block.operations:
+        name = _name(op)
+        if name == "linalg.generic":
+            g = Generic(op)
+            c = _fill_constant(g)
+            written = {_base(v) for v in g.outputs}
+            x = _base(g.outputs[0]) if g.outputs else None
+            if (c is None and not all(g.parallel) and _covering(g) and x in state
+                    and _reduction_splits(g) == 1
+                    and _attr_type(state[x]) == g.block.arguments[-1].type
+                    and (not (library and _gemm_dims(g)) or _is_zero(state[x]))):
+                op.attributes[INIT_ATTR] = state[x]
+            for b in written:
+                state.pop(b, None)
+            if c is not None:
+                state[x] = c
+        elif name == "memref.copy":
+            src, dst = op.operands
+            c = state.get(_base(src)) if _whole(src) and _whole(dst) else None
+            state.pop(_base(dst), None)
+            if c is not None:
+                state[_base(dst)] = c
+        elif name in HOST_OPS:
+            continue
+        else:
+            for b in _touched(op):
+                state.pop(b, None)
+    changed = True
+    while changed:
+        changed = False
+        ops = list(block.operations)
+        for i, op in enumerate(ops):
+            x = _produced(op)
+            if x is None:
+                continue
+            for later in ops[i + 1:]:
+                if _name(later) == "memref.dealloc" or _name(later) in VIEW_OPS:
+                    continue
+                if x not in _touched(later):
+                    continue
+                if _overwrites(later, x):
+                    op.erase()  # a fill's body uses its block argument: internal, fine
+                    changed = True
+                break
+            if changed:
+                break
+
+
+def _produced(op):
+    """The base buffer a fill generic or a whole copy writes, else None."""
+    if _name(op) == "linalg.generic":
+        g = Generic(op)
+        return _base(g.outputs[0]) if _fill_constant(g) is not None else None
+    if _name(op) == "memref.copy" and all(_whole(v) for v in op.operands):
+        return _base(op.operands[1])
+    return None
+
+
+def _overwrites(op, x) -> bool:
+    """`op` writes all of buffer `x` and reads nothing of it first."""
+    if _name(op) != "linalg.generic":
+        return False
+    g = Generic(op)
+    if not _covering(g) or _base(g.outputs[0]) != x:
+        return False
+    reads = {_base(v) for v in g.inputs if isinstance(v.type, ir.MemRefType)}
+    for o in _walk(op):  # buffers a body loads directly (gathers)
+        reads |= {_base(v) for v in o.operands if isinstance(v.type, ir.MemRefType)}
+    if x in reads:
+        return False
+    return INIT_ATTR in op.attributes or not list(g.block.arguments[-1].uses)
+
+
+# -- matmuls as library calls (target ptx) -------------------------------------------------
+GEMM_ELEMENTS = ("f32", "f64")
+GEMM_ATTRS = ("m", "n", "k", "batch", "a_strides", "b_strides", "c_strides", "offsets", "beta")
+
+
+def _gemm_dims(g: Generic):
+    """(m dims, n dims, k, batch dims) of a plain float matmul C += A*B (unit-extent loop dims
+    left out), else None."""
+    if g.n_in != 2 or len(g.outputs) != 1 or len(list(g.block.operations)) != 3:
+        return None
+    cx = g.combiner()
+    if cx is None or _name(cx[0]) != "arith.addf":
+        return None
+    mul = _op(cx[1])
+    args = list(g.block.arguments)
+    if mul is None or _name(mul) != "arith.mulf" or {mul.operands[0], mul.operands[1]} != {
+            args[0], args[1]} or mul.operands[0] == mul.operands[1]:
+        return None
+    types = {str(ir.MemRefType(v.type).element_type) for v in g.operands
+             if isinstance(v.type, ir.MemRefType)}
+    if len(g.operands) != 3 or len(types) != 1 or types.pop() not in GEMM_ELEMENTS:
+        return None
+    if not all(m.is_projected_permutation for m in g.maps):
+        return None
+    red = [d for d, p in enumerate(g.parallel) if not p]
+    if len(red) != 1:
+        return None
+    big = {d for d, r in enumerate(g.ranges) if r != 1}
+    a, b, c = ({e.position for e in m.results if isinstance(e, ir.AffineDimExpr)} & big
+               for m in g.maps)
+    k = red[0]
+    ms, ns, batch = sorted((a & c) - b), sorted((b & c) - a), sorted(a & b & c)
+    par = {d for d in big if g.parallel[d]}
+    if len(ms) > 1 or len(ns) > 1 or set(ms) | set(ns) | set(batch) != par:
+        return None
+    if k in big and not (k in a and k in b and k not in c):
+        return None
+    return ms, ns, k, batch
+
+
+def _dim_strides(v: ir.Value, amap: ir.AffineMap):
+    """(loop dim -> element stride, offset) of operand `v` under `amap`, or None if dynamic."""
+    strides, offset = ir.MemRefType(v.type).get_strides_and_offset()
+    dyn = ir.ShapedType.get_dynamic_stride_or_offset()
+    if offset == dyn or dyn in strides:
+        return None
+    out: dict[int, int] = {}
+    for e, s in zip(amap.results, strides):
+        if isinstance(e, ir.AffineDimExpr):
+            out[e.position] = out.get(e.position, 0) + s
+    return out, offset
+
+
+def _gemm_step(g: Generic, dims) -> dict | None:
+    """The layout of a gemm step for `g` (see runtime/plan.py), or None if cuBLAS can't take it."""
+    from mxir.runtime.plan import gemm_layout
+
+    ms, ns, k, batch = dims
+    rs = [_dim_strides(v, m) for v, m in zip(g.operands, g.maps)]
+    if None in rs:
+        return None
+
+    def one(dim_list, strides):
+        return strides.get(dim_list[0], 0) if dim_list else 0
+
+    def batch_stride(strides):
+        if not batch:
+            return 0
+        for d, nxt in zip(batch, batch[1:]):
+            if strides.get(d, 0) != strides.get(nxt, 0) * g.ranges[nxt]:
+                return None
+        return strides.get(batch[-1], 0)
+
+    (sa, oa), (sb, ob), (sc, oc) = rs
+    bs = [batch_stride(s) for s in (sa, sb, sc)]
+    if None in bs:
+        return None
+    step = {"element": str(ir.MemRefType(g.outputs[0].type).element_type),
+            "m": g.ranges[ms[0]] if ms else 1, "n": g.ranges[ns[0]] if ns else 1,
+            "k": g.ranges[k], "batch": _size([g.ranges[d] for d in batch]),
+            "a_strides": [bs[0], one(ms, sa), sa.get(k, 0)],
+            "b_strides": [bs[1], sb.get(k, 0), one(ns, sb)],
+            "c_strides": [bs[2], one(ms, sc), one(ns, sc)],
+            "offsets": [oa, ob, oc], "beta": 0 if g.init is not None else 1}
+    return step if gemm_layout(step) is not None else None
+
+
+def _map_gemm(g: Generic, step: dict) -> None:
+    """A GEMM_OP host op (extracted into a plan step) in place of a kernel."""
+    i64 = ir.IntegerType.get_signless(64)
+    attrs = {}
+    for key, v in step.items():
+        if isinstance(v, list):
+            attrs[key] = ir.DenseI64ArrayAttr.get(v)
+        elif isinstance(v, int):
+            attrs[key] = ir.IntegerAttr.get(i64, v)
+    ir.Operation.create(GEMM_OP, results=[], operands=g.operands, attributes=attrs)
+
+
+# -- host loops ----------------------------------------------------------------------------------
+ATOMIC_KINDS = {"arith.addf": 0, "arith.addi": 1}  # arith::AtomicRMWKind values
+ATOMIC_ELEMENTS = ("f32", "i32")  # what both Metal and NVVM add atomically
+
+
+def _index_const(v: ir.Value) -> int | None:
+    c = _constant(v)
+    return ir.IntegerAttr(c).value if isinstance(c, ir.IntegerAttr) else None
+
+
+def _map_scatter(op) -> bool:
+    """A perfect nest of constant-bound scf.for loops whose body only accumulates into one buffer
+    (load x[i]; store x[i] + v, nothing else touching x): one thread per iteration, the update a
+    memref.atomic_rmw. Float additions land in any order, so rounding may differ from a serial
+    loop. Returns False (nothing changed) when the loop is not of that shape."""
+    loops = [op]
+    while True:
+        ops = list(loops[-1].regions[0].blocks[0].operations)
+        if len(ops) == 2 and _name(ops[0]) == "scf.for":
+            loops.append(ops[0])
+        else:
+            break
+    bounds = []
+    for lp in loops:
+        if len(lp.results):
+            return False
+        b = [_index_const(v) for v in list(lp.operands)[:3]]
+        if None in b or b[2] <= 0:
+            return False
+        bounds.append(b)
+    body = loops[-1].regions[0].blocks[0]
+    ops = list(body.operations)[:-1]
+    stores = [o for o in ops if _name(o) == "memref.store"]
+    if len(stores) != 1 or any(len(o.regions) for o in ops):
+        return False
+    st = stores[0]
+    value, buf, idx = st.operands[0], st.operands[1], list(st.operands)[2:]
+    add = _op(value)
+    if (add is None or _name(add) not in ATOMIC_KINDS
+            or str(ir.MemRefType(buf.type).element_type) not in ATOMIC_ELEMENTS):
+        return False
+    old = [v for v in add.operands if _op(v) is not None and _name(_op(v)) == "memref.load"
+           and _op(v).operands[0] == buf and list(_op(v).operands)[1:] == idx]
+    if len(old) != 1 or add.operands[0] == add.operands[1] or len(list(old[0].uses)) != 1:
+        return False
+    ld = _op(old[0])
+    for o in ops:
+        if o.operation not in (ld.operation, st.operation) and any(v == buf
+                                                                    for v in o.operands):
+            return False
+    trips = [max(0, -(-(hi - lo) // s)) for lo, hi, s in bounds]
+
+    def emit(ivs):
+        for lp, (lo, _, s), iv in zip(loops, bounds, ivs):
+            real = iv if (lo, s) == (0, 1) else arith.addi(_c(lo), arith.muli(iv, _c(s)))
+            lp.regions[0].blocks[0].arguments[0].replace_all_uses_with(real)
+        marker = arith.ConstantOp(_index(), 0)
+        for o in ops:
+            o.move_before(marker)
+        # read operands again: the loops' ivs were just replaced
+        x = add.operands[1] if add.operands[0] == ld.results[0] else add.operands[0]
+        with ir.InsertionPoint(marker):
+            memref.AtomicRMWOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64),
+                                                  ATOMIC_KINDS[_name(add)]),
+                               x, buf, list(st.operands)[2:])
+        st.erase()
+        add.erase()
+        ld.erase()
+        marker.operation.erase()
+
+    _elementwise(trips, emit)
+    return True
 
 
 def _contiguous(v: ir.Value) -> bool:
@@ -547,16 +915,27 @@ def _check_detached(op) -> None:
 
 
 def linalg_to_gpu(module) -> None:
-    """Replace every linalg op and host-level loop of each function with gpu.launch ops."""
+    """Replace every linalg op and host-level loop of each function with gpu.launch ops (and,
+    when the module has LIBRARY_ATTR, float matmuls with GEMM_OP library calls)."""
+    library = LIBRARY_ATTR in module.operation.attributes
     for f in module.body.operations:
         if _name(f) != "func.func":
             continue
+        _fold_fills(f.regions[0].blocks[0], library)
         for op in list(f.regions[0].blocks[0].operations):
             name = _name(op)
             with ir.InsertionPoint(op), op.location:
                 if name == "linalg.generic":
-                    _map_generic(op)
-                    _check_detached(op)
+                    g = Generic(op)
+                    dims = _gemm_dims(g) if library else None
+                    step = _gemm_step(g, dims) if dims is not None else None
+                    if step is not None:
+                        _map_gemm(g, step)
+                    else:
+                        _map_generic(op)
+                        _check_detached(op)
+                elif name == "scf.for" and _map_scatter(op):
+                    pass
                 elif name.startswith("linalg."):
                     raise MxError(f"mx-to-gpu: '{name}' was not generalized", op.location)
                 elif name == "memref.copy":
@@ -673,6 +1052,14 @@ def extract_plan(module, n_inputs: int, entry: str = "main") -> dict:
                 return bid
         raise MxError("mx-to-gpu: a launch uses a buffer the plan does not know", what.location)
 
+    def base_id(v: ir.Value, what) -> int:
+        b = _base(v)
+        for value, bid in ids:
+            if value == b:
+                return bid
+        raise MxError("mx-to-gpu: a library call uses a buffer the plan does not know",
+                      what.location)
+
     def arg(v: ir.Value, what) -> dict:
         if isinstance(v.type, ir.MemRefType):
             return {"buffer": buffer(v, what)}
@@ -710,22 +1097,74 @@ def extract_plan(module, n_inputs: int, entry: str = "main") -> dict:
             steps.append({"op": "launch", "kernel": _kernel_ref(op)[1], "grid": sizes[:3],
                           "threadgroup": sizes[3:], "dispatch": "threadgroups",
                           "args": [arg(v, op) for v in lf.kernelOperands]})
+        elif name == GEMM_OP:
+            step = {"op": "gemm"}
+            for key in ("a", "b", "c"):
+                step[key] = base_id(op.operands["abc".index(key)], op)
+            for key in GEMM_ATTRS:
+                v = op.attributes[key]
+                step[key] = (list(ir.DenseI64ArrayAttr(v)) if isinstance(
+                    v, ir.DenseI64ArrayAttr) else ir.IntegerAttr(v).value)
+            step["element"] = _element(ir.MemRefType(op.operands[2].type).element_type)
+            steps.append(step)
         elif name in ("memref.dealloc", "func.return") or name in VIEW_OPS:
             continue  # frees follow liveness below; views resolve to their base buffer
         else:
             raise MxError(f"mx-to-gpu: host op '{name}' has no plan step", op.location)
+    steps = _elide_output_copies(steps, temps, set(outputs) - set(inputs),
+                                 {b["id"]: b["nbytes"] for b in buffers})
     return {"buffers": buffers, "inputs": inputs, "outputs": outputs, "constants": constants,
             "steps": _free_after_last_use(steps, temps)}
+
+
+def _step_buffers(s: dict) -> list[int]:
+    used = [s.get(k) for k in ("buffer", "src", "dst", "a", "b", "c")]
+    used += [a.get("buffer") for a in s.get("args", [])]
+    return [b for b in used if b is not None]
+
+
+def _rename(s: dict, old: int, new: int) -> dict:
+    s = dict(s)
+    for k in ("buffer", "src", "dst", "a", "b", "c"):
+        if s.get(k) == old:
+            s[k] = new
+    if "args" in s:
+        s["args"] = [{"buffer": new} if a.get("buffer") == old else a for a in s["args"]]
+    return s
+
+
+def _elide_output_copies(steps: list[dict], temps: list[int], outputs: set[int],
+                         nbytes: dict[int, int]) -> list[dict]:
+    """A temporary computed and then copied whole into an output is computed in the output
+    instead (bufferization leaves such copies at the end of a function): one pass over the
+    bytes fewer. Only when the output is untouched while the temporary lives."""
+    def elide_one(steps):
+        for i, s in enumerate(steps):
+            if s["op"] != "copy" or s["src"] not in temps or s["dst"] not in outputs:
+                continue
+            src, dst = s["src"], s["dst"]
+            if nbytes[src] != nbytes[dst] or s["nbytes"] != nbytes[dst]:
+                continue
+            born = [j for j in range(i) if steps[j] == {"op": "alloc", "buffer": src}]
+            if len(born) != 1:
+                continue
+            a = born[0]
+            if any(dst in _step_buffers(t) for t in steps[a + 1:i]) or any(
+                    src in _step_buffers(t) for t in steps[i + 1:]):
+                continue
+            return steps[:a] + [_rename(t, src, dst) for t in steps[a + 1:i]] + steps[i + 1:]
+        return None
+
+    while (shorter := elide_one(steps)) is not None:
+        steps = shorter
+    return steps
 
 
 def _free_after_last_use(steps: list[dict], temps: list[int]) -> list[dict]:
     last: dict[int, int] = {}
     for i, s in enumerate(steps):
-        used = [s.get("buffer"), s.get("src"), s.get("dst")]
-        used += [a.get("buffer") for a in s.get("args", [])]
-        for b in used:
-            if b is not None:
-                last[b] = i
+        for b in _step_buffers(s):
+            last[b] = i
     out = []
     for i, s in enumerate(steps):
         out.append(s)
@@ -768,10 +1207,13 @@ def kernel_signatures(module) -> list[dict]:
     return out
 
 
-def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "msl"):
+def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "msl",
+                    library: bool = False):
     """Lower an `mx` module (with @entry) through mx-to-gpu and package it as an Executable.
     `translate(module)` gives the kernels' source, or (source, infos) with each info's `name`
-    (gpu.func) and `msl_name` (its entry point in the source); default: the MSL emitter."""
+    (gpu.func) and `msl_name` (its entry point in the source); default: the MSL emitter.
+    `library`: float matmuls become "gemm" plan steps (devices without gemm run them on the
+    host, runtime/plan.py)."""
     from mxir.runtime.executable import Executable, Kernel
 
     from .registry import run_pipeline
@@ -783,6 +1225,8 @@ def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "
                            .inputs)
     if n_inputs is None:
         raise MxError(f"no function named @{entry} in the module")
+    if library:
+        module.operation.attributes[LIBRARY_ATTR] = ir.UnitAttr.get()
     run_pipeline(module, ["mx-to-gpu"])
     plan = extract_plan(module, n_inputs, entry)
     if translate is None:

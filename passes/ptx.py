@@ -25,7 +25,7 @@ from mlir.dialects import arith
 from mlir.dialects import gpu as gpu_d
 from mxir.dialect import MxError
 
-from .gpu import _name, _walk, extract_plan, kernel_signatures
+from .gpu import LIBRARY_ATTR, _name, _walk, extract_plan, kernel_signatures
 
 DEFAULT_CHIP = "sm_90"
 UNROLL_LIMIT = 8  # trip count up to which a kernel-level loop is unrolled
@@ -281,9 +281,12 @@ def translate_module(module, chip: str = DEFAULT_CHIP) -> str:
     return "\n".join(parts)
 
 
-def compile_for_ptx(module, entry: str = "main", chip: str = DEFAULT_CHIP):
+def compile_for_ptx(module, entry: str = "main", chip: str = DEFAULT_CHIP,
+                    library: bool = True):
     """Lower an `mx` module (with @entry) through mx-to-gpu and package it as an Executable
-    whose kernels carry PTX (one PTX module per kernel: each gpu.module is its own binary)."""
+    whose kernels carry PTX (one PTX module per kernel: each gpu.module is its own binary).
+    `library`: float matmuls become "gemm" plan steps (cuBLAS in runtime/cuda.py) instead of
+    kernels (DESIGN.md, "matmul (GPU)")."""
     from mxir.runtime.executable import Executable, Kernel
 
     from .registry import run_pipeline
@@ -295,6 +298,8 @@ def compile_for_ptx(module, entry: str = "main", chip: str = DEFAULT_CHIP):
                            .inputs)
     if n_inputs is None:
         raise MxError(f"no function named @{entry} in the module")
+    if library:
+        module.operation.attributes[LIBRARY_ATTR] = ir.UnitAttr.get()
     run_pipeline(module, ["mx-to-gpu"])
     plan = extract_plan(module, n_inputs, entry)
     signatures = kernel_signatures(module)

@@ -7,6 +7,10 @@ Kernel ABI (bare pointers, passes/ptx.py): a buffer argument is one 64-bit devic
 scalar is passed by value in its MLIR type (index is 64-bit). Every launch goes to one stream
 in order, so each kernel sees the previous one's writes; host access synchronizes first.
 
+"gemm" plan steps (runtime/plan.py) run through cuBLAS, called through ctypes on either path (on
+the launch stream, with a workspace of our own, so the calls can be captured in a CUDA graph).
+The handle's math mode is CUBLAS_DEFAULT_MATH, which keeps float32 products in float32 (no TF32).
+
 `ResidentPlan` keeps an executable's buffers on the device and replays its steps (optionally as
 a CUDA graph, CuPy only): what benchmarks time, without host transfers.
 """
@@ -20,7 +24,8 @@ import tempfile
 
 import numpy as np
 
-from .executable import Executable, decode_bytes
+from .executable import ELEMENTS, Executable, decode_bytes
+from .plan import gemm_layout
 
 # MLIR scalar type -> the NumPy type the PTX parameter holds
 SCALARS = {"index": np.int64, "i1": np.int8, "i8": np.int8, "i16": np.int16, "i32": np.int32,
@@ -104,6 +109,7 @@ class _CupyApi:
         self.cp = cupy
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self._dir = None
+        self._blas = None
 
     def chip(self) -> str:
         props = self.cp.cuda.runtime.getDeviceProperties(self.cp.cuda.Device().id)
@@ -146,6 +152,14 @@ class _CupyApi:
     def synchronize(self):
         self.stream.synchronize()
 
+    def gemm(self, element, lay, pa, pb, pc, beta):
+        # cuBLAS through ctypes here too: CuPy's own binding moves the handle to CuPy's current
+        # stream on every call and refuses stream capture (no CUDA graphs)
+        if self._blas is None:
+            self._workspace = self.cp.cuda.alloc(CUBLAS_WORKSPACE)
+            self._blas = _CublasLib(self.stream.ptr, self._workspace.ptr, CUBLAS_WORKSPACE)
+        self._blas.gemm(element, lay, pa, pb, pc, beta)
+
     def event(self):
         return self.cp.cuda.Event()
 
@@ -169,6 +183,7 @@ class _DriverApi:
         self.ctx = self._ok(driver.cuDevicePrimaryCtxRetain(dev))
         self._ok(driver.cuCtxSetCurrent(self.ctx))
         self.stream = self._ok(driver.cuStreamCreate(driver.CUstream_flags.CU_STREAM_NON_BLOCKING))
+        self._blas = None
 
     def _ok(self, result):
         err, *rest = result if isinstance(result, tuple) else (result,)
@@ -222,6 +237,12 @@ class _DriverApi:
     def synchronize(self):
         self._ok(self.d.cuStreamSynchronize(self.stream))
 
+    def gemm(self, element, lay, pa, pb, pc, beta):
+        if self._blas is None:
+            self._workspace = self._ok(self.d.cuMemAlloc(CUBLAS_WORKSPACE))
+            self._blas = _CublasLib(int(self.stream), int(self._workspace), CUBLAS_WORKSPACE)
+        self._blas.gemm(element, lay, pa, pb, pc, beta)
+
     def event(self):
         return self._ok(self.d.cuEventCreate(0))
 
@@ -231,6 +252,94 @@ class _DriverApi:
     def elapsed_ms(self, a, b) -> float:
         self._ok(self.d.cuEventSynchronize(b))
         return float(self._ok(self.d.cuEventElapsedTime(a, b)))
+
+
+CUBLAS_DEFAULT_MATH = 0  # cublasMath_t: no TF32 for float32 products
+CUBLAS_WORKSPACE = 32 << 20
+_ALPHAS: dict = {}
+
+
+def _scalars(element: str, beta: int):
+    """Host alpha (1) and beta, kept alive: cuBLAS reads host scalars at enqueue time."""
+    key = (element, int(beta))
+    if key not in _ALPHAS:
+        dt = ELEMENTS[element]
+        _ALPHAS[key] = (np.ones(1, dt), np.full(1, beta, dt))
+    return _ALPHAS[key]
+
+
+def _cublas_paths() -> list[str]:
+    names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so"]
+    out = list(names)
+    import glob
+    import site
+    import sys
+
+    roots = [*site.getsitepackages(), *sys.path]
+    for r in roots:
+        for n in names:
+            out += glob.glob(os.path.join(r, "nvidia", "*", "lib", n))
+            out += glob.glob(os.path.join(r, "nvidia", "cu*", "lib", n))
+    return out
+
+
+class _CublasLib:
+    """cuBLAS through ctypes: libcublas from the system or from an NVIDIA wheel."""
+
+    def __init__(self, stream: int, workspace: int, size: int):
+        lib = None
+        for path in _cublas_paths():
+            try:
+                lib = ctypes.CDLL(path)
+                break
+            except OSError:
+                continue
+        if lib is None:
+            raise CudaError("gemm steps need cuBLAS (libcublas.so) and none was found")
+        self.lib = lib
+        self.handle = ctypes.c_void_p()
+        self._ok(lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
+        self._ok(lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream)), "cublasSetStream")
+        self._ok(lib.cublasSetMathMode(self.handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode")
+        # a workspace of our own: cuBLAS then allocates nothing inside a graph capture
+        self._ok(lib.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(workspace),
+                                           ctypes.c_size_t(size)), "cublasSetWorkspace")
+
+    @staticmethod
+    def _ok(status: int, what: str) -> None:
+        if status != 0:
+            raise CudaError(f"{what} failed with cuBLAS status {status}")
+
+    def gemm(self, element, lay, pa, pb, pc, beta):
+        alpha, beta = _scalars(element, beta)
+        prefix = {"f32": "S", "f64": "D"}[element]
+        i, p = ctypes.c_int, ctypes.c_void_p
+        ta, tb = (i(1 if t else 0) for t in (lay["transa"], lay["transb"]))
+        head = (self.handle, ta, tb, i(lay["m"]), i(lay["n"]), i(lay["k"]),
+                p(alpha.ctypes.data))
+        if lay["batch"] == 1:
+            fn = getattr(self.lib, f"cublas{prefix}gemm_v2")
+            args = head + (p(pa), i(lay["lda"]), p(pb), i(lay["ldb"]), p(beta.ctypes.data),
+                           p(pc), i(lay["ldc"]))
+        else:
+            fn = getattr(self.lib, f"cublas{prefix}gemmStridedBatched")
+            q = ctypes.c_longlong
+            args = head + (p(pa), i(lay["lda"]), q(lay["stride_a"]), p(pb), i(lay["ldb"]),
+                           q(lay["stride_b"]), p(beta.ctypes.data), p(pc), i(lay["ldc"]),
+                           q(lay["stride_c"]), i(lay["batch"]))
+        self._ok(fn(*args), f"cublas{prefix}gemm")
+
+
+def gemm_call(step: dict, a, b, c):
+    """(element, layout, A pointer, B pointer, C pointer, beta) of a gemm step on buffers."""
+    lay = gemm_layout(step)
+    if lay is None:
+        raise CudaError("a gemm step cuBLAS cannot take (no unit-stride dimension)")
+    if step["element"] not in ("f32", "f64"):
+        raise CudaError(f"gemm on {step['element']}: cuBLAS steps take f32 and f64")
+    item = np.dtype(ELEMENTS[step["element"]]).itemsize
+    ptrs = {k: buf.ptr + off * item for k, buf, off in zip("abc", (a, b, c), step["offsets"])}
+    return (step["element"], lay, ptrs[lay["A"]], ptrs[lay["B"]], ptrs["c"], step["beta"])
 
 
 class CudaProgram:
@@ -310,6 +419,9 @@ class CudaDevice:
         params = [np.uint64(a.ptr) if isinstance(a, CudaBuffer) else _scalar(*a) for a in args]
         self.api.launch(self._function(program, kernel_name), grid, block, params)
 
+    def gemm(self, a: CudaBuffer, b: CudaBuffer, c: CudaBuffer, step: dict) -> None:
+        self.api.gemm(*gemm_call(step, a, b, c))
+
     def synchronize(self) -> None:
         self.api.synchronize()
 
@@ -353,6 +465,9 @@ class ResidentPlan:
             elif step["op"] == "copy":
                 self.calls.append(("copy", self.bufs[step["src"]], self.bufs[step["dst"]],
                                    step["nbytes"]))
+            elif step["op"] == "gemm":
+                self.calls.append(("gemm", *gemm_call(step, *(self.bufs[step[k]]
+                                                              for k in "abc"))))
         self.graph = None
 
     def run(self) -> None:
@@ -363,6 +478,8 @@ class ResidentPlan:
         for call in self.calls:
             if call[0] == "launch":
                 api.launch(*call[1:])
+            elif call[0] == "gemm":
+                api.gemm(*call[1:])
             elif call[3]:
                 api.copy(*call[1:])
 
@@ -378,6 +495,31 @@ class ResidentPlan:
             finally:
                 self.graph = stream.end_capture()
         return True
+
+    def profile(self, repeat: int = 10) -> list[tuple[str, float]]:
+        """(step description, median ms) per step, each timed alone with events."""
+        api = self.device.api
+        self.run()
+        api.synchronize()
+        out = []
+        for call in self.calls:
+            ts = []
+            for _ in range(repeat):
+                a, b = api.event(), api.event()
+                api.record(a)
+                if call[0] == "launch":
+                    api.launch(*call[1:])
+                elif call[0] == "gemm":
+                    api.gemm(*call[1:])
+                else:
+                    api.copy(*call[1:])
+                api.record(b)
+                ts.append(api.elapsed_ms(a, b))
+            what = (f"launch grid {call[2]} block {call[3]}" if call[0] == "launch" else
+                    f"gemm {call[2]['m']}x{call[2]['n']}x{call[2]['k']}" if call[0] == "gemm"
+                    else f"copy {call[3]} B")
+            out.append((what, sorted(ts)[len(ts) // 2]))
+        return out
 
     def read_outputs(self, outputs: list[np.ndarray]) -> None:
         self.device.synchronize()

@@ -22,6 +22,7 @@ Format (`Executable.to_json()`), every size static:
                "threadgroup": [256, 1, 1], "dispatch": "threadgroups",
                "args": [{"buffer": 0}, {"scalar": 7, "type": "index"}]},
               {"op": "copy", "src": 4, "dst": 2, "nbytes": 128},
+              {"op": "gemm", "a": 0, "b": 1, "c": 4, ...},  # a BLAS call (runtime/plan.py)
               {"op": "free", "buffer": 4}]}}
 Dispatch "threadgroups": `grid` counts threadgroups (Metal dispatchThreadgroups, CUDA grid);
 "threads": `grid` counts threads, the last groups may be partial (Metal dispatchThreads).

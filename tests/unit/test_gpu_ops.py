@@ -113,3 +113,70 @@ def test_seed_examples_with_the_gpu_as_default_device(index, monkeypatch):
         assert repr(fn()) == expected
     finally:
         mx.set_default_device(mx.cpu)
+
+
+def _library_case(outputs_fn, arrays):
+    """Compile `outputs_fn(*arrays)` with matmuls as gemm plan steps (the CUDA target's
+    mapping) and run it on metal-sim, whose gemm steps run on the host (runtime/plan.py)."""
+    from mxir.evaluate import context as eval_context
+    from mxir.passes.gpu import compile_for_gpu
+    from mxir.program import build_module, trace_program
+    from mxir.runtime.plan import run_plan
+
+    xs = [mx.array(a) for a in arrays]
+    outs = outputs_fn(*xs)
+    main, inputs = trace_program(outs)
+    with eval_context(), ir.Location.unknown():
+        exe = compile_for_gpu(build_module(main), library=True)
+    assert any(s["op"] == "gemm" for s in exe.plan["steps"])
+    got = [np.full(o.shape, np.nan, np.float32) for o in outs]
+    run_plan(exe, sim.open_device(), [np.asarray(v) for v in inputs], got)
+    return got, [np.array(o) for o in outs]  # the CPU path as the reference
+
+
+LIBRARY_CASES = {
+    "matmul": (lambda a, b: [a @ b], [(33, 20), (20, 7)]),
+    "transposed": (lambda a, b: [a.T @ b.T, a @ a.T], [(20, 33), (7, 20)]),
+    "matvec": (lambda a, b: [a @ b, b @ a.T], [(40, 9), (9,)]),
+    "batched": (lambda a, b: [a @ b, a @ b[0]], [(3, 5, 4), (3, 4, 6)]),
+    "mlp_grad": (lambda w, x: list(mx.value_and_grad(
+        lambda w, x: mx.sum(mx.maximum(x @ w, 0.0) ** 2))(w, x)), [(6, 5), (8, 6)]),
+    "per_example": (lambda w, x: [mx.vmap(mx.grad(lambda w, x: mx.square(mx.inner(x, w))),
+                                          in_axes=(None, 0))(w, x)], [(7,), (12, 7)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIBRARY_CASES))
+def test_matmuls_as_library_gemm_steps_match_the_cpu(case):
+    fn, shapes = LIBRARY_CASES[case]
+    rng = np.random.default_rng(len(case))
+    got, ref = _library_case(fn, [rng.standard_normal(s).astype(np.float32) for s in shapes])
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=2e-5, atol=2e-5)
+
+
+def test_long_reductions_split_over_groups_that_add_atomically():
+    from mxir.evaluate import context as eval_context
+    from mxir.passes.gpu import compile_for_gpu
+    from mxir.program import build_module, trace_program
+    from mxir.runtime.plan import run_plan
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 20000)).astype(np.float32)
+    k = rng.integers(-50, 50, 30000).astype(np.int32)
+    xa, ka = mx.array(x), mx.array(k)
+    outs = [mx.sum(xa, axis=1), mx.sum(xa * xa), mx.sum(ka)]
+    main, inputs = trace_program(outs)
+    with eval_context(), ir.Location.unknown():
+        exe = compile_for_gpu(build_module(main))
+    grids = [s["grid"][0] for s in exe.launches()]
+    assert max(grids) > 3  # several groups per output
+    got = [np.full((3,), np.nan, np.float32), np.full((), np.nan, np.float32),
+           np.zeros((), np.int32)]
+    for order in ("forward", "shuffle"):
+        run_plan(exe, sim.open_device() if order == "forward" else _device(order),
+                 [np.asarray(v) for v in inputs], got)
+        # float atomic adds land in any order: the rounding, not the value, may differ
+        np.testing.assert_allclose(got[0], x.astype(np.float64).sum(1), rtol=1e-4)
+        np.testing.assert_allclose(got[1], (x.astype(np.float64) ** 2).sum(), rtol=1e-4)
+        assert int(got[2]) == int(k.sum())

@@ -11,7 +11,7 @@ from mxir.evaluate import context
 from mxir.program import build_module, trace_program
 
 ALLOWED_KERNEL_OPS = re.compile(
-    r"^(arith\.\w+|math\.\w+|memref\.(load|store)|scf\.(for|if|yield)|"
+    r"^(arith\.\w+|math\.\w+|memref\.(load|store|atomic_rmw)|scf\.(for|if|yield)|"
     r"gpu\.(block_id|thread_id|block_dim|grid_dim|barrier|return))$")
 
 
@@ -69,13 +69,12 @@ def test_fused_elementwise_is_one_launch_of_256_threads_with_several_elements_ea
 def test_row_sum_reduces_through_workgroup_memory_with_barriers():
     x = arr((64, 1000))
     plan, kernels, module = plan_of([mx.sum(x * x, axis=1)])
-    fill, reduce = launches(plan)
+    (reduce,) = launches(plan)  # the zero fill is folded into the reduction's init
     assert reduce["grid"] == [64, 1, 1] and reduce["threadgroup"] == [256, 1, 1]
     k = kernels[reduce["kernel"]]
     assert k["workgroup"] == [{"element": "f32", "shape": [256], "nbytes": 1024}]
     ops = kernel_ops(module)[reduce["kernel"]]
     assert ops.count("gpu.barrier") == 9  # after the partials, then one per tree level
-    assert kernels[fill["kernel"]]["workgroup"] == []
 
 
 def test_small_reduction_uses_a_smaller_group():
@@ -109,13 +108,96 @@ def test_argmax_falls_back_to_one_thread_per_output():
     assert "gpu.barrier" not in kernel_ops(module)[k["kernel"]]
 
 
-def test_scatter_add_runs_on_one_thread_and_gather_in_parallel():
+def test_scatter_add_runs_in_parallel_with_atomics_and_gather_in_parallel():
     x, u = arr((8, 4)), arr((3, 4), seed=1)
     idx = mx.array(np.array([1, 1, 5], np.int32))
-    plan, _, _ = plan_of([x.at[idx].add(u), x[idx]])
+    plan, _, module = plan_of([x.at[idx].add(u), x[idx]])
     sizes = [s["threadgroup"] for s in launches(plan)]
-    assert [1, 1, 1] in sizes
-    assert any(s[0] > 1 for s in sizes)
+    assert [1, 1, 1] not in sizes and all(s[0] > 1 for s in sizes)
+    ops = kernel_ops(module)
+    (scatter,) = [k for k, o in ops.items() if "memref.atomic_rmw" in o]
+    (step,) = [s for s in launches(plan) if s["kernel"] == scatter]
+    assert step["grid"][0] * step["threadgroup"][0] >= 12  # one thread per (row, column)
+
+
+def test_scatter_of_a_non_atomic_type_stays_on_one_thread():
+    x = mx.array(np.arange(8, dtype=np.int64))
+    idx = mx.array(np.array([1, 1, 5], np.int32))
+    plan, _, module = plan_of([x.at[idx].add(mx.array(np.array([1, 2, 3], np.int64)))])
+    assert [1, 1, 1] in [s["threadgroup"] for s in launches(plan)]
+    assert not any("memref.atomic_rmw" in o for o in kernel_ops(module).values())
+
+
+def test_fills_fold_into_the_reductions_and_matmuls_that_overwrite_them():
+    a, b = arr((20, 30)), arr((30, 10), seed=1)
+    plan, _, module = plan_of([a @ b, mx.max(a, axis=1)])
+    assert len(launches(plan)) == 2  # no fill launches: each kernel starts from the constant
+    assert not [s for s in plan["steps"] if s["op"] == "copy"]
+
+
+def library_plan(outputs):
+    from mlir import ir
+    from mxir.passes import run_pipeline
+    from mxir.passes.gpu import LIBRARY_ATTR, extract_plan
+
+    main, inputs = trace_program(list(outputs))
+    with context(), ir.Location.unknown():
+        module = build_module(main)
+        module.operation.attributes[LIBRARY_ATTR] = ir.UnitAttr.get()
+        run_pipeline(module, ["mx-to-gpu"])
+        return extract_plan(module, len(inputs))
+
+
+def test_library_mode_turns_float_matmuls_into_gemm_steps():
+    from mxir.runtime.plan import gemm_layout
+
+    a, b = arr((20, 30)), arr((30, 10), seed=1)
+    plan = library_plan([a @ b, a.T @ a, (a @ b).astype(mx.float16)])
+    gemms = [s for s in plan["steps"] if s["op"] == "gemm"]
+    assert len(gemms) == 2  # the third product is the first one, shared
+    g = gemms[0]
+    assert (g["m"], g["n"], g["k"], g["batch"], g["beta"]) == (20, 10, 30, 1, 0)
+    assert g["a_strides"][1:] == [30, 1] and g["c_strides"][1:] == [10, 1]
+    lay = gemm_layout(g)  # row-major C: BLAS computes C^T = B^T A^T
+    assert (lay["A"], lay["B"], lay["m"], lay["n"], lay["ldc"]) == ("b", "a", 10, 20, 10)
+    t = gemms[1]  # a.T @ a reads A transposed: a stride-1 m dimension
+    assert t["a_strides"][1:] == [1, 30] and (t["m"], t["n"], t["k"]) == (30, 30, 20)
+    half = library_plan([arr((4, 4), np.float16) @ arr((4, 4), np.float16, seed=1)])
+    # float16 products accumulate in float32 (mx-to-linalg): an f32 gemm between casts
+    assert [s["element"] for s in half["steps"] if s["op"] == "gemm"] == ["f32"]
+
+
+def test_matrix_vector_products_and_batches_are_gemm_steps():
+    x, w = arr((64, 16)), arr((16,), seed=1)
+    plan = library_plan([x @ w, arr((5, 3, 4)) @ arr((5, 4, 2), seed=2)])
+    mv, bmm = [s for s in plan["steps"] if s["op"] == "gemm"]
+    assert (mv["m"], mv["n"], mv["k"], mv["batch"]) == (64, 1, 16, 1)
+    assert (bmm["m"], bmm["n"], bmm["k"], bmm["batch"]) == (3, 2, 4, 5)
+    assert [bmm["a_strides"][0], bmm["b_strides"][0], bmm["c_strides"][0]] == [12, 8, 6]
+
+
+def test_a_temporary_copied_into_an_output_is_computed_there():
+    # per-example gradients: bufferization computes the result in a temporary, then copies it
+    w, x, y = arr((16,)), arr((64, 16), seed=1), arr((64,), seed=2)
+    g = mx.vmap(mx.grad(lambda w, x, y: mx.square(mx.inner(x, w) - y)), in_axes=(None, 0, 0))
+    plan, _, _ = plan_of([g(w, x, y)])
+    assert not [s for s in plan["steps"] if s["op"] == "copy"]
+    last = launches(plan)[-1]
+    assert {"buffer": plan["outputs"][0]} in last["args"]
+
+
+def test_output_copy_elision_keeps_copies_it_cannot_remove():
+    from mxir.passes.gpu import _elide_output_copies
+
+    k = {"op": "launch", "kernel": "k", "args": [{"buffer": 0}, {"buffer": 2}]}
+    steps = [{"op": "alloc", "buffer": 2}, k, {"op": "copy", "src": 2, "dst": 1, "nbytes": 8}]
+    sizes = {0: 8, 1: 8, 2: 8}
+    assert _elide_output_copies(steps, [2], {1}, sizes) == [
+        {**k, "args": [{"buffer": 0}, {"buffer": 1}]}]
+    reads_out = {"op": "launch", "kernel": "r", "args": [{"buffer": 1}]}
+    kept = [steps[0], k, reads_out, steps[2]]  # the output is read while the temporary lives
+    assert _elide_output_copies(kept, [2], {1}, sizes) == kept
+    assert _elide_output_copies(steps, [2], set(), sizes) == steps  # not an output
 
 
 def test_kernel_ir_keeps_to_the_contract_of_the_emitters():
@@ -267,3 +349,11 @@ def test_gpu_results_match_the_cpu(case, monkeypatch):
         mx.set_default_device(mx.cpu)
     assert got.dtype == expect.dtype and got.shape == expect.shape
     np.testing.assert_allclose(got, expect, rtol=2e-5, atol=2e-4)
+
+
+def test_a_long_reduction_to_few_outputs_is_split_over_groups_with_atomics():
+    x = arr((4, 100000))
+    plan, _, module = plan_of([mx.sum(x, axis=1)])
+    fill, red = launches(plan)  # the partial sums add onto the filled output
+    assert red["grid"][0] > 4 and red["grid"][0] % 4 == 0
+    assert "memref.atomic_rmw" in kernel_ops(module)[red["kernel"]]

@@ -31,12 +31,14 @@ cases = {
     "reduction": [mx.sum(x * x, axis=1)],
     "matmul": [a @ b],
     "batched": [mx.array(np.zeros((70000, 2, 3), np.float32)) @ arr((70000, 3, 2))],
+    "gemm": [a @ b],
 }
 out = {}
 for name, outputs in cases.items():
     main, inputs = trace_program(outputs)
     with context(), ir.Location.unknown():
-        exe = compile_for_ptx(build_module(main), chip=sys.argv[1])
+        exe = compile_for_ptx(build_module(main), chip=sys.argv[1],
+                              library=name not in ("matmul", "batched"))
     out[name] = exe.to_json()
 print(json.dumps(out))
 """
@@ -93,6 +95,13 @@ def test_matmul_tiles_through_shared_memory(exes):
     assert mm["threadgroup"] == [16, 16, 1]
     src = sources(exe)[mm["kernel"]]
     assert ".shared" in src and "bar.sync" in src and ("fma.rn.f32" in src or "mul.rn.f32" in src)
+
+
+def test_float_matmuls_are_cublas_gemm_steps_by_default(exes):
+    exe = exes["gemm"]
+    assert not exe.launches() and not exe.kernels
+    (g,) = [s for s in exe.plan["steps"] if s["op"] == "gemm"]
+    assert (g["m"], g["n"], g["k"], g["element"], g["beta"]) == (70, 40, 50, "f32", 0)
 
 
 def test_batches_beyond_cudas_grid_z_limit_fold_into_x(exes):
