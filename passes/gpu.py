@@ -1207,15 +1207,8 @@ def kernel_signatures(module) -> list[dict]:
     return out
 
 
-def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "msl",
-                    library: bool = False):
-    """Lower an `mx` module (with @entry) through mx-to-gpu and package it as an Executable.
-    `translate(module)` gives the kernels' source, or (source, infos) with each info's `name`
-    (gpu.func) and `msl_name` (its entry point in the source); default: the MSL emitter.
-    `library`: float matmuls become "gemm" plan steps (devices without gemm run them on the
-    host, runtime/plan.py)."""
-    from mxir.runtime.executable import Executable, Kernel
-
+def lower_to_plan(module, entry: str, library: bool) -> dict:
+    """Run mx-to-gpu on `module` and extract @entry's launch plan (shared by every target)."""
     from .registry import run_pipeline
 
     n_inputs = None
@@ -1228,7 +1221,19 @@ def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "
     if library:
         module.operation.attributes[LIBRARY_ATTR] = ir.UnitAttr.get()
     run_pipeline(module, ["mx-to-gpu"])
-    plan = extract_plan(module, n_inputs, entry)
+    return extract_plan(module, n_inputs, entry)
+
+
+def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "msl",
+                    library: bool = False):
+    """Lower an `mx` module (with @entry) through mx-to-gpu and package it as an Executable.
+    `translate(module)` gives the kernels' source, or (source, infos) with each info's `name`
+    (gpu.func) and `msl_name` (its entry point in the source); default: the MSL emitter.
+    `library`: float matmuls become "gemm" plan steps (devices without gemm run them on the
+    host, runtime/plan.py)."""
+    from mxir.runtime.executable import Executable, Kernel
+
+    plan = lower_to_plan(module, entry, library)
     if translate is None:
         if target != "msl":
             raise MxError(f"no translation to {target!r} yet")

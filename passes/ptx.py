@@ -25,7 +25,7 @@ from mlir.dialects import arith
 from mlir.dialects import gpu as gpu_d
 from mxir.dialect import MxError
 
-from .gpu import LIBRARY_ATTR, _name, _walk, extract_plan, kernel_signatures
+from .gpu import _name, _walk, kernel_signatures, lower_to_plan
 
 DEFAULT_CHIP = "sm_90"
 UNROLL_LIMIT = 8  # trip count up to which a kernel-level loop is unrolled
@@ -289,19 +289,7 @@ def compile_for_ptx(module, entry: str = "main", chip: str = DEFAULT_CHIP,
     kernels (DESIGN.md, "matmul (GPU)")."""
     from mxir.runtime.executable import Executable, Kernel
 
-    from .registry import run_pipeline
-
-    n_inputs = None
-    for f in module.body.operations:
-        if _name(f) == "func.func" and _symbol(f) == entry:
-            n_inputs = len(ir.FunctionType(ir.TypeAttr(f.attributes["function_type"]).value)
-                           .inputs)
-    if n_inputs is None:
-        raise MxError(f"no function named @{entry} in the module")
-    if library:
-        module.operation.attributes[LIBRARY_ATTR] = ir.UnitAttr.get()
-    run_pipeline(module, ["mx-to-gpu"])
-    plan = extract_plan(module, n_inputs, entry)
+    plan = lower_to_plan(module, entry, library)
     signatures = kernel_signatures(module)
     prepare_kernels(module, plan)
     sources = to_ptx(module, chip)
