@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (importing a module registers its ops)
     misc,
     random,
     reduction,
+    scan,
     shape,
 )
 from .builder import Builder

@@ -91,6 +91,33 @@ irdl.dialect @mx {
     irdl.attributes {"dtype" = %dtype}
     irdl.results(r0: %r0)
   }
+  irdl.operation @bitwise_and {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @bitwise_invert {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @bitwise_or {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @bitwise_xor {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
   irdl.operation @broadcast_to {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -190,6 +217,13 @@ irdl.dialect @mx {
     irdl.results(r0: %r0)
   }
   irdl.operation @greater_equal {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @left_shift {
     %x0 = irdl.base "!builtin.tensor"
     %x1 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -376,6 +410,13 @@ irdl.dialect @mx {
     irdl.attributes {"shape" = %shape}
     irdl.results(r0: %r0)
   }
+  irdl.operation @right_shift {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
   irdl.operation @round {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -386,6 +427,17 @@ irdl.dialect @mx {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @scan {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axis = irdl.base "#builtin.integer"
+    %inclusive = irdl.base "#builtin.integer"
+    %kind = irdl.base "#builtin.integer"
+    %reverse = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis, "inclusive" = %inclusive, "kind" = %kind, "reverse" = %reverse}
     irdl.results(r0: %r0)
   }
   irdl.operation @scatter_add {
@@ -450,6 +502,15 @@ irdl.dialect @mx {
     %strides = irdl.base "#builtin.dense_array"
     irdl.attributes {"start" = %start, "stop" = %stop, "strides" = %strides}
     irdl.results(r0: %r0)
+  }
+  irdl.operation @sort {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axis = irdl.base "#builtin.integer"
+    irdl.attributes {"axis" = %axis}
+    irdl.results(r0: %r0, r1: %r1)
   }
   irdl.operation @sqrt {
     %x0 = irdl.base "!builtin.tensor"

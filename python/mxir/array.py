@@ -233,7 +233,6 @@ def _install_operators() -> None:
     table = {
         "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
         "floordiv": ops.floor_divide, "mod": ops.remainder, "pow": ops.power,
-        "and": ops.logical_and, "or": ops.logical_or,
     }
     for name, fn in table.items():
         setattr(array, f"__{name}__", binop(fn))
@@ -247,7 +246,10 @@ def _install_operators() -> None:
     array.__neg__ = lambda self: ops.negative(self)
     array.__pos__ = lambda self: self
     array.__abs__ = lambda self: ops.abs(self)
-    array.__invert__ = lambda self: ops.logical_not(self)
+    # & | ^ << >> ~ and the scan methods (bitwise or logical by dtype, as MLX)
+    from .scan_ops import _install as install_scan_ops
+
+    install_scan_ops()
     array.T = property(lambda self: ops.transpose(self))
     array.astype = lambda self, dtype, stream=None: ops.astype(self, dtype)
     for name in ("sum", "mean", "var", "std"):
