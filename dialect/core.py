@@ -93,12 +93,54 @@ def from_storage(values: np.ndarray, dtype: str) -> np.ndarray:
     return f32_from_bf16_bits(values) if dtype == "bfloat16" else values
 
 
-@dataclass(frozen=True)
 class TensorType:
-    """A ranked tensor type: static shape and an element dtype name."""
+    """A ranked tensor type: static shape and an element dtype name. Immutable and interned:
+    equal types are one object, hashed by identity, so the nested tuples of a Program
+    (the compile-cache key, hashed and compared at every evaluation) compare types by identity."""
 
+    __slots__ = ("shape", "dtype")
     shape: tuple[int, ...]
     dtype: str
+
+    def __new__(cls, shape, dtype):
+        key = (shape, dtype)
+        try:
+            return _INTERNED[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable shape (a list): normalised below
+            pass
+        shape = tuple(int(d) for d in shape)
+        key = (shape, dtype)
+        t = _INTERNED.get(key)
+        if t is None:
+            t = object.__new__(cls)
+            object.__setattr__(t, "shape", shape)
+            object.__setattr__(t, "dtype", dtype)
+            _INTERNED[key] = t  # never dropped: the identity hash below relies on it
+        return t
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if type(other) is not TensorType:
+            return NotImplemented
+        return self.shape == other.shape and self.dtype == other.dtype
+
+    # one object per type: the identity hash (C, no Python call) agrees with __eq__
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"TensorType(shape={self.shape!r}, dtype={self.dtype!r})"
+
+    def __reduce__(self):
+        return (TensorType, (self.shape, self.dtype))
 
     @property
     def ndim(self) -> int:
@@ -138,6 +180,9 @@ class TensorType:
             raise MxError(f"unsupported element type {spelling}; mx supports "
                           + ", ".join(s for s, _ in DTYPES.values()))
         return TensorType(tuple(t.shape), _FROM_MLIR[spelling])
+
+
+_INTERNED: dict[tuple, TensorType] = {}
 
 
 def element_type_to_ir(dtype: str, storage: bool = False):
@@ -249,13 +294,23 @@ class ConstValue:
         return TensorType(tuple(self.array.shape), self.dtype)
 
     def _key(self):
-        return (self.dtype, self.array.shape, self.array.tobytes())
+        key = self.__dict__.get("_cached_key")
+        if key is None:
+            key = (self.dtype, self.array.shape, self.array.tobytes())
+            if not self.array.flags.writeable:  # shared scalar constants: keyed once
+                self.__dict__["_cached_key"] = key
+        return key
 
     def __eq__(self, other):
         return isinstance(other, ConstValue) and self._key() == other._key()
 
     def __hash__(self):
-        return hash(self._key())
+        h = self.__dict__.get("_cached_hash")
+        if h is None:
+            h = hash(self._key())
+            if "_cached_key" in self.__dict__:
+                self.__dict__["_cached_hash"] = h
+        return h
 
 
 class Dense(AttrKind):

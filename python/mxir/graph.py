@@ -9,6 +9,7 @@ function evaluates the argument: data-dependent Python control flow works as in 
 from __future__ import annotations
 
 import itertools
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -23,14 +24,15 @@ _ids = itertools.count()
 class Trace:
     """A Python function being (or having been) traced into a callee function."""
 
-    __slots__ = ("params", "outputs", "name", "transform", "emitted", "direct")
+    __slots__ = ("params", "outputs", "name", "transform", "emitted", "direct", "__weakref__")
 
     def __init__(self, name: str, transform: str):
         self.params: list[Node] = []
         self.outputs: list = []
         self.name = name
         self.transform = transform  # "grad", "vmap", "compile", ... (for error messages)
-        # open traces -> (Function, captures): a compiled function's trace is emitted once
+        # () -> (Function, captures) once emitted at top level (program.py): a compiled
+        # function's trace is emitted once
         self.emitted: dict = {}
         # evaluate.py: the executable that calls this trace on evaluated arrays, once built
         self.direct = None
@@ -53,7 +55,9 @@ class Node:
             if a._node.traced:
                 self.traced = True
                 break
-        self.trace = None  # owning trace, for parameters
+        # owning trace of a parameter, as a weak reference: the trace holds its parameters,
+        # and a cycle would keep every traced graph (and its buffers) until the cyclic GC
+        self.trace = None
         self.bound = None  # the argument a parameter stands for (None: unbound, e.g. vmap)
 
     def detach(self) -> None:
@@ -72,7 +76,7 @@ def data_node(value: np.ndarray, dtype: str) -> Node:
 def param_node(ttype: TensorType, trace: Trace, bound=None) -> Node:
     n = Node(PARAM, (), {}, (ttype,))
     n.traced = True
-    n.trace = trace
+    n.trace = _weakref(trace)
     n.bound = bound
     trace.params.append(n)
     return n

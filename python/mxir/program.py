@@ -36,10 +36,15 @@ class FunctionEmitter:
     when made (measured: half the time of emitting first and renumbering after)."""
 
     __slots__ = ("trace", "open_traces", "arg_types", "instrs", "base", "seen", "order",
-                 "callees", "inputs", "captures", "n_values")
+                 "callees", "inputs", "captures", "n_values", "memo")
 
-    def __init__(self, trace=None, open_traces=(), parent=None):
+    def __init__(self, trace=None, open_traces=(), memo=None):
         self.trace = trace  # None for @main
+        # (id of callee, ids of open traces) -> (Function, captures), for callees nested in
+        # other traces, shared by the emitters of one program (all those objects stay alive
+        # meanwhile); only top-level callees are cached on their Trace, whose emitted dict
+        # would otherwise hold the enclosing traces in a reference cycle
+        self.memo = {} if memo is None else memo
         self.open_traces = open_traces  # traces whose functions enclose this one
         self.arg_types: list[TensorType] = []
         self.instrs: list[tuple] = []
@@ -61,11 +66,13 @@ class FunctionEmitter:
     def _collect(self, roots) -> None:
         seen, order = self.seen, self.order
         trace, open_traces, is_main = self.trace, self.open_traces, self.trace is None
-        stack = [(r._node, False) for r in reversed(roots)]
+        # a node is pushed once to expand it and again after _EXPAND to emit it after its deps
+        stack = [r._node for r in reversed(roots)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
+            node = pop()
+            if node is _EXPAND:
+                order.append(pop())
                 continue
             nid = id(node)
             if nid in seen:
@@ -73,15 +80,16 @@ class FunctionEmitter:
             seen[nid] = node
             op = node.op
             if op == PARAM:  # not one of ours: ours are bound in __init__
-                if node.trace in open_traces:
+                if node.trace() in open_traces:
                     self._capture(node)
                 elif node.bound is None:
                     raise ValueError(EVAL_IN_TRANSFORM)
                 else:  # stands for the array it is bound to
                     b = node.bound._node
-                    stack.append((node, True))
+                    push(node)
+                    push(_EXPAND)
                     if id(b) not in seen:
-                        stack.append((b, False))
+                        push(b)
                 continue
             if op == DATA:
                 if is_main:
@@ -92,14 +100,20 @@ class FunctionEmitter:
             if is_main and _evaluated(node.values):
                 self._input(node)
                 continue
-            stack.append((node, True))
-            deps = [a._node for a in node.inputs]
+            push(node)
+            push(_EXPAND)
             if node.callee is not None:
+                deps = [a._node for a in node.inputs]
                 emitted = self._callee(node, trace, open_traces)
                 deps += [n for n, _ in emitted[1]]
-            for d in reversed(deps):
-                if id(d) not in seen:
-                    stack.append((d, False))
+                for d in reversed(deps):
+                    if id(d) not in seen:
+                        push(d)
+            else:
+                for a in reversed(node.inputs):
+                    d = a._node
+                    if id(d) not in seen:
+                        push(d)
 
     def _input(self, node: Node) -> None:
         self.base[id(node)] = self.n_values
@@ -116,36 +130,48 @@ class FunctionEmitter:
     def _callee(self, node: Node, trace, open_traces) -> tuple:
         inner = open_traces + (trace,) if trace is not None else open_traces
         callee = node.callee
-        emitted = callee.emitted.get(inner)
+        if inner:
+            cache, key = self.memo, (id(callee), *[id(t) for t in inner])
+        else:
+            cache, key = callee.emitted, ()
+        emitted = cache.get(key)
         if emitted is None:
-            sub = FunctionEmitter(callee, inner)
+            sub = FunctionEmitter(callee, inner, self.memo)
             emitted = (Function(sub.finish(callee.outputs)), sub.captures)
-            callee.emitted[inner] = emitted
+            cache[key] = emitted
         self.callees[id(node)] = emitted
         return emitted
 
     def _emit_all(self) -> None:
         base, instrs = self.base, self.instrs
+        append = instrs.append
+        n_values = self.n_values
         for node in self.order:
             if node.op == PARAM:  # a bound parameter: the ref of its argument
                 b = node.bound
                 base[id(node)] = base[id(b._node)] + b._index
                 continue
-            operands = [base[id(a._node)] + a._index for a in node.inputs]
-            callee = None
-            if node.callee is not None:
-                callee, captures = self.callees[id(node)]
-                # captured values are extra callee arguments, after the traced parameters
-                cap_refs = [base[id(n)] + i for n, i in captures]
-                cap_types = callee[0][len(node.callee.params):]
-                operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
-                attrs = tuple(sorted(attrs.items()))
-            else:
+            if node.callee is None:
                 attrs = node.attrs
-                attrs = tuple(sorted(attrs.items())) if attrs else ()
-            instrs.append((node.op, attrs, tuple(operands), node.types, callee))
-            base[id(node)] = self.n_values
-            self.n_values += len(node.types)
+                append((node.op, tuple(sorted(attrs.items())) if attrs else (),
+                        tuple([base[id(a._node)] + a._index for a in node.inputs]),
+                        node.types, None))
+                base[id(node)] = n_values
+                n_values += len(node.types)
+                continue
+            self.n_values = n_values  # _with_captures may emit zeros
+            operands = [base[id(a._node)] + a._index for a in node.inputs]
+            callee, captures = self.callees[id(node)]
+            # captured values are extra callee arguments, after the traced parameters
+            cap_refs = [base[id(n)] + i for n, i in captures]
+            cap_types = callee[0][len(node.callee.params):]
+            operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
+            attrs = tuple(sorted(attrs.items()))
+            append((node.op, attrs, tuple(operands), node.types, callee))
+            n_values = self.n_values
+            base[id(node)] = n_values
+            n_values += len(node.types)
+        self.n_values = n_values
 
     def _with_captures(self, node: Node, operands: list, caps: list, cap_types):
         """Operands and attributes of a transform op whose callee also reads `caps`."""
@@ -182,6 +208,9 @@ class FunctionEmitter:
         base = self.base
         results = tuple(base[id(a._node)] + a._index for a in outputs)
         return (tuple(self.arg_types), tuple(self.instrs), results)
+
+
+_EXPAND = object()  # marker on _collect's stack: the node below it is ready to emit
 
 
 def _evaluated(values) -> bool:

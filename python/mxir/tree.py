@@ -33,17 +33,19 @@ def _children(tree):
 def tree_flatten(tree, prefix: str = "", is_leaf: Callable | None = None) -> list:
     """The leaves of `tree` in order (MLX's `tree_flatten` without key paths is `tree_leaves`)."""
     out: list = []
-
-    def walk(t):
-        node = None if (is_leaf and is_leaf(t)) else _children(t)
-        if node is None:
-            out.append(t)
-        else:
-            for c in node[0]:
-                walk(c)
-
-    walk(tree)
+    _flatten_into(tree, out, is_leaf)
     return out
+
+
+def _flatten_into(t, out: list, is_leaf) -> None:
+    # module-level, not a closure: a recursive closure is a reference cycle that would keep
+    # `out` (the caller's arrays and their buffers) alive until the cyclic GC runs
+    node = None if (is_leaf and is_leaf(t)) else _children(t)
+    if node is None:
+        out.append(t)
+    else:
+        for c in node[0]:
+            _flatten_into(c, out, is_leaf)
 
 
 def tree_structure(tree, is_leaf: Callable | None = None):
