@@ -34,6 +34,21 @@ def decode_input(data: bytes, display: str) -> tuple[str | None, list[Diag]]:
     return text, ([err] if err else [])
 
 
+def load_text(path: str, prog: str) -> tuple[str, str] | None:
+    """(text, display name) of FILE or `-`, or None after reporting why it can't be read
+    (`prog: error: ...` for an unreadable file, a located error for bytes that aren't UTF-8)."""
+    try:
+        data, display = read_input(path)
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return None
+    text, diags = decode_input(data, display)
+    if text is None:
+        print_diags(diags, None, display, prog)
+        return None
+    return text, display
+
+
 # One context per process: created lazily in the (forked) child, never in the parent, so no
 # MLIR thread exists when the tool forks.
 _CTX = None

@@ -156,15 +156,10 @@ def work(text: str, display: str, entry: str, device: str, args: list[str]) -> R
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
-    try:
-        data, display = driver.read_input(args.input)
-    except driver.UsageError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+    loaded = driver.load_text(args.input, PROG)
+    if loaded is None:
         return 1
-    text, diags = driver.decode_input(data, display)
-    if text is None:
-        driver.print_diags(diags, None, display, PROG)
-        return 1
+    text, display = loaded
 
     def job(_):
         try:

@@ -122,14 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         if parsed is None:
             return 0
         path, output, translation = parsed
-        data, display = driver.read_input(path)
     except driver.UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
-    text, diags = driver.decode_input(data, display)
-    if text is None:
-        driver.print_diags(diags, None, display, PROG)
+    loaded = driver.load_text(path, PROG)
+    if loaded is None:
         return 1
+    text, display = loaded
 
     def job(_):
         try:

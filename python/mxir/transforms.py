@@ -175,6 +175,14 @@ def _as_output_list(out, where: str) -> list[array]:
     return outs
 
 
+def _check_shapes(xs, ys, message: str) -> None:
+    """MLX's error when paired arrays (outputs and cotangents, ...) differ in shape."""
+    for x, y in zip(xs, ys):
+        if x.shape != y.shape:
+            raise ValueError(message.format(",".join(map(str, x.shape)),
+                                            ",".join(map(str, y.shape))))
+
+
 def vjp(fun: Callable, primals: Sequence[array], cotangents: Sequence[array]):
     """(outputs, vjps): `fun` applied to `primals`, and the cotangents pulled back."""
     primals, cotangents = list(primals), list(cotangents)
@@ -184,10 +192,7 @@ def vjp(fun: Callable, primals: Sequence[array], cotangents: Sequence[array]):
     if len(cotangents) != len(outs):
         raise ValueError(f"[vjp] Number of outputs to compute gradients for ({len(outs)}) does "
                          f"not match number of cotangents ({len(cotangents)}).")
-    for o, c in zip(outs, cotangents):
-        if o.shape != c.shape:
-            raise ValueError(f"[vjp] Output shape ({','.join(map(str, o.shape))}) does not match "
-                             f"cotangent shape ({','.join(map(str, c.shape))}).")
+    _check_shapes(outs, cotangents, "[vjp] Output shape ({}) does not match cotangent shape ({}).")
     cts = [astype(c, o.dtype) for o, c in zip(outs, cotangents)]
     results = _vjp_node(trace, outs, prims, cts)
     return results[:len(outs)], results[len(outs):]
@@ -200,10 +205,7 @@ def jvp(fun: Callable, primals: Sequence[array], tangents: Sequence[array]):
     if len(primals) != len(tangents):
         raise ValueError(f"[jvp] Number of inputs ({len(primals)}) does not match number of "
                          f"tangents ({len(tangents)}).")
-    for p, t in zip(primals, tangents):
-        if p.shape != t.shape:
-            raise ValueError(f"[jvp] Input shape ({','.join(map(str, p.shape))}) does not match "
-                             f"tangent shape ({','.join(map(str, t.shape))}).")
+    _check_shapes(primals, tangents, "[jvp] Input shape ({}) does not match tangent shape ({}).")
     trace, out, prims = _trace(fun, primals, {}, range(len(primals)), (), "jvp", bound=True)
     outs = _as_output_list(out, "jvp")
     trace.outputs = outs
