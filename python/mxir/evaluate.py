@@ -11,6 +11,17 @@ from .device import target as current_target
 from .program import Function, FunctionEmitter, build_module, trace_program
 
 _CACHE: dict[tuple, object] = {}
+# Compiled programs kept in memory (each holds JIT-compiled code); past this many, the oldest
+# are dropped (the on-disk cache still has them), so a long process does not grow without bound.
+CACHE_LIMIT = 1024
+
+
+def _remember(key, exe):
+    if len(_CACHE) >= CACHE_LIMIT:
+        for old in list(_CACHE)[: CACHE_LIMIT // 4]:
+            del _CACHE[old]
+    _CACHE[key] = exe
+    return exe
 
 
 def context():
@@ -53,7 +64,7 @@ def compile_program(main: tuple, target: str = "cpu"):
                 text = str(module)
                 exe = CpuExecutable(module)
                 cache.store(key, text)
-        _CACHE[main] = exe
+        _remember(main, exe)
     return exe
 
 
@@ -89,7 +100,7 @@ def _compile_gpu(main: tuple, backend: str):
                 else:
                     compiled = compile_for_gpu(build_module(main))
             cache.store(key, compiled.dumps())
-        exe = _CACHE[(backend, main)] = PlanRunner(compiled, device)
+        exe = _remember((backend, main), PlanRunner(compiled, device))
     return exe
 
 
