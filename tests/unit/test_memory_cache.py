@@ -1,9 +1,8 @@
 """The in-memory compile cache stays bounded; dropped programs still run (recompiled or read
 back from the disk cache)."""
 
-import numpy as np
-
 import mxir as mx
+import numpy as np
 from mxir import evaluate
 
 
