@@ -17,8 +17,8 @@ CACHE_LIMIT = 1024
 
 
 def _remember(key, exe):
-    if len(_CACHE) >= CACHE_LIMIT:
-        for old in list(_CACHE)[: CACHE_LIMIT // 4]:
+    if len(_CACHE) >= CACHE_LIMIT:  # drop the oldest, down to three quarters of the limit
+        for old in list(_CACHE)[: len(_CACHE) - CACHE_LIMIT * 3 // 4]:
             del _CACHE[old]
     _CACHE[key] = exe
     return exe
