@@ -92,8 +92,3 @@ class Builder:
 
     def ones_like(self, value):
         return self.full_like(value, 1)
-
-    def scalar_like(self, value, scalar):
-        """A constant of `value`'s dtype broadcast to its shape (for `x * 2` in a rule)."""
-        return self.full_like(value, scalar)
-

@@ -164,10 +164,6 @@ def _np_sigmoid(x):
     return (1 / (1 + np.exp(-x))).astype(x.dtype)
 
 
-def _np_round(x):
-    return np.round(x) if is_float_np(x) else x
-
-
 def is_float_np(x) -> bool:
     return np.issubdtype(np.asarray(x).dtype, np.floating)
 

@@ -104,6 +104,15 @@ class ConcatenateOp(Op):
         return [b.concatenate(*xs, axis=axis + 1)], [0]
 
 
+def check_pad_widths(low, high) -> None:
+    """MLX's error for a negative padding size (also used by the frontend's edge mode)."""
+    for i, (lo_, hi) in enumerate(zip(low, high, strict=True)):
+        for side, size in (("low", lo_), ("high", hi)):
+            if size < 0:
+                raise MxError(f"Invalid {side} padding size ({size}) passed to pad for axis "
+                              f"{i}. Padding sizes must be non-negative")
+
+
 @register
 class PadOp(Op):
     """Constant padding: operand 1 is the pad value, a rank-0 tensor of the operand's dtype."""
@@ -120,13 +129,7 @@ class PadOp(Op):
         if len(low) != x.ndim or len(high) != x.ndim:
             raise MxError("Invalid number of padding sizes passed to pad with axes of size "
                           f"{x.ndim}")
-        for i, (lo_, hi) in enumerate(zip(low, high, strict=True)):
-            if lo_ < 0:
-                raise MxError(f"Invalid low padding size ({lo_}) passed to pad for axis {i}. "
-                              "Padding sizes must be non-negative")
-            if hi < 0:
-                raise MxError(f"Invalid high padding size ({hi}) passed to pad for axis {i}. "
-                              "Padding sizes must be non-negative")
+        check_pad_widths(low, high)
         return [x.with_shape(d + lo_ + hi for d, lo_, hi in zip(x.shape, low, high,
                                                                  strict=True))]
 

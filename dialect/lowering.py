@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from mlir import ir
-from mlir.dialects import arith, linalg, math, tensor
+from mlir.dialects import arith, linalg, tensor
 
 from .core import UNSIGNED, TensorType, dense_to_ir, element_type_to_ir, is_float
 
@@ -235,8 +235,3 @@ class Lowering:
         return self.generic(inputs, [self.empty(out)], [ident] * (len(inputs) + 1),
                             [PARALLEL] * rank, body)
 
-
-def math_fn(name: str) -> Callable:
-    """Scalar body calling math.<name> (for float ops)."""
-    f = getattr(math, name)
-    return lambda s, x: f(x)

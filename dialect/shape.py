@@ -13,23 +13,11 @@ from .lowering import PARALLEL
 from .op import Op, register
 
 
-def normalize_axis(axis: int, ndim: int, what: str = "axis") -> int:
-    if not -ndim <= axis < max(ndim, 1) or (ndim == 0):
-        raise MxError(f"[{what}] Invalid axis {axis} for array with {ndim} dimensions.",
-                      exc_type=ValueError)
-    return axis % ndim
-
-
 def inverse_permutation(perm) -> tuple[int, ...]:
     inv = [0] * len(perm)
     for i, p in enumerate(perm):
         inv[p] = i
     return tuple(inv)
-
-
-def reassociate_all(rank: int):
-    """Reassociation that folds every dim of a rank-`rank` tensor into one (rank 0: none)."""
-    return [list(range(rank))] if rank else []
 
 
 @register

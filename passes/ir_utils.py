@@ -82,14 +82,6 @@ def is_transform(op) -> bool:
     return is_mx(op) and mx_name(op) in TRANSFORM_OPS
 
 
-def location_text(loc) -> str:
-    """`file:line:col` from an MLIR location (best effort, for error messages)."""
-    import re
-
-    m = re.search(r'"([^"]*)":(\d+):(\d+)', str(loc))
-    return f"{m.group(1)}:{m.group(2)}:{m.group(3)}" if m else str(loc)
-
-
 def copy_attributes(op) -> dict:
     """name -> attribute of every attribute of `op` (iterating the map yields names)."""
     return {k: op.attributes[k] for k in op.attributes}

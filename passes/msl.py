@@ -1458,9 +1458,6 @@ class _Kernel:
         self._branch(region.blocks[0], names, [self.scalar(r).c for r in op.results])
         self.line("}")
 
-    def _noop(self, op):
-        pass
-
 
 def _terminator(block):
     return list(block.operations)[-1].operation

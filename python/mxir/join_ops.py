@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 import numbers
 
+from mxir.dialect import MxError
+from mxir.dialect.join import check_pad_widths
+
 from . import dtypes as dt
 from . import ops
 from .array import array
@@ -217,13 +220,10 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None) -> arr
     with copies of the edge values."""
     a = ops.as_array(a)
     pairs = _pad_pairs(pad_width, a.ndim)
-    for i, (lo, hi) in enumerate(pairs):
-        if lo < 0:
-            raise ValueError(f"Invalid low padding size ({lo}) passed to pad for axis {i}. "
-                             "Padding sizes must be non-negative")
-        if hi < 0:
-            raise ValueError(f"Invalid high padding size ({hi}) passed to pad for axis {i}. "
-                             "Padding sizes must be non-negative")
+    try:  # the op's own check, before edge mode builds other ops
+        check_pad_widths([lo for lo, _ in pairs], [hi for _, hi in pairs])
+    except MxError as e:
+        raise e.exc_type(e.message) from None
     if mode == "edge":
         return _edge_pad(a, pairs)
     if mode != "constant":

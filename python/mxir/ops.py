@@ -93,11 +93,6 @@ def _python_dtype(x) -> dt.Dtype:
     return dt.float32
 
 
-def _check_array_arg(x, fn: str) -> None:
-    if not isinstance(x, (array, *Scalar, list, tuple, np.ndarray)):
-        raise TypeError(f"{fn}(): incompatible function arguments: {type(x).__name__}")
-
-
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
     ndim = builtins.max((len(s) for s in shapes), default=0)
     out = []

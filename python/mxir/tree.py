@@ -60,10 +60,6 @@ def tree_structure(tree, is_leaf: Callable | None = None):
     return lambda leaves: build(tree, list(leaves))
 
 
-def tree_unflatten_like(tree, leaves: list, is_leaf: Callable | None = None):
-    return tree_structure(tree, is_leaf)(leaves)
-
-
 def tree_map(fn: Callable, tree, *rest, is_leaf: Callable | None = None):
     """Apply `fn` to the leaves of `tree` (and the matching subtrees of `rest`)."""
     node = None if (is_leaf and is_leaf(tree)) else _children(tree)
