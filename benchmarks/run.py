@@ -317,8 +317,56 @@ def w6_matmul(fws, rng):
     return [("W6 matmul 1024³", mm), ("W6 value_and_grad sum(a@b) wrt a", vg)]
 
 
+def w7_shapeless(fws, rng):
+    """An MLP training step (value_and_grad, one-hot labels) over 8 batch sizes per call: the
+    first call includes compiling for them all (one program for mxir/MLX shapeless, one per
+    size for JAX jit and per-shape compile), later calls are the steady state."""
+    sizes = (17, 33, 64, 100, 128, 200, 256, 301)
+    w1_np = (rng.standard_normal((784, 256)) * 0.05).astype(np.float32)
+    b1_np = np.zeros(256, np.float32)
+    w2_np = (rng.standard_normal((256, 10)) * 0.05).astype(np.float32)
+    batches = [(rng.standard_normal((n, 784)).astype(np.float32),
+                np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]) for n in sizes]
+    static, shapeless = {}, {}
+    for name in ("mxir", "mlx"):
+        if name not in fws:
+            continue
+        mx, ev, comp = _mx_like(fws, name)
+        params = [mx.array(a) for a in (w1_np, b1_np, w2_np)]
+        data = [(mx.array(x), mx.array(y)) for x, y in batches]
+        ev(params, data)
+
+        def loss_fn(w1, b1, w2, x, y, mx=mx):
+            logits = mx.maximum(x @ w1 + b1, 0.0) @ w2
+            return mx.mean(mx.logsumexp(logits, axis=1) - mx.sum(logits * y, axis=1))
+
+        vg = mx.value_and_grad(loss_fn, argnums=(0, 1, 2))
+
+        def run(f, ev=ev, p=params, data=data):
+            for x, y in data:
+                ev(f(*p, x, y))
+
+        per_shape, one = comp(vg), comp(vg, shapeless=True)
+        static[name] = lambda run=run, f=per_shape: run(f)
+        shapeless[name] = lambda run=run, f=one: run(f)
+    if "jax" in fws:
+        jax = fws["jax"]
+        jnp = jax.numpy
+        params = [jnp.asarray(a) for a in (w1_np, b1_np, w2_np)]
+        data = [(jnp.asarray(x), jnp.asarray(y)) for x, y in batches]
+
+        def jloss(w1, b1, w2, x, y):
+            logits = jnp.maximum(x @ w1 + b1, 0.0) @ w2
+            return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.sum(logits * y, axis=1))
+
+        jvg = jax.jit(jax.value_and_grad(jloss, argnums=(0, 1, 2)))
+        static["jax"] = lambda: [jax.block_until_ready(jvg(*params, x, y)) for x, y in data]
+    return [("W7 MLP step x8 batch sizes, compiled", static),
+            ("W7 MLP step x8 batch sizes, shapeless", shapeless)]
+
+
 WORKLOADS = {"W1": w1_seed, "W2": w2_mlp, "W3": w3_elementwise, "W4": w4_per_example,
-             "W5": w5_latency, "W6": w6_matmul}
+             "W5": w5_latency, "W6": w6_matmul, "W7": w7_shapeless}
 
 
 # -- report ------------------------------------------------------------------------------------

@@ -85,7 +85,11 @@ class Builder:
         return self.emit("constant", [], value=ConstValue(value, ttype.dtype))
 
     def full_like(self, value, scalar):
-        return self.full(self.type(value), scalar)
+        t = self.type(value)
+        if t.dynamic:  # a scalar constant broadcast to `value`'s run-time shape
+            return self.emit("broadcast_to", [self.full(t.with_shape(()), scalar), value],
+                             shape=t.shape)
+        return self.full(t, scalar)
 
     def zeros_like(self, value):
         return self.full_like(value, 0)

@@ -94,12 +94,13 @@ def from_storage(values: np.ndarray, dtype: str) -> np.ndarray:
 
 
 class TensorType:
-    """A ranked tensor type: static shape and an element dtype name. Immutable and interned:
-    equal types are one object, hashed by identity, so the nested tuples of a Program
-    (the compile-cache key, hashed and compared at every evaluation) compare types by identity."""
+    """A ranked tensor type: a shape (ints; None for a dynamic dim, `?` in IR, used by shapeless
+    compile) and an element dtype name. Immutable and interned: equal types are one object,
+    hashed by identity, so the nested tuples of a Program (the compile-cache key, hashed and
+    compared at every evaluation) compare types by identity."""
 
     __slots__ = ("shape", "dtype")
-    shape: tuple[int, ...]
+    shape: tuple[int | None, ...]
     dtype: str
 
     def __new__(cls, shape, dtype):
@@ -110,7 +111,7 @@ class TensorType:
             pass
         except TypeError:  # an unhashable shape (a list): normalised below
             pass
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(None if d is None else int(d) for d in shape)
         key = (shape, dtype)
         t = _INTERNED.get(key)
         if t is None:
@@ -148,7 +149,13 @@ class TensorType:
 
     @property
     def size(self) -> int:
+        if None in self.shape:
+            raise MxError(f"the size of {self} is only known at run time")
         return math.prod(self.shape)
+
+    @property
+    def dynamic(self) -> bool:
+        return None in self.shape
 
     def with_shape(self, shape) -> TensorType:
         return TensorType(tuple(shape), self.dtype)
@@ -157,7 +164,7 @@ class TensorType:
         return TensorType(self.shape, dtype)
 
     def __str__(self) -> str:
-        dims = "".join(f"{d}x" for d in self.shape)
+        dims = "".join("?x" if d is None else f"{d}x" for d in self.shape)
         return f"tensor<{dims}{DTYPES[self.dtype][0]}>"
 
     # MLIR conversions (the only MLIR-aware methods of this class)
@@ -165,7 +172,9 @@ class TensorType:
         """The MLIR type; `storage` gives the lowered type (see `element_type_to_ir`)."""
         from mlir import ir
 
-        return ir.RankedTensorType.get(list(self.shape), element_type_to_ir(self.dtype, storage))
+        dyn = ir.ShapedType.get_dynamic_size()
+        return ir.RankedTensorType.get([dyn if d is None else d for d in self.shape],
+                                       element_type_to_ir(self.dtype, storage))
 
     @staticmethod
     def from_ir(t) -> TensorType:
@@ -173,13 +182,14 @@ class TensorType:
 
         if not isinstance(t, ir.RankedTensorType):
             raise MxError(f"expected a ranked tensor type, got {t}")
-        if any(ir.ShapedType.is_dynamic_size(d) for d in t.shape):
-            raise MxError(f"dynamic dimensions are not supported yet: {t}")
         spelling = str(t.element_type)
         if spelling not in _FROM_MLIR:
             raise MxError(f"unsupported element type {spelling}; mx supports "
                           + ", ".join(s for s, _ in DTYPES.values()))
-        return TensorType(tuple(t.shape), _FROM_MLIR[spelling])
+        shape = t.shape
+        if not t.has_static_shape:
+            shape = [None if ir.ShapedType.is_dynamic_size(d) else d for d in shape]
+        return TensorType(tuple(shape), _FROM_MLIR[spelling])
 
 
 _INTERNED: dict[tuple, TensorType] = {}
@@ -231,6 +241,16 @@ class Ints(AttrKind):
         if not isinstance(attr, ir.DenseI64ArrayAttr):
             raise MxError(f"expected array<i64: ...>, got {attr}")
         return tuple(int(v) for v in attr)
+
+
+class Shape(Ints):
+    """A target shape: a dynamic dim (None) is -1 in IR."""
+
+    def to_ir(self, value, ttype=None):
+        return super().to_ir([-1 if d is None else d for d in value])
+
+    def from_ir(self, attr, ttype=None):
+        return tuple(None if d == -1 else d for d in super().from_ir(attr))
 
 
 class Bool(AttrKind):
@@ -393,8 +413,8 @@ class DType(AttrKind):
         return _FROM_MLIR[spelling]
 
 
-INTS, BOOL, INT, FLOAT, DENSE, AXES, SYMBOL, DTYPE = (
-    Ints(), Bool(), Int(), Float(), Dense(), AxisList(), Symbol(), DType())
+INTS, SHAPE, BOOL, INT, FLOAT, DENSE, AXES, SYMBOL, DTYPE = (
+    Ints(), Shape(), Bool(), Int(), Float(), Dense(), AxisList(), Symbol(), DType())
 
 
 def dense_to_ir(value: np.ndarray, ttype: TensorType, storage: bool = False):

@@ -24,6 +24,7 @@ def _check_float(op: Op, t: TensorType) -> None:
 
 class Unary(Op):
     arity = 1
+    dynamic = True
     float_only = True  # integer inputs are promoted to float32 by the frontend, as MLX
     bool_ok = False
     np_fn = None
@@ -248,6 +249,7 @@ class LogicalNotOp(Unary):
 # ---------------------------------------------------------------------------------------------
 class Binary(Op):
     arity = 2
+    dynamic = True
     float_only = False
     bool_ok = True
     result_bool = False  # comparisons
@@ -436,6 +438,7 @@ class SelectOp(Op):
 
     name = "select"
     arity = 3
+    dynamic = True
 
     def infer(self, types):
         c, x, y = types
@@ -449,7 +452,8 @@ class SelectOp(Op):
     def lower(self, lo, xs, in_types, out_types):
         rank = out_types[0].ndim  # a plain generic: no dtype promotion needed to pick
         ident = ir.AffineMap.get_identity(rank)
-        return lo.generic(xs, [lo.empty(out_types[0])], [ident] * 4, [PARALLEL] * rank,
+        out = lo.empty(out_types[0], lo.common_dims(xs, in_types))
+        return lo.generic(xs, [out], [ident] * 4, [PARALLEL] * rank,
                           lambda c, x, y, _o: arith.select(load(c, "bool"), x, y))
 
     def vjp(self, b, primals, outputs, cotangents):

@@ -64,12 +64,13 @@ def _fmt(shape) -> str:
 class MatmulOp(Op):
     name = "matmul"
     arity = 2
+    dynamic = True  # matrices; a batch of matrices needs static batch dims
 
     def infer(self, types):
         a, c = types
         if a.ndim < 2 or c.ndim < 2:
             raise MxError(f"'mx.matmul' expects operands of rank >= 2, got {a} and {c}")
-        if a.shape[-1] != c.shape[-2]:
+        if a.shape[-1] != c.shape[-2] and None not in (a.shape[-1], c.shape[-2]):
             raise MxError(f"[matmul] Last dimension of first input with shape {_fmt(a.shape)} "
                           "must match second to last dimension of second input with shape "
                           f"{_fmt(c.shape)}.")
@@ -104,6 +105,13 @@ class MatmulOp(Op):
             ops.append((x, t))
             trans.append(tr)
         batched = out.ndim > 2
+        if batched and out.dynamic:
+            raise MxError("'mx.matmul' of a batch of matrices has no lowering for dynamic dims")
+        sizes = None
+        if out.dynamic:  # m from the first operand, n from the second
+            (a, ta), (c, tc) = ops
+            sizes = [lo.dim(a, 1 if trans[0] else 0) if out.shape[0] is None else None,
+                     lo.dim(c, 0 if trans[1] else 1) if out.shape[1] is None else None]
         if batched:  # fold the batch dims into one: linalg.batch_matmul takes exactly one
             n = math.prod(out.shape[:-2])
 
@@ -117,7 +125,7 @@ class MatmulOp(Op):
             acc = TensorType(out.shape, acc_dtype)
         maps = _matmul_maps(batched, *trans) if any(trans) else None
         emit = linalg.batch_matmul if batched else linalg.matmul
-        r = emit(ops[0][0], ops[1][0], outs=[lo.fill(acc, 0)], indexing_maps=maps)
+        r = emit(ops[0][0], ops[1][0], outs=[lo.fill(acc, 0, sizes)], indexing_maps=maps)
         acc_t = TensorType(out.shape, acc_dtype)
         if batched:
             r = ReshapeOp().lower(lo, [r], [acc], [acc_t], shape=out.shape)
@@ -136,8 +144,10 @@ class MatmulOp(Op):
         *batch, m, k = b.type(x).shape
         n = out.shape[-1]
         if k == 1:
-            return [b.multiply(b.broadcast_to(x, shape=out.shape),
-                               b.broadcast_to(y, shape=out.shape))]
+            from .shape import broadcast_like
+
+            return [b.multiply(broadcast_like(b, x, out.shape, x, y),
+                               broadcast_like(b, y, out.shape, x, y))]
         if not batch:
             return None
         shared = _batch_broadcast_source(b, y, len(batch))

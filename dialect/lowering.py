@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
-from .core import UNSIGNED, TensorType, dense_to_ir, element_type_to_ir, is_float
+from .core import UNSIGNED, MxError, TensorType, dense_to_ir, element_type_to_ir, is_float
 
 HALF = ("float16", "bfloat16")
 PARALLEL = "parallel"
@@ -167,27 +167,56 @@ class Lowering:
     def ir_type(ttype: TensorType):
         return ttype.to_ir(storage=True)
 
-    def empty(self, ttype: TensorType):
-        return tensor.EmptyOp(list(ttype.shape), element_type_to_ir(ttype.dtype, True)).result
+    @staticmethod
+    def dim(value, axis: int):
+        """The size of `value` along `axis` (an index), read at run time."""
+        return tensor.dim(value, arith.constant(ir.IndexType.get(), axis))
+
+    @classmethod
+    def dims(cls, value, ttype: TensorType) -> list:
+        """The `sizes` of `empty` for a tensor shaped like `value`: its dynamic dims' sizes."""
+        return [cls.dim(value, i) if d is None else None for i, d in enumerate(ttype.shape)]
+
+    @classmethod
+    def common_dims(cls, values, types: Sequence[TensorType]) -> list:
+        """The `sizes` of operands of one shape (elementwise ops): each dynamic dim read from
+        the first operand that has it dynamic."""
+        sizes = [None] * (types[0].ndim if types else 0)
+        for v, t in zip(values, types):
+            for i, d in enumerate(t.shape):
+                if d is None and sizes[i] is None:
+                    sizes[i] = cls.dim(v, i)
+        return sizes
+
+    def empty(self, ttype: TensorType, sizes: Sequence | None = None):
+        """tensor.empty of `ttype`; a dynamic dim takes its size from `sizes` (one entry per
+        dim, an index value where the dim is dynamic: see `dims`)."""
+        mixed = []
+        for i, d in enumerate(ttype.shape):
+            if d is None and (sizes is None or sizes[i] is None):
+                raise MxError(f"no size for dynamic dim {i} of {ttype}")
+            mixed.append(sizes[i] if d is None else d)
+        return tensor.EmptyOp(mixed, element_type_to_ir(ttype.dtype, True)).result
 
     def constant(self, ttype: TensorType, storage):
         return arith.constant(self.ir_type(ttype), dense_to_ir(storage, ttype, storage=True))
 
-    def fill(self, ttype: TensorType, scalar):
-        return self.fill_value(ttype, store(Scalar(ttype.dtype).const(scalar), ttype.dtype))
+    def fill(self, ttype: TensorType, scalar, sizes: Sequence | None = None):
+        return self.fill_value(ttype, store(Scalar(ttype.dtype).const(scalar), ttype.dtype),
+                               sizes)
 
-    def splat(self, scalar_tensor, ttype: TensorType):
+    def splat(self, scalar_tensor, ttype: TensorType, sizes: Sequence | None = None):
         """A tensor of `ttype` holding the value of a 0-d tensor everywhere: a broadcast
         generic rather than extract + fill, so no host-side scalar load (the GPU path maps
         generics to kernels, not host loads)."""
         rank = ttype.ndim
-        return self.generic([scalar_tensor], [self.empty(ttype)],
+        return self.generic([scalar_tensor], [self.empty(ttype, sizes)],
                             [ir.AffineMap.get(rank, 0, []), ir.AffineMap.get_identity(rank)],
                             [PARALLEL] * rank, lambda v, _o: v)
 
-    def fill_value(self, ttype: TensorType, value):
+    def fill_value(self, ttype: TensorType, value, sizes: Sequence | None = None):
         """A tensor of `ttype` filled with the scalar SSA `value` (storage type)."""
-        return linalg.fill(value, outs=[self.empty(ttype)])
+        return linalg.fill(value, outs=[self.empty(ttype, sizes)])
 
     def generic(
         self,
@@ -232,6 +261,7 @@ class Lowering:
                 r = cast(r, "float32", out.dtype)
             return store(r, out.dtype)
 
-        return self.generic(inputs, [self.empty(out)], [ident] * (len(inputs) + 1),
+        sizes = self.common_dims(inputs, in_types) if out.dynamic else None
+        return self.generic(inputs, [self.empty(out, sizes)], [ident] * (len(inputs) + 1),
                             [PARALLEL] * rank, body)
 

@@ -42,6 +42,7 @@ class AstypeOp(Op):
 
     name = "astype"
     attrs = {"dtype": DTYPE}
+    dynamic = True
 
     def infer(self, types, dtype):
         return [types[0].with_dtype(dtype)]
@@ -56,7 +57,8 @@ class AstypeOp(Op):
         src = in_types[0].dtype
         rank = in_types[0].ndim
         ident = ir.AffineMap.get_identity(rank)
-        return lo.generic(xs, [lo.empty(out_types[0])], [ident, ident], [PARALLEL] * rank,
+        out = lo.empty(out_types[0], lo.dims(xs[0], in_types[0]))
+        return lo.generic(xs, [out], [ident, ident], [PARALLEL] * rank,
                           lambda x, _o: store(cast(load(x, src), src, dtype), dtype))
 
     def simplify(self, b, operands, out_types, dtype):

@@ -119,9 +119,9 @@ irdl.dialect @mx {
     irdl.results(r0: %r0)
   }
   irdl.operation @broadcast_to {
-    %x0 = irdl.base "!builtin.tensor"
+    %args = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
-    irdl.operands(x0: %x0)
+    irdl.operands(args: variadic %args)
     %shape = irdl.base "#builtin.dense_array"
     irdl.attributes {"shape" = %shape}
     irdl.results(r0: %r0)
@@ -480,6 +480,15 @@ irdl.dialect @mx {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @size {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %axes = irdl.base "#builtin.dense_array"
+    %dtype = irdl.base "#builtin.type"
+    irdl.attributes {"axes" = %axes, "dtype" = %dtype}
     irdl.results(r0: %r0)
   }
   irdl.operation @slice {

@@ -19,6 +19,9 @@ class Op:
     arity: ClassVar[int | None] = 1  # number of operands; None = variadic
     num_results: ClassVar[int] = 1
     attrs: ClassVar[dict[str, AttrKind]] = {}
+    # whether `infer` and `lower` accept dynamic dims (None, `?` in IR), which the programs of
+    # `compile(shapeless=True)` have; an op without it makes such a program compile per shape
+    dynamic: ClassVar[bool] = False
     # Rule slots; None means "not implemented", which a transform reports with the op's location.
     # vjp(b, primals, outputs, cotangents, **attrs) -> one cotangent (or None = zero) per operand
     # jvp(b, primals, tangents, outputs, **attrs) -> one tangent per result (tangents: None = zero)

@@ -6,9 +6,10 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg
 
-from .core import BOOL, INT, INTS, UNSIGNED, MxError, TensorType, is_float
+from .core import BOOL, DTYPE, INT, INTS, UNSIGNED, MxError, TensorType, is_float
 from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
+from .shape import broadcast_like
 
 
 def reduced_shape(shape, axes, keepdims) -> tuple[int, ...]:
@@ -27,6 +28,7 @@ class Reduction(Op):
 
     attrs = {"axes": INTS, "keepdims": BOOL}
     np_fn = None
+    dynamic = True
 
     def infer(self, types, axes, keepdims):
         (t,) = types
@@ -55,7 +57,8 @@ class Reduction(Op):
         comp = compute_dtype(src.dtype)
         s = Scalar(comp)
         acc_t = TensorType(reduced_shape(src.shape, axes, False), comp)
-        init = lo.fill_value(acc_t, store(self.init(s), comp))
+        sizes = reduced_shape(lo.dims(xs[0], src), axes, False)
+        init = lo.fill_value(acc_t, store(self.init(s), comp), sizes)
         out_exprs = [ir.AffineDimExpr.get(i) for i in range(src.ndim) if i not in axes]
         maps = [ir.AffineMap.get_identity(src.ndim), ir.AffineMap.get(src.ndim, 0, out_exprs)]
         iters = [REDUCTION if i in axes else PARALLEL for i in range(src.ndim)]
@@ -91,7 +94,7 @@ class SumOp(Reduction):
         (x,), (ct,) = primals, cotangents
         t = b.type(x)
         kept = b.reshape(ct, shape=reduced_shape(t.shape, axes, True))
-        return [b.broadcast_to(kept, shape=t.shape)]
+        return [broadcast_like(b, kept, t.shape, x)]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         t = tangents[0]
@@ -104,10 +107,11 @@ class SumOp(Reduction):
         return [b.sum(x, axes=tuple(a + 1 for a in axes), keepdims=keepdims)], [0]
 
 
-def _kept_broadcast(b, v, t: TensorType, axes):
-    """A reduced value (any keepdims) re-expanded to the operand's shape."""
+def _kept_broadcast(b, v, x, axes):
+    """A reduced value (any keepdims) re-expanded to the shape of the operand `x`."""
+    t = b.type(x)
     kept = b.reshape(v, shape=reduced_shape(t.shape, axes, True))
-    return b.broadcast_to(kept, shape=t.shape)
+    return broadcast_like(b, kept, t.shape, x)
 
 
 def _extreme(dtype: str, largest: bool):
@@ -139,15 +143,13 @@ class ProdOp(Reduction):
         """d prod / d x_i = product of the other elements, exact with zeros (no division by
         a zero): with no zero it is prod/x_i, with one zero only that position gets the
         product of the nonzeros, with two or more everything is zero."""
-        t = b.type(x)
         is_zero = b.equal(x, b.zeros_like(x))
         safe = b.select(is_zero, b.ones_like(x), x)
-        p = _kept_broadcast(b, b.prod(safe, axes=axes, keepdims=True), t, axes)
-        count_t = t.with_dtype("int32")
+        p = _kept_broadcast(b, b.prod(safe, axes=axes, keepdims=True), x, axes)
         zeros = _kept_broadcast(
-            b, b.sum(b.astype(is_zero, dtype="int32"), axes=axes, keepdims=True), count_t, axes)
-        none = b.equal(zeros, b.full(count_t, 0))
-        one = b.equal(zeros, b.full(count_t, 1))
+            b, b.sum(b.astype(is_zero, dtype="int32"), axes=axes, keepdims=True), x, axes)
+        none = b.equal(zeros, b.full_like(zeros, 0))
+        one = b.equal(zeros, b.full_like(zeros, 1))
         zero = b.zeros_like(x)
         at_nonzero = b.select(none, b.divide(p, safe), zero)
         at_zero = b.select(one, p, zero)
@@ -158,7 +160,7 @@ class ProdOp(Reduction):
         t = b.type(x)
         if not is_float(t.dtype):
             return [None]
-        return [b.multiply(_kept_broadcast(b, ct, t, axes), self.partial(b, x, axes))]
+        return [b.multiply(_kept_broadcast(b, ct, x, axes), self.partial(b, x, axes))]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         (x,), (tx,) = primals, tangents
@@ -198,18 +200,18 @@ class _Extremum(Reduction):
     @staticmethod
     def weights(b, x, out, axes):
         t = b.type(x)
-        hit = b.astype(b.equal(x, _kept_broadcast(b, out, t, axes)), dtype=t.dtype)
+        hit = b.astype(b.equal(x, _kept_broadcast(b, out, x, axes)), dtype=t.dtype)
         count = b.sum(hit, axes=axes, keepdims=True)
         # a NaN result matches nothing: count 0, and the weights must stay 0, not 0/0
         count = b.maximum(count, b.ones_like(count))
-        return b.divide(hit, b.broadcast_to(count, shape=t.shape))
+        return b.divide(hit, broadcast_like(b, count, t.shape, x))
 
     def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
         (x,), (out,), (ct,) = primals, outputs, cotangents
         t = b.type(x)
         if not is_float(t.dtype):
             return [None]
-        return [b.multiply(_kept_broadcast(b, ct, t, axes), self.weights(b, x, out, axes))]
+        return [b.multiply(_kept_broadcast(b, ct, x, axes), self.weights(b, x, out, axes))]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         (x,), (tx,), (out,) = primals, tangents, outputs
@@ -229,6 +231,53 @@ class MaxOp(_Extremum):
 class MinOp(_Extremum):
     name = "min"
     largest = False
+
+
+@register
+class SizeOp(Op):
+    """The number of elements of the operand along `axes`, as a 0-d `dtype` value: mean's and
+    var's count, which a shapeless program reads at run time (static sizes fold to a constant)."""
+
+    name = "size"
+    attrs = {"axes": INTS, "dtype": DTYPE}
+    dynamic = True
+
+    def infer(self, types, axes, dtype):
+        (t,) = types
+        check_axes(self.name, t, axes)
+        return [TensorType((), dtype)]
+
+    def reference(self, x, axes, dtype):
+        from .core import reference_dtype
+
+        n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        return np.asarray(n, dtype=reference_dtype(dtype))
+
+    def lower(self, lo, xs, in_types, out_types, axes, dtype):
+        (x,), (out,) = xs, out_types
+        n = arith.constant(ir.IndexType.get(), 1)
+        for a in axes:
+            n = arith.muli(n, lo.dim(x, a))
+        i64 = arith.index_cast(ir.IntegerType.get_signless(64), n)
+        return lo.fill_value(out, store(cast(i64, "int64", dtype), dtype))
+
+    def simplify(self, b, operands, out_types, axes, dtype):
+        shape = b.type(operands[0]).shape
+        if any(shape[a] is None for a in axes):
+            return None
+        return [b.full(out_types[0], int(np.prod([shape[a] for a in axes], dtype=np.int64)))]
+
+    def vjp(self, b, primals, outputs, cotangents, axes, dtype):
+        return [None]
+
+    def jvp(self, b, primals, tangents, outputs, axes, dtype):
+        return [None]
+
+    def batch(self, b, operands, batch_axes, axes, dtype):
+        from .shape import move_axis_to_front
+
+        x = move_axis_to_front(b, operands[0], batch_axes[0])
+        return [b.size(x, axes=tuple(a + 1 for a in axes), dtype=dtype)], [None]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import tensor
 
-from .core import INTS, Ints, MxError, TensorType
+from .core import INTS, SHAPE, Ints, MxError, TensorType
 from .lowering import PARALLEL
 from .op import Op, register
 
@@ -23,10 +23,17 @@ def inverse_permutation(perm) -> tuple[int, ...]:
 @register
 class ReshapeOp(Op):
     name = "reshape"
-    attrs = {"shape": INTS}
+    attrs = {"shape": SHAPE}
+    dynamic = True  # when only unit dims come or go
 
     def infer(self, types, shape):
         (t,) = types
+        if t.dynamic or None in shape:
+            if _non_unit(t.shape) != _non_unit(shape):
+                raise MxError(f"[reshape] Cannot reshape array of shape {t} into shape "
+                              f"({', '.join('?' if d is None else str(d) for d in shape)}): "
+                              "with dynamic dims only unit dims may come or go.")
+            return [t.with_shape(shape)]
         if any(d < 0 for d in shape) or math.prod(shape) != t.size:
             raise MxError(f"[reshape] Cannot reshape array of size {t.size} into shape "
                           f"({', '.join(map(str, shape))}).")
@@ -39,6 +46,8 @@ class ReshapeOp(Op):
         (x,), (src,), (dst,) = xs, in_types, out_types
         if src.shape == dst.shape:
             return x
+        if src.dynamic:
+            return _reshape_units(lo, x, src, dst)
         # collapse to 1-D (or expand a scalar to 1-D), then expand to the target shape
         flat = TensorType((src.size,), src.dtype)
         if src.ndim != 1:
@@ -76,8 +85,41 @@ class ReshapeOp(Op):
 
 
 def reassociation_attr(rank: int):
+    return _groups_attr([list(range(rank))])
+
+
+def _groups_attr(groups):
     i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in range(rank)])])
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g])
+                             for g in groups])
+
+
+def _non_unit(shape) -> list:
+    return [d for d in shape if d != 1]
+
+
+def _unit_groups(shape) -> list[list[int]]:
+    """Reassociation putting each non-unit dim with the unit dims after it (leading unit dims
+    join the first group)."""
+    core = [i for i, d in enumerate(shape) if d != 1]
+    ends = core[1:] + [len(shape)]
+    return [list(range(0 if k == 0 else i, end)) for k, (i, end) in enumerate(zip(core, ends))]
+
+
+def _reshape_units(lo, x, src: TensorType, dst: TensorType):
+    """A reshape of a dynamic tensor that only adds or drops unit dims: collapse to the
+    non-unit dims, then expand, the dynamic sizes read from the operand."""
+    mid = src.with_shape(_non_unit(src.shape))
+    if mid.ndim != src.ndim:
+        x = tensor.collapse_shape(lo.ir_type(mid), x, _groups_attr(_unit_groups(src.shape)))
+    if mid.ndim == dst.ndim:
+        return x
+    sizes = iter(lo.dims(x, mid))
+    dynamic = [next(sizes) if d != 1 else None for d in dst.shape]
+    return tensor.expand_shape(lo.ir_type(dst), x, _groups_attr(_unit_groups(dst.shape)),
+                               output_shape=[v for v in dynamic if v is not None],
+                               static_output_shape=[ir.ShapedType.get_dynamic_size()
+                                                    if d is None else d for d in dst.shape])
 
 
 def move_axis_to_front(b, x, axis: int):
@@ -93,6 +135,7 @@ def move_axis_to_front(b, x, axis: int):
 class TransposeOp(Op):
     name = "transpose"
     attrs = {"perm": INTS}
+    dynamic = True
 
     def infer(self, types, perm):
         (t,) = types
@@ -110,7 +153,9 @@ class TransposeOp(Op):
 
         if list(perm) == list(range(len(perm))):
             return xs[0]
-        return linalg.transpose(xs[0], outs=[lo.empty(out_types[0])], permutation=list(perm))
+        sizes = lo.dims(xs[0], in_types[0])
+        out = lo.empty(out_types[0], [sizes[p] for p in perm])
+        return linalg.transpose(xs[0], outs=[out], permutation=list(perm))
 
     def simplify(self, b, operands, out_types, perm):
         (x,) = operands
@@ -141,49 +186,73 @@ class TransposeOp(Op):
 
 @register
 class BroadcastToOp(Op):
-    """NumPy broadcasting of the operand to `shape` (rank may grow on the left)."""
+    """NumPy broadcasting of the first operand to `shape` (rank may grow on the left).
+
+    A dynamic dim of `shape` (shapeless programs) takes its size at run time from the first
+    operand, or else from the first of the further operands (aligned on the right) that has
+    that dim dynamic: those operands only lend their shapes."""
 
     name = "broadcast_to"
-    attrs = {"shape": INTS}
+    arity = None
+    attrs = {"shape": SHAPE}
+    dynamic = True
 
     def infer(self, types, shape):
-        (t,) = types
+        if not types:
+            raise MxError("'mx.broadcast_to' expects at least one operand")
+        t = types[0]
         if len(shape) < t.ndim or any(
-            s != d and s != 1 for s, d in zip(t.shape[::-1], tuple(shape)[::-1])
+            s != d and s != 1 and None not in (s, d)
+            for s, d in zip(t.shape[::-1], tuple(shape)[::-1])
         ):
             raise MxError(f"[broadcast_shapes] Shapes ({', '.join(map(str, t.shape))}) and "
                           f"({', '.join(map(str, shape))}) cannot be broadcast.")
+        for i, d in enumerate(shape):
+            if d is None and broadcast_size_source(types, len(shape), i) is None:
+                raise MxError(f"'mx.broadcast_to': nothing gives the size of dynamic dim {i}")
         return [t.with_shape(shape)]
 
-    def reference(self, x, shape):
+    def reference(self, x, *_sources, shape):  # the further operands only lend sizes
         return np.broadcast_to(x, shape).copy()
 
     def lower(self, lo, xs, in_types, out_types, shape):
-        (src,), (dst,) = in_types, out_types
+        src, (dst,) = in_types[0], out_types
         if src.shape == dst.shape:
             return xs[0]
         lead = dst.ndim - src.ndim
         exprs = [ir.AffineExpr.get_constant(0) if src.shape[i] == 1 and dst.shape[lead + i] != 1
                  else ir.AffineDimExpr.get(lead + i) for i in range(src.ndim)]
         in_map = ir.AffineMap.get(dst.ndim, 0, exprs)
-        return lo.generic(xs, [lo.empty(dst)], [in_map, ir.AffineMap.get_identity(dst.ndim)],
+        sizes = []
+        for i, d in enumerate(dst.shape):
+            k = broadcast_size_source(in_types, dst.ndim, i) if d is None else None
+            sizes.append(None if k is None else
+                         lo.dim(xs[k], i - dst.ndim + in_types[k].ndim))
+        return lo.generic(xs[:1], [lo.empty(dst, sizes)],
+                          [in_map, ir.AffineMap.get_identity(dst.ndim)],
                           [PARALLEL] * dst.ndim, lambda x, _o: x)
 
     def simplify(self, b, operands, out_types, shape):
-        (x,) = operands
+        x, sources = operands[0], operands[1:]
         if x.type == out_types[0].to_ir():
             return [x]
         inner = b.producer(x, "broadcast_to")  # broadcasts compose
-        return None if inner is None else [b.broadcast_to(inner.operands[0], shape=shape)]
+        if inner is None:
+            return None
+        inner = list(inner.operands)
+        return [b.broadcast_to(inner[0], *sources, *inner[1:], shape=shape)]
 
     def vjp(self, b, primals, outputs, cotangents, shape):
-        return [unbroadcast(b, cotangents[0], b.type(primals[0]).shape)]
+        rest = [None] * (len(primals) - 1)  # the shape operands get no cotangent
+        return [unbroadcast(b, cotangents[0], b.type(primals[0]).shape), *rest]
 
     def jvp(self, b, primals, tangents, outputs, shape):
         t = tangents[0]
-        return [None if t is None else b.broadcast_to(t, shape=shape)]
+        return [None if t is None else b.broadcast_to(t, *primals[1:], shape=shape)]
 
     def batch(self, b, operands, axes, shape):
+        if len(operands) > 1:
+            raise MxError("vmap of a broadcast to a dynamic shape is not supported")
         (x,), (ax,) = operands, axes
         x = move_axis_to_front(b, x, ax)
         t = b.type(x)
@@ -191,6 +260,24 @@ class BroadcastToOp(Op):
         # align the unbatched dims on the right, keep the batch dim in front
         x = b.reshape(x, shape=(n, *([1] * (len(shape) - len(rest))), *rest))
         return [b.broadcast_to(x, shape=(n, *shape))], [0]
+
+
+def broadcast_size_source(types, rank: int, i: int):
+    """Which operand of a broadcast_to to `rank` dims gives dynamic dim `i`: the first with
+    that dim dynamic (aligned on the right), or None."""
+    for k, t in enumerate(types):
+        j = i - rank + t.ndim
+        if j >= 0 and t.shape[j] is None:
+            return k
+    return None
+
+
+def broadcast_like(b, x, shape, *like):
+    """`x` broadcast to `shape`; where `shape` has dynamic dims, the values `like` (of that
+    shape, or broadcasting to it) lend their sizes."""
+    if None in tuple(shape):
+        return b.broadcast_to(x, *like, shape=tuple(shape))
+    return b.broadcast_to(x, shape=tuple(shape))
 
 
 def unbroadcast(b, ct, shape):

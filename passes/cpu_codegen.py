@@ -14,11 +14,38 @@ steps, in order:
    chunks when the op is big enough for threads.
 3. mx-math-approx on what is left: math ops on vectors and scalars become calls to the
    polynomial approximations.
+
+Dynamic shapes (shapeless compile: one program for every input shape, dims `?`): an
+elementwise op whose innermost dimension is dynamic is always tiled (its size is unknown):
+- threads: an scf.forall over chunks whose size is computed at run time (`_plan_dynamic`):
+  CHUNK elements (whole rows for rank > 1) once the op has THREAD_MIN elements, else the whole
+  op in one chunk. A one-iteration forall costs nothing: async-parallel-for calls its body
+  inline when there is a single block (64 elements: 1.7 us, the static program 1.8 us).
+- vectors: the innermost dimension in tiles of DYN_WIDTH lanes, the loop peeled
+  (`transform.loop.peel`): full tiles are vectorised without masks, the one remainder tile
+  with masked vectors (zero in the masked-off lanes), or as scalar loops when the body has an
+  integer division (a masked-off lane would divide by zero). Measured (benchmarks/
+  cpu_dynamic.py, W3, 2-core box busy with other jobs): masking every tile instead of
+  peeling costs 2.5x on 16M f32 (34 vs 13 ms); a scalar remainder instead of a masked one is
+  as fast on 1-D but 2.7x slower on narrow rows (1M x 15: 87 vs 33 ms; the static program,
+  whose width 15 is not vectorised, 254 ms). Dynamic vs static: 16M 13.9 vs 14.2 ms,
+  4096 x 4096 14.7 vs 14.1 ms, 1000 elements 2.6 vs 4.1 us (the static path leaves ops
+  under VECTOR_MIN scalar); on a quiet box W3 16M is ~7.5 ms either way.
+- reads of 0-d operands (the program's scalars, put in the body by
+  linalg-inline-scalar-operands) move in front of the op, so that they broadcast to vectors.
+- the result is written into the caller's out-param (`_write_in_place`, mx-cpu-parallel):
+  bufferization hoists only static allocations into it, the copy of a dynamic one cost
+  30 ms of 40 on W3 16M.
+Not done: flattening rank > 1 ops with identity maps into one dimension (rows narrower than
+DYN_WIDTH would vectorise fully): memref.expand_shape with two dynamic sizes in one group,
+which flattening leaves on the result, aborts expand-strided-metadata (LLVM 22). A dynamic op
+with a static innermost dimension keeps plain loops.
 """
 
 from __future__ import annotations
 
 from mlir import ir
+from mlir.dialects import arith, tensor
 from mlir.dialects.transform import interpreter
 
 from .ir_utils import functions
@@ -30,6 +57,14 @@ THREAD_MIN = 1 << 18  # elements: below this the async dispatch (~10s of µs) do
 # (W4, 1024x128 f32: 37 µs on one thread, 45-140 µs split in two on the busy 2-core box)
 CHUNK = 1 << 16  # elements per threaded chunk, about
 _TAG = "mx.cg"
+_SIZE_TAG = "mx.cg.chunk"  # the run-time chunk size of a dynamic op's scf.forall
+_MAIN_TAG = "mx.cg.main"  # a dynamic op's full vector tiles
+_REST_TAG = "mx.cg.rest"  # its remainder tile
+DYN_WIDTH = 64  # lanes of a dynamic op's innermost dimension
+DYN_MASKED = True  # remainder tiles in masked vectors (False: scalar loops; tests, timings)
+# integer division traps on the zero that masked-off lanes hold: such bodies keep a scalar tail
+_TRAPPING = ("arith.divsi", "arith.divui", "arith.remsi", "arith.remui", "arith.floordivsi",
+             "arith.ceildivsi", "arith.ceildivui")
 
 _ELEMENTWISE_BODY = ("arith.", "math.")
 
@@ -103,20 +138,36 @@ def _plan(module) -> list[tuple]:
             if op.operation.name != "linalg.generic":
                 continue
             plan = _plan_elementwise(op.operation)
+            tag = len(plans)
+            if plan is None:
+                plan = _plan_dynamic(op.operation, tag)
             if plan is None:
                 continue
-            tag = len(plans)
             op.operation.attributes[_TAG] = ir.IntegerAttr.get(
                 ir.IntegerType.get_signless(64), tag)
             plans.append((tag, *plan))
     return plans
 
 
-def _plan_elementwise(op):
+def _is_elementwise(op, scalars: bool = False) -> bool:
+    """All-parallel, one result, a body of arith/math ops (and with `scalars`, reads of 0-d
+    tensors: the scalar operands that linalg-inline-scalar-operands moved into the body)."""
     iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
-    if not iters or any("parallel" not in it for it in iters):
-        return None
-    if len(op.results) != 1:
+    if not iters or any("parallel" not in it for it in iters) or len(op.results) != 1:
+        return False
+    for body_op in op.regions[0].blocks[0].operations:
+        name = body_op.operation.name
+        if name == "tensor.extract" and scalars and _outside_scalar(body_op, op):
+            continue
+        if name != "linalg.yield" and not name.startswith(_ELEMENTWISE_BODY):
+            return False
+    return True
+
+
+def _plan_elementwise(op):
+    """(outer chunk or 0, inner tile sizes) of an elementwise op with a static iteration
+    space."""
+    if not _is_elementwise(op):
         return None
     shape = list(ir.RankedTensorType(op.results[0].type).shape)
     if any(d < 0 for d in shape):
@@ -126,16 +177,72 @@ def _plan_elementwise(op):
         numel *= d
     if numel < VECTOR_MIN:
         return None
-    for body_op in op.regions[0].blocks[0].operations:
-        name = body_op.operation.name
-        if name != "linalg.yield" and not name.startswith(_ELEMENTWISE_BODY):
-            return None
     width = _vector_width(shape[-1])
     if width is None:
         return None
     inner = [1] * (len(shape) - 1) + [width]
     chunk = _chunk(shape, width) if numel >= THREAD_MIN else 0
     return chunk, inner
+
+
+def _outside_scalar(body_op, op) -> bool:
+    """A read of a 0-d tensor defined outside `op`: the same scalar in every lane."""
+    operands = body_op.operation.operands
+    if len(operands) != 1:
+        return False
+    src = operands[0]
+    parent = src.owner.owner if isinstance(src, ir.BlockArgument) else src.owner
+    parent = parent.operation
+    while parent is not None:  # the op defining src, or owning its block, is not in `op`
+        if parent == op.operation:
+            return False
+        parent = parent.parent
+    return True
+
+
+def _hoist_scalars(op) -> None:
+    """0-d reads in the body move in front of the op (the vectorizer broadcasts values
+    defined above; it refuses tensor.extract in a body)."""
+    for body_op in list(op.regions[0].blocks[0].operations):
+        if body_op.operation.name == "tensor.extract":
+            body_op.operation.move_before(op)
+
+
+def _plan_dynamic(op, tag):
+    """An elementwise op with a run-time iteration space and a dynamic innermost dimension:
+    ("dyn", (rank, masked)). Emits the run-time chunk size of its scf.forall in front
+    of it, tagged for the script: CHUNK elements (whole rows) once the op has THREAD_MIN
+    elements, else the whole op in one chunk (the forall then runs inline, see ASYNC)."""
+    shape = list(ir.RankedTensorType(op.results[0].type).shape)
+    if not shape or shape[-1] >= 0 or not _is_elementwise(op, scalars=True):
+        return None
+    _hoist_scalars(op)
+    rank = len(shape)
+    masked = not any(body_op.operation.name in _TRAPPING
+                     for body_op in op.regions[0].blocks[0].operations)
+    index = ir.IndexType.get()
+    with ir.InsertionPoint(op), op.location:
+        init = op.operands[len(op.operands) - 1]
+        dims = [tensor.dim(init, arith.constant(index, i)) if d < 0
+                else arith.constant(index, d) for i, d in enumerate(shape)]
+        numel = dims[0]
+        for d in dims[1:]:
+            numel = arith.muli(numel, d)
+        one = arith.constant(index, 1)
+        if rank == 1:
+            per, whole = arith.constant(index, CHUNK), numel
+        else:
+            row = dims[1]
+            for d in dims[2:]:
+                row = arith.muli(row, d)
+            per = arith.maxui(arith.divui(arith.constant(index, CHUNK), arith.maxui(row, one)),
+                              one)
+            whole = dims[0]
+        big = arith.cmpi(arith.CmpIPredicate.uge, numel, arith.constant(index, THREAD_MIN))
+        size = arith.select(big, per, arith.maxui(whole, one))
+        size.owner.attributes[_SIZE_TAG] = ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(64), tag)
+    return "dyn", (rank, masked)
 
 
 def _vector_width(n: int):
@@ -164,9 +271,14 @@ def _chunk(shape, width):
 
 
 def _script(plans) -> str:
-    lines = []
+    lines, later = [], []
     for tag, chunk, inner in plans:
         h = f"%op{tag}"
+        if chunk == "dyn":
+            first, second = _dynamic_script(tag, inner)
+            lines += first
+            later += second
+            continue
         lines.append(f"{h} = transform.structured.match attributes {{{_TAG} = {tag} : i64}} in "
                      "%root : (!transform.any_op) -> !transform.any_op")
         if chunk:
@@ -179,6 +291,17 @@ def _script(plans) -> str:
         lines.append(f"{h}v, {h}l:{len(inner)} = transform.structured.tile_using_for {h} "
                      f"tile_sizes {inner} : (!transform.any_op) -> (!transform.any_op, {loops})")
         lines.append(f"transform.structured.vectorize {h}v : !transform.any_op")
+    if later:
+        # the peeled main tiles become static shapes only after canonicalization: vectorised
+        # then without masks (a masked transfer_write whose tile folds to a static shape aborts
+        # vector.mask's folder, LLVM 22)
+        lines += ["%funcs0 = transform.structured.match ops{[\"func.func\"]} in %root "
+                  ": (!transform.any_op) -> !transform.any_op",
+                  "transform.apply_patterns to %funcs0 { transform.apply_patterns.canonicalization"
+                  " } : !transform.any_op", *later,
+                  # vector.mask regions hold one op: lowered before the transfer patterns
+                  "transform.apply_patterns to %funcs0 { "
+                  "transform.apply_patterns.vector.lower_masked_transfers } : !transform.any_op"]
     body = "\n    ".join(lines)
     return f"""
 module attributes {{transform.with_named_sequence}} {{
@@ -196,17 +319,87 @@ module attributes {{transform.with_named_sequence}} {{
 }}"""
 
 
+def _dynamic_script(tag, plan) -> tuple[list[str], list[str]]:
+    """Script lines of a dynamic op: threads, tiles, peeling of the innermost loop
+    (first); vectorisation of the tagged main and remainder tiles (second, after a
+    canonicalization)."""
+    rank, masked = plan
+    h, any_op = f"%op{tag}", "!transform.any_op"
+    for_op, param = '!transform.op<"scf.for">', "!transform.param<i64>"
+    first = [f"{h} = transform.structured.match attributes {{{_TAG} = {tag} : i64}} in %root "
+             f": ({any_op}) -> {any_op}"]
+    inner = [1] * (rank - 1) + [DYN_WIDTH]
+    zeros = ", 0" * (rank - 1)
+    loops = ", ".join([any_op] * rank)
+    first += [
+        f"{h}s = transform.structured.match attributes {{{_SIZE_TAG} = {tag} : i64}} in %root "
+        f": ({any_op}) -> {any_op}",
+        f"{h}t, {h}f = transform.structured.tile_using_forall {h} tile_sizes [{h}s{zeros}] "
+        f": ({any_op}, {any_op}) -> ({any_op}, {any_op})",
+        f"{h}v, {h}l:{rank} = transform.structured.tile_using_for {h}t tile_sizes {inner} "
+        f": ({any_op}) -> ({any_op}, {loops})",
+        f"{h}p = transform.param.constant {tag} : i64 -> {param}",
+        f"{h}c = transform.cast {h}l#{rank - 1} : {any_op} to {for_op}",
+        f"{h}m, {h}r = transform.loop.peel {h}c : ({for_op}) -> ({any_op}, {any_op})",
+        f"{h}g = transform.structured.match ops{{[\"linalg.generic\"]}} in {h}m "
+        f": ({any_op}) -> {any_op}",
+        f"transform.annotate {h}g \"{_MAIN_TAG}\" = {h}p : {any_op}, {param}",
+    ]
+    second = [
+        f"{h}vm = transform.structured.match attributes {{{_MAIN_TAG} = {tag} : i64}} in "
+        f"%root : ({any_op}) -> {any_op}",
+        f"transform.structured.vectorize {h}vm : {any_op}",
+    ]
+    if masked and DYN_MASKED:
+        first += [
+            f"{h}rg = transform.structured.match ops{{[\"linalg.generic\"]}} in {h}r "
+            f": ({any_op}) -> {any_op}",
+            f"transform.annotate {h}rg \"{_REST_TAG}\" = {h}p : {any_op}, {param}",
+        ]
+        second += [
+            f"{h}vr = transform.structured.match attributes {{{_REST_TAG} = {tag} : i64}} in "
+            f"%root : ({any_op}) -> {any_op}",
+            f"transform.structured.vectorize {h}vr vector_sizes {inner} : {any_op}",
+        ]
+    return first, second
+
+
 def _apply(module, plans) -> None:
     with module.context, ir.Location.unknown():
         script = ir.Module.parse(_script(plans))
         interpreter.apply_named_sequence(module.operation, script.body.operations[0], script)
         for fn in functions(module):
             fn.operation.walk(_untag)
+        if any(chunk == "dyn" for _, chunk, _ in plans):
+            for fn in functions(module):
+                fn.operation.walk(_zero_padding)
+
+
+def _zero_padding(op):
+    """Masked-off lanes of a masked read hold zero instead of poison: the math approximations
+    branch on a reduction over all lanes (sin/cos: any huge argument?), and a branch on poison
+    is undefined behaviour."""
+    if op.name == "vector.transfer_read":
+        read = op.opview
+        pad = read.padding
+        if (read.mask is not None and isinstance(pad, ir.OpResult)
+                and pad.owner.operation.name == "ub.poison"):
+            with ir.InsertionPoint(op):
+                zero = arith.constant(pad.type, _zero_attr(pad.type))
+            op.operands[1 + len(read.indices)] = zero
+    return ir.WalkResult.ADVANCE
+
+
+def _zero_attr(t):
+    if isinstance(t, ir.IntegerType):
+        return ir.IntegerAttr.get(t, 0)
+    return ir.FloatAttr.get(t, 0.0)
 
 
 def _untag(op):
-    if _TAG in op.attributes:
-        del op.attributes[_TAG]
+    for name in (_TAG, _SIZE_TAG, _MAIN_TAG, _REST_TAG):
+        if name in op.attributes:
+            del op.attributes[name]
     return ir.WalkResult.ADVANCE
 
 
@@ -219,9 +412,12 @@ ASYNC = ("func.func(scf-forall-to-parallel),"
 
 
 def cpu_parallel(module) -> None:
-    """Lower scf.forall chunks to the async runtime's thread pool (only when there are any)."""
+    """Lower scf.forall chunks to the async runtime's thread pool (only when there are any);
+    first, results of dynamic shape are computed in their out-params (`_write_in_place`)."""
     from .registry import run_upstream
 
+    for fn in functions(module):
+        _write_in_place(fn)
     found = []
 
     def visit(op):
@@ -234,3 +430,57 @@ def cpu_parallel(module) -> None:
         fn.operation.walk(visit)
     if found:
         run_upstream(module, ASYNC)
+
+
+def _write_in_place(fn) -> None:
+    """`%a = memref.alloc(dims)` ... `memref.copy %a, %out` `memref.dealloc %a` -> compute in
+    %out. buffer-results-to-out-params hoists only static allocs into the out-param; a result
+    of dynamic shape would be computed in a fresh buffer (page faults) and copied: on W3 16M f32
+    that is 30 ms of a 40 ms call. %out is a caller-allocated output of the result's shape
+    (the calling convention), used only by this copy; the alloc is neither read nor written
+    after it."""
+    if not fn.regions[0].blocks:
+        return
+    block = fn.regions[0].blocks[0]
+    ops = list(block.operations)
+    position = {op.operation: i for i, op in enumerate(ops)}
+    args = list(block.arguments)
+    done = []
+    for i, op in enumerate(ops):
+        if op.operation.name != "memref.copy":
+            continue
+        src, dst = op.operation.operands
+        if not isinstance(dst, ir.BlockArgument) or dst.owner != block:
+            continue
+        alloc = src.owner
+        if (isinstance(src, ir.BlockArgument) or alloc.operation.name != "memref.alloc"
+                or alloc.operation not in position or src.type != dst.type):
+            continue
+        if sum(1 for _ in dst.uses) != 1:
+            continue
+        later = [_top(u.owner, block) for u in src.uses]
+        if any(t is None for t in later):
+            continue
+        after = [ops[position[t]] for t in later if position[t] > i]
+        if any(o.operation.name != "memref.dealloc" for o in after):
+            continue
+        done.append((alloc, op, after, args.index(dst)))
+    for alloc, copy, deallocs, k in done:
+        copy.operation.erase()
+        for d in deallocs:
+            d.operation.erase()
+        alloc.results[0].replace_all_uses_with(args[k])
+        alloc.operation.erase()
+
+
+def _top(op, block):
+    """The op of `block` that contains `op` (None if none)."""
+    op = op.operation if hasattr(op, "operation") else op
+    while op is not None:
+        parent = op.parent
+        if parent is None:
+            return None
+        if op.block == block:
+            return op
+        op = parent.operation if hasattr(parent, "operation") else parent
+    return None

@@ -10,6 +10,7 @@ import numpy as np
 from mxir.dialect import OPS, MxError
 from mxir.dialect.core import from_storage, reference_dtype, to_storage
 
+from .concrete import concrete_op
 from .ir_utils import body_ops, function_table, is_mx, read_op, symbol_name
 
 HALF = ("float16", "bfloat16")
@@ -58,7 +59,12 @@ def _run(table, func, inputs):
             m = read_op(op)
             if m.name not in OPS:
                 raise MxError(f"'{name}' must be expanded before interpretation", op.location)
-            outs = run_op(m.name, [env[v] for v in op.operands], m.in_types, m.out_types, m.attrs)
+            inputs = [env[v] for v in op.operands]
+            in_types, out_types, attrs = m.in_types, m.out_types, m.attrs
+            if any(t.dynamic for t in [*in_types, *out_types]):  # this run's shapes fill them
+                in_types = [t.with_shape(np.shape(x)) for t, x in zip(in_types, inputs)]
+                attrs, out_types = concrete_op(m, in_types)
+            outs = run_op(m.name, inputs, in_types, out_types, attrs)
         else:
             raise MxError(f"the reference interpreter cannot run '{name}'", op.location)
         for r, v in zip(op.results, outs):

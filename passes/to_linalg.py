@@ -23,6 +23,8 @@ def mx_to_linalg(module) -> None:
         _storage_signature(func)
         _read_only_arguments(func)
         for op, m in ops:
+            if not OPS[m.name].dynamic and any(t.dynamic for t in m.in_types + m.out_types):
+                raise MxError(f"'mx.{m.name}' has no lowering for dynamic dims", op.location)
             with Lowering(ir.InsertionPoint(op), op.location) as lo:
                 try:
                     new = OPS[m.name].lower(lo, list(op.operands), m.in_types, m.out_types,

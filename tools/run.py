@@ -4,6 +4,12 @@
 
 Each argument is an MLIR dense literal of the function's argument type; each result prints on
 its own line as a dense literal with its type (MLIR's own printer, so values are exact).
+
+Types may have dynamic dims (`tensor<?x4xf32>`, as shapeless compile makes): an argument fits
+when its rank, element type and static dims match, and its dynamic dims take any size. The cpu
+device compiles the dynamic program once and runs it on those shapes, allocating each result at
+the shape `mxir.passes.concrete` infers for them; arguments whose sizes disagree where an op
+needs them equal are an error at that op. Results print with their static types.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from mlir import ir
 from mxir.dialect import MxError, TensorType
 from mxir.dialect.core import dense_from_ir, dense_to_ir, to_storage
 from mxir.passes import PASSES, PIPELINES, run_pipeline
+from mxir.passes.concrete import concrete_results, fits
 from mxir.passes.registry import expand, mark_entry
 
 from . import driver
@@ -45,13 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG, description="Run a function of an mx IR file and print its results as "
         "dense literals.",
-        epilog='example: mxir-run f.mlir --entry main "dense<[1.0, 2.0]> : tensor<2xf32>"')
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='example: mxir-run f.mlir --entry main "dense<[1.0, 2.0]> : tensor<2xf32>"\n\n'
+        "A dynamic dim (tensor<?xf32>) takes any size: an argument of type tensor<?xf32>\n"
+        'may be "dense<[1.0, 2.0]> : tensor<2xf32>". The cpu device compiles the dynamic\n'
+        "program once; results print with their static types.")
     p.add_argument("input", metavar="FILE", help="the .mlir file, or - for stdin")
     p.add_argument("--entry", default="main", help="the function to run (default: main)")
     p.add_argument("--device", default="cpu", choices=DEVICES,
                    help="cpu: compile and JIT (default); reference: the NumPy interpreter")
     p.add_argument("args", nargs="*", metavar="ARG",
-                   help='an argument as a dense literal, e.g. "dense<1.0> : tensor<2xf32>"')
+                   help='an argument as a dense literal, e.g. "dense<1.0> : tensor<2xf32>"; '
+                   'its static type fills the dynamic dims (?) of the argument type')
     return p
 
 
@@ -85,9 +97,13 @@ def parse_arguments(args: list[str], types: list[TensorType], entry: str) -> lis
         if not isinstance(attr, ir.DenseElementsAttr):
             raise MxError(f"argument {i}: expected a dense literal such as "
                           f"'dense<...> : {ttype}', got '{text}'")
-        if str(attr.type) != str(ttype):
+        try:
+            got = TensorType.from_ir(attr.type)
+        except MxError:
+            got = None
+        if got is None or not fits(got, ttype):  # a dynamic dim takes any size
             raise MxError(f"argument {i} of @{entry} must have type {ttype}, got {attr.type}")
-        values.append(dense_from_ir(attr, ttype))
+        values.append(dense_from_ir(attr, got))
     return values
 
 
@@ -117,14 +133,22 @@ def dense_literal(value: np.ndarray, ttype: TensorType) -> str:
     return f"dense<{nest(list(ttype.shape), 0)[0]}> : {ttype}"
 
 
-def execute(module, entry: str, device: str, inputs: list, out_types: list[TensorType]):
+def execute(module, entry: str, device: str, inputs: list, in_types: list[TensorType],
+            out_types: list[TensorType]) -> tuple[list, list[TensorType]]:
+    """The results of `entry` on `inputs`, and their (static) types."""
     if TRANSFORMS in PASSES or TRANSFORMS in PIPELINES:
         run_pipeline(module, [TRANSFORMS])
     if device == "reference":
         from mxir.passes.reference import interpret
 
-        return interpret(module, entry, inputs)
+        outs = interpret(module, entry, inputs)
+        return outs, [t.with_shape(np.shape(o)) for o, t in zip(outs, out_types, strict=True)]
     from mxir.runtime.cpu import CpuExecutable
+
+    if any(t.dynamic for t in [*in_types, *out_types]):
+        # the outputs are allocated here, so their shapes for these arguments come first
+        args = [t.with_shape(np.shape(v)) for v, t in zip(inputs, in_types, strict=True)]
+        out_types = concrete_results(module, entry, args)
 
     mark_entry(module, entry)
     for step in expand([CPU_PIPELINE]):
@@ -134,7 +158,7 @@ def execute(module, entry: str, device: str, inputs: list, out_types: list[Tenso
         run_pipeline(module, [step])
     outs = [np.empty(t.shape, to_storage(np.zeros(()), t.dtype).dtype) for t in out_types]
     CpuExecutable(module, entry)(inputs, outs)
-    return outs
+    return outs, out_types
 
 
 def work(text: str, display: str, entry: str, device: str, args: list[str]) -> RunResult:
@@ -145,7 +169,7 @@ def work(text: str, display: str, entry: str, device: str, args: list[str]) -> R
         try:
             in_types, out_types = entry_signature(module, entry)
             inputs = parse_arguments(args, in_types, entry)
-            outs = execute(module, entry, device, inputs, out_types)
+            outs, out_types = execute(module, entry, device, inputs, in_types, out_types)
             lines = [dense_literal(o, t) for o, t in zip(outs, out_types, strict=True)]
             return RunResult(lines, [])
         except MxError as e:

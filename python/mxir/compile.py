@@ -11,13 +11,17 @@ of `outputs` are replaced, in place, by the program's extra results: what the tr
 left in `outputs`. Arrays the function reads that are neither arguments nor in `inputs` are
 constants of the trace, as in MLX: rebinding them later does not change the compiled function.
 
-`shapeless=True`: the function is traced once per structure, number of dimensions and dtypes (as
-MLX). For new shapes it is NOT called again: its trace is re-inferred, every node through its
-op's own `infer`, with the shape recipes the frontend recorded for attributes derived from
-shapes (implicit broadcasts, *_like, the counts of mean and var, reshape with -1, flatten,
-expand_dims, squeeze: see shapeless.py). An attribute fixed at trace time that no longer fits
-raises a ValueError naming compile. Programs have static shapes, so each specialisation is
-compiled (and cached) on its own: only tracing is shared.
+`shapeless=True`: the function is traced once per structure, dtypes and shape class: the number
+of dimensions and which of them are 1 (where broadcasting differs; MLX keys on the number of
+dimensions only). For new shapes it is NOT called again: its trace is re-inferred, every node
+through its op's own `infer`, with the shape recipes the frontend recorded for attributes
+derived from shapes (implicit broadcasts, *_like, the counts of mean and var, reshape with -1,
+flatten, expand_dims, squeeze: see shapeless.py). That gives the result shapes and MLX's errors;
+an attribute fixed at trace time that no longer fits raises a ValueError naming compile. The
+class's program is the trace re-inferred once more with dynamic dims (`?`): compiled once, it
+runs every shape of the class (evaluate.py). Where some op has no dynamic lowering (gathers,
+scans, concatenation, batched matmul, a reshape that is not only unit dims, ...), or the call is
+evaluated inside a larger lazy graph, or on a GPU, each shape compiles its own program.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import functools
 import os
 from collections import ChainMap
 from collections.abc import Callable
+
+from mxir.dialect import MxError
 
 from . import shapeless as _shapeless
 from .array import array
@@ -98,7 +104,7 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
         # non-array leaves (Python scalars, strings, ...) are constants of the trace, as in MLX
         key = (repr(tree_structure_key(tree)),
                repr(tree_structure_key(inputs)) if inputs is not None else None,
-               tuple((len(t.shape), t.dtype) for t in types) if shapeless else types,
+               tuple(map(_class_type, types)) if shapeless else types,
                tuple(_constant_key(x) for x in leaves if not isinstance(x, array)))
         entry = traces.get(key)
         if entry is None:
@@ -107,6 +113,8 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
         spec = entry.specs.get(types)
         if spec is None:  # shapeless: the same trace for other shapes
             spec = entry.specs[types] = _specialise(entry, types, name)
+        if shapeless and spec[0].shapeless is None:
+            spec[0].shapeless = entry.shape_class(types)
         return spec[0], entry.out_structure, spec[1], entry.n_out
 
     return compiled
@@ -115,7 +123,7 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
 class _Entry:
     """One traced function: the trace, how to rebuild its result, and its specialisations."""
 
-    __slots__ = ("template", "out_structure", "n_out", "recipes", "types", "specs")
+    __slots__ = ("template", "out_structure", "n_out", "recipes", "types", "specs", "classes")
 
     def __init__(self, trace, out_structure, n_out, recipes):
         self.template = trace
@@ -124,6 +132,26 @@ class _Entry:
         self.recipes = recipes or {}
         self.types = tuple(o._node.types[o._index] for o in trace.outputs)
         self.specs: dict = {}  # input types -> (trace, output types)
+        self.classes: dict = {}  # shape class -> the trace with dynamic dims, or False
+
+    def shape_class(self, types):
+        """The trace re-inferred for the shape class of input `types` (their dims of size 1
+        stay 1, all others become dynamic: broadcasting differs only there), or False when
+        some node of it cannot take dynamic dims (a shape computed from sizes, say)."""
+        key = tuple(map(_class_type, types))
+        found = self.classes.get(key)
+        if found is None:
+            try:
+                found = _respecialise(self.template, key, self.recipes, {}, {})
+            except (_Mismatch, MxError) as e:
+                from .evaluate import shapeless_fallback
+
+                op = getattr(e, "op", None)
+                shapeless_fallback(self.template.name, f"its {op} cannot take dynamic dims ({e})"
+                                   if op else e)
+                found = False
+            self.classes[key] = found
+        return found
 
 
 def _trace(fun, tree, leaves, inputs, outputs, shapeless):
@@ -157,6 +185,11 @@ def _trace(fun, tree, leaves, inputs, outputs, shapeless):
     trace.outputs = outs + written
     structure = None if isinstance(out, array) else tree_structure(out)
     return trace, structure, len(outs), recipes
+
+
+def _class_type(t):
+    """The type of the shape class of `t`: dims of size 1 stay, all others are dynamic."""
+    return t.with_shape(1 if d == 1 else None for d in t.shape)
 
 
 def _arrays(tree) -> list:
@@ -298,9 +331,14 @@ def _rebuild_node(node, memo, recipes: dict, done: dict):
     recipe = recipes.get(node)
     try:
         if recipe is not None:
-            deps, fn = recipe
-            shapes = [memo[id(d._node)].types[d._index].shape for d in deps]
+            deps, fn, dynamic = recipe
+            deps = [array._from(memo[id(d._node)], d._index) for d in deps]
+            shapes = [d._node.types[d._index].shape for d in deps]
+            if dynamic is not None and any(None in s for s in shapes):
+                return dynamic(*deps)._node
             attrs = {**attrs, **fn(*shapes)}
+            if node.op == "broadcast_to" and None in attrs["shape"]:
+                inputs += deps  # they lend their dynamic sizes (mx.broadcast_to)
         if node.callee is None:
             return make_node(node.op, inputs, attrs)
     except (ValueError, TypeError, IndexError) as e:

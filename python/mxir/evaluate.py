@@ -236,20 +236,59 @@ def _eval_call(node, pending) -> bool:
 
 
 def _direct_call(node):
-    """(executable, output specs, captures) for evaluating a call node at top level."""
+    """(executable, output specs, captures) for evaluating a call node at top level. A
+    shapeless compiled function runs its program with dynamic dims, compiled once per shape
+    class (CPU), unless some op of it has none: then each shape has its own program."""
     trace = node.callee
+    dynamic = trace.shapeless
+    if dynamic and current_target() == "cpu":
+        if dynamic.direct is None:
+            dynamic.direct = _compile_dynamic(dynamic)
+        if dynamic.direct:
+            exe, captures = dynamic.direct
+            specs = tuple((t.shape, numpy_dtype(t.dtype)) for t in node.types)
+            return exe, specs, captures
+    main, captures = _calling_main(trace, [a._node.types[a._index] for a in node.inputs])
+    exe, specs = compile_program_with_outputs(main)
+    return exe, specs, captures
+
+
+def _calling_main(trace, arg_types):
+    """(the Program whose @main calls `trace` on arguments of `arg_types` and its captures,
+    the captures)."""
     emitted = trace.emitted.get(())
     if emitted is None:  # emit as the main function's emitter would
         sub = FunctionEmitter(trace, ())
         emitted = trace.emitted[()] = (Function(sub.finish(trace.outputs)), sub.captures)
     callee, captures = emitted
-    arg_types = tuple(a._node.types[a._index] for a in node.inputs) + tuple(
-        cnode.types[i] for cnode, i in captures)
+    arg_types = tuple(arg_types) + tuple(cnode.types[i] for cnode, i in captures)
     n = len(arg_types)
-    call = ("call", (), tuple(range(n)), node.types, callee)
-    main = (arg_types, (call,), tuple(range(n, n + len(node.types))))
-    exe, specs = compile_program_with_outputs(main)
-    return exe, specs, list(captures)
+    out_types = tuple(o._node.types[o._index] for o in trace.outputs)
+    call = ("call", (), tuple(range(n)), out_types, callee)
+    return (arg_types, (call,), tuple(range(n, n + len(out_types)))), list(captures)
+
+
+SHAPELESS_FALLBACKS: list[str] = []  # why shape classes compiled per shape (newest last)
+
+
+def _compile_dynamic(trace):
+    """(executable, captures) for the dynamic-dims trace of a shape class, or False when it
+    cannot be compiled with dynamic dims (the reason is kept in SHAPELESS_FALLBACKS)."""
+    try:
+        main, captures = _calling_main(trace, [p.types[0] for p in trace.params])
+        return compile_program(main, "cpu"), captures
+    except MxError as e:
+        shapeless_fallback(trace.name, e.message)
+        return False
+    except (TypeError, ValueError) as e:  # a rule doing arithmetic on a dynamic dim (None)
+        shapeless_fallback(trace.name, f"a rule needs static dims ({type(e).__name__}: {e})")
+        return False
+
+
+def shapeless_fallback(name: str, why) -> None:
+    """Note why a shape class of `name` has no program with dynamic dims."""
+    del SHAPELESS_FALLBACKS[:-99]
+    SHAPELESS_FALLBACKS.append(f"{name}: no program with dynamic dims: {why}")
 
 
 def program_ir(outputs, lowered: bool = False) -> str:

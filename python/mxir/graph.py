@@ -24,7 +24,8 @@ _ids = itertools.count()
 class Trace:
     """A Python function being (or having been) traced into a callee function."""
 
-    __slots__ = ("params", "outputs", "name", "transform", "emitted", "direct", "__weakref__")
+    __slots__ = ("params", "outputs", "name", "transform", "emitted", "direct", "shapeless",
+                 "__weakref__")
 
     def __init__(self, name: str, transform: str):
         self.params: list[Node] = []
@@ -36,6 +37,9 @@ class Trace:
         self.emitted: dict = {}
         # evaluate.py: the executable that calls this trace on evaluated arrays, once built
         self.direct = None
+        # compile(shapeless=True): the same trace with dynamic dims, which evaluate.py compiles
+        # once for all the input shapes of its class (see compile.py)
+        self.shapeless = None
 
 
 class Node:

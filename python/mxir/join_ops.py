@@ -40,10 +40,10 @@ def matmul(a, b, /, *, stream=None) -> array:
         raise ValueError("[matmul] Got 0 dimension input. Inputs must have at least one "
                          "dimension.")
     a_vector, b_vector = a.ndim == 1, b.ndim == 1
-    if a_vector:
-        a = ops.reshape(a, (1, a.shape[0]))
+    if a_vector:  # expand_dims and squeeze: a shapeless trace re-infers them
+        a = ops.expand_dims(a, 0)
     if b_vector:
-        b = ops.reshape(b, (b.shape[0], 1))
+        b = ops.expand_dims(b, 1)
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(f"[matmul] Last dimension of first input with shape {_fmt(a.shape)} "
                          "must match second to last dimension of second input with shape "
@@ -58,14 +58,8 @@ def matmul(a, b, /, *, stream=None) -> array:
     a = ops.broadcast_to(a, batch + a.shape[-2:])
     b = ops.broadcast_to(b, batch + b.shape[-2:])
     out = array._op("matmul", [a, b])
-    shape = out.shape
-    if a_vector and b_vector:
-        shape = shape[:-2]
-    elif a_vector:
-        shape = shape[:-2] + shape[-1:]
-    elif b_vector:
-        shape = shape[:-1]
-    return ops.reshape(out, shape)
+    vector_axes = (-2,) * a_vector + (-1,) * b_vector
+    return ops.squeeze(out, vector_axes) if vector_axes else out
 
 
 def inner(a, b, /, *, stream=None) -> array:

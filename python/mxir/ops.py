@@ -98,6 +98,8 @@ def broadcast_shapes(*shapes) -> tuple[int, ...]:
     out = []
     for i in range(-ndim, 0):
         dims = {s[i] for s in shapes if len(s) >= -i} - {1}
+        if len(dims) > 1:  # a dynamic dim (shapeless programs) takes a static size
+            dims.discard(None)
         if len(dims) > 1:
             raise ValueError("[broadcast_shapes] Shapes " + " and ".join(
                 "(" + ",".join(map(str, s)) + ")" for s in shapes) + " cannot be broadcast.")

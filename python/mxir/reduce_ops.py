@@ -88,7 +88,7 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     peak = ops.stop_gradient(_reduce("max", a, axes, True))
     shifted = ops.exp(ops.subtract(a, peak))  # noqa: F821  (exp comes from the op table)
     out = ops.log(_reduce("sum", shifted, axes, keepdims))  # noqa: F821
-    peak_out = ops.reshape(peak, out.shape)
+    peak_out = peak if keepdims else ops.squeeze(peak, axes)
     return ops.where(_isinf(peak_out), peak_out, ops.add(out, peak_out))
 
 

@@ -1,13 +1,15 @@
 """Shape recipes for `mx.compile(fun, shapeless=True)`.
 
-Our programs have static shapes, so a shapeless compiled function re-infers its one trace for
-each new set of input shapes (compile.py). Most attributes do not depend on shapes; a few are
+A shapeless compiled function re-infers its one trace for each new set of input shapes, and for
+their shape class (the same trace with dynamic dims, which runs every shape of the class: see
+compile.py). Most attributes do not depend on shapes; a few are
 computed in Python from the operands' shapes by the frontend: the target of an implicit
 broadcast, zeros_like/ones_like/full_like, the element count of mean and var, a reshape with -1,
 flatten, expand_dims and squeeze. While a shapeless function is traced, those sites record how
 their node's attributes follow the shapes of some arrays (`note`), and the re-inference replays
-the recipe instead of reusing the traced value. Any other shape a function computes in Python
-(`x.shape[0] * 2`, a slice's bounds, `x[-1]`) stays as traced, as MLX's docs warn for its
+the recipe instead of reusing the traced value; for dynamic dims a recipe may instead rebuild
+the node from its operands (a count becomes `mx.size`). Any other shape a function computes in
+Python (`x.shape[0] * 2`, a slice's bounds, `x[-1]`) stays as traced, as MLX's docs warn for its
 shapeless compile: where the re-inferred types no longer fit it raises, elsewhere the traced
 value is used as it is.
 """
@@ -18,15 +20,16 @@ import math
 
 import numpy as np
 
-# node -> (deps, fn) while a shapeless function is being traced, else None: fn(*dep_shapes)
-# returns the node's attributes that follow those shapes
+# node -> (deps, fn, dynamic) while a shapeless function is being traced, else None:
+# fn(*dep_shapes) returns the node's attributes that follow those shapes; dynamic(*deps), if
+# not None, returns the array that replaces the node when some of those shapes are dynamic
 recording: dict | None = None
 
 
-def note(result, deps, fn) -> None:
+def note(result, deps, fn, dynamic=None) -> None:
     """Record that the attributes of `result`'s node are `fn(*shapes of deps)`."""
     if recording is not None:
-        recording[result._node] = (tuple(deps), fn)
+        recording[result._node] = (tuple(deps), fn, dynamic)
 
 
 def broadcasts(sources, results) -> None:
@@ -47,7 +50,14 @@ def count(result, a, axes, dtype: str, ddof: int = 0) -> None:
         host = np.asarray(n, dtype=np.float64 if dtype == "bfloat16" else None)
         return {"value": ConstValue(to_storage(host, dtype), dtype)}
 
-    note(result, [a], fn)
+    def dynamic(a):
+        from .array import array
+        from .ops import maximum, subtract
+
+        n = array._op("size", [a], axes=tuple(axes), dtype=dtype)
+        return maximum(subtract(n, ddof), 0) if ddof else n
+
+    note(result, [a], fn, dynamic)
 
 
 def reshape(result, a, shape_of) -> None:
