@@ -213,13 +213,17 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str]) -> bool:
         return False
     types = [ir.MemRefType(v.type) for v in values]
     dtype = str(types[0].element_type)
+    static = all(t.has_static_shape for t in types)
     if dtype not in target.gemm or any(str(t.element_type) != dtype for t in types) \
-            or not all(t.has_static_shape for t in types):
+            or not (static or _row_major_matrices(types)):
         return False
     loops = _loops(op)
     form = loops and _gemm_form(*loops)
     if not form:
         return False
+    if not static:
+        _rewrite_dynamic(module, op, target, declared, values, form, dtype)
+        return True
     layouts = [_layout(t) for t in types]
     if None in layouts:
         return False
@@ -279,6 +283,43 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str]) -> bool:
                   [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]], declared)
     op.erase()
     return True
+
+
+def _row_major_matrices(types) -> bool:
+    """Dense row-major 2-D memrefs (a shapeless program's matrices have dynamic sizes)."""
+    return all(t.rank == 2 and ir.AffineMapAttr(t.layout).value == ir.AffineMap.get_identity(2)
+               for t in types)
+
+
+def _rewrite_dynamic(module, op, target: BlasTarget, declared: set[str], values, form, dtype):
+    """One gemm on row-major matrices whose sizes are read at run time (the leading dimension
+    at least 1, as BLAS requires even for an empty matrix; k = 0 gives beta * C, zeros)."""
+    _, _, _, trans_a, trans_b = form
+    with ir.InsertionPoint(op), op.location:
+        prev = _previous(op)
+        beta = 1.0
+        if prev is not None and _zero_fill_of(prev, values[2]):
+            prev.erase()
+            beta = 0.0
+        fty = ir.F32Type.get() if dtype == "f32" else ir.F64Type.get()
+        ity = ir.IntegerType.get_signless(target.int_bits)
+        index = ir.IndexType.get()
+
+        def size(v, axis):
+            return arith.index_cast(ity, memref.dim(v, arith.constant(index, axis)))
+
+        def enum(v):
+            return arith.constant(ir.IntegerType.get_signless(32), v)
+
+        one = arith.constant(ity, 1)
+        lds = [arith.maxsi(size(v, 1), one) for v in values]
+        ptrs = [_pointer(memref.extract_aligned_pointer_as_index(v)) for v in values]
+        args = [enum(_ROW_MAJOR), enum(_TRANS if trans_a else _NO_TRANS),
+                enum(_TRANS if trans_b else _NO_TRANS), size(values[2], 0), size(values[2], 1),
+                size(values[0], 0 if trans_a else 1), arith.constant(fty, 1.0),
+                ptrs[0], lds[0], ptrs[1], lds[1], arith.constant(fty, beta), ptrs[2], lds[2]]
+        _call(module, target.gemm[dtype], args, declared)
+    op.erase()
 
 
 def _call(module, name: str, args, declared: set[str]) -> None:
