@@ -238,29 +238,17 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str]) -> bool:
             or max(m, n, k, batch, *strides) >= 2 ** (target.int_bits - 1):
         return False  # empty products stay loops, as do sizes past the BLAS's integers
 
+    zero_c = _erase_zero_fill(op, values[2])
     with ir.InsertionPoint(op), op.location:
-        # a zero fill of C right before the product becomes beta = 0
-        prev = _previous(op)
-        beta = 1.0
-        if prev is not None and _zero_fill_of(prev, values[2]):
-            prev.erase()
-            beta = 0.0
-        fty = ir.F32Type.get() if dtype == "f32" else ir.F64Type.get()
         ity = ir.IntegerType.get_signless(target.int_bits)
         width = 4 if dtype == "f32" else 8
 
         def int_(v):
             return arith.constant(ity, v)
 
-        def enum(v):  # CBLAS enums are C ints whatever the BLAS integer width
-            return arith.constant(ir.IntegerType.get_signless(32), v)
-
         bases = [_data_address(v, t, width) for v, t in zip(values, types)]
         lds = [int_(lay[0][-2]) for lay in layouts]
-        head = [enum(_ROW_MAJOR), enum(_TRANS if trans_a else _NO_TRANS),
-                enum(_TRANS if trans_b else _NO_TRANS), int_(m), int_(n), int_(k),
-                arith.constant(fty, 1.0)]
-        beta = arith.constant(fty, beta)
+        head, beta = _gemm_head(dtype, trans_a, trans_b, int_(m), int_(n), int_(k), zero_c)
         if batch > 1 and target.batched is not None:
             ptrs = [_pointer(a) for a in bases]
             args = [*head, ptrs[0], lds[0], int_(bstrides[0]), ptrs[1], lds[1],
@@ -295,31 +283,43 @@ def _rewrite_dynamic(module, op, target: BlasTarget, declared: set[str], values,
     """One gemm on row-major matrices whose sizes are read at run time (the leading dimension
     at least 1, as BLAS requires even for an empty matrix; k = 0 gives beta * C, zeros)."""
     _, _, _, trans_a, trans_b = form
+    zero_c = _erase_zero_fill(op, values[2])
     with ir.InsertionPoint(op), op.location:
-        prev = _previous(op)
-        beta = 1.0
-        if prev is not None and _zero_fill_of(prev, values[2]):
-            prev.erase()
-            beta = 0.0
-        fty = ir.F32Type.get() if dtype == "f32" else ir.F64Type.get()
         ity = ir.IntegerType.get_signless(target.int_bits)
         index = ir.IndexType.get()
 
         def size(v, axis):
             return arith.index_cast(ity, memref.dim(v, arith.constant(index, axis)))
 
-        def enum(v):
-            return arith.constant(ir.IntegerType.get_signless(32), v)
-
         one = arith.constant(ity, 1)
         lds = [arith.maxsi(size(v, 1), one) for v in values]
         ptrs = [_pointer(memref.extract_aligned_pointer_as_index(v)) for v in values]
-        args = [enum(_ROW_MAJOR), enum(_TRANS if trans_a else _NO_TRANS),
-                enum(_TRANS if trans_b else _NO_TRANS), size(values[2], 0), size(values[2], 1),
-                size(values[0], 0 if trans_a else 1), arith.constant(fty, 1.0),
-                ptrs[0], lds[0], ptrs[1], lds[1], arith.constant(fty, beta), ptrs[2], lds[2]]
+        head, beta = _gemm_head(dtype, trans_a, trans_b, size(values[2], 0), size(values[2], 1),
+                                size(values[0], 0 if trans_a else 1), zero_c)
+        args = [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]]
         _call(module, target.gemm[dtype], args, declared)
     op.erase()
+
+
+def _erase_zero_fill(op, c) -> bool:
+    """Whether a zero fill of C comes right before the product (erased: it becomes beta = 0)."""
+    prev = _previous(op)
+    if prev is not None and _zero_fill_of(prev, c):
+        prev.erase()
+        return True
+    return False
+
+
+def _gemm_head(dtype: str, trans_a: bool, trans_b: bool, m, n, k, zero_c: bool):
+    """(the gemm arguments up to alpha, beta), emitted at the current insertion point."""
+    fty = ir.F32Type.get() if dtype == "f32" else ir.F64Type.get()
+
+    def enum(v):  # CBLAS enums are C ints whatever the BLAS integer width
+        return arith.constant(ir.IntegerType.get_signless(32), v)
+
+    head = [enum(_ROW_MAJOR), enum(_TRANS if trans_a else _NO_TRANS),
+            enum(_TRANS if trans_b else _NO_TRANS), m, n, k, arith.constant(fty, 1.0)]
+    return head, arith.constant(fty, 0.0 if zero_c else 1.0)
 
 
 def _call(module, name: str, args, declared: set[str]) -> None:
