@@ -484,3 +484,60 @@ def _top(op, block):
             return op
         op = parent.operation if hasattr(parent, "operation") else parent
     return None
+
+
+# ---- scalar loops: hints for LLVM ----
+
+_NO_VECTORIZE = "#llvm.loop_annotation<vectorize = <disable = true>, interleave = <count = 1>>"
+
+
+def loop_hints(module) -> None:
+    """Loops whose body branches or calls (a scalar sin/cos with its Payne-Hanek branch) are
+    not loop-vectorized or interleaved by LLVM. Its VPlan uniformity query
+    (`vputils::isUniformAcrossVFsAndUFs`, LLVM 22.1.8) recurses through every path of the
+    body's expression DAG: three chained sin in a reduction's body took 12 s to JIT, and each
+    more one multiplies it. Our own codegen vectorizes the elementwise loops before this; these
+    leftovers gain little from if-converted vectors of the rarely taken branch."""
+    hint = None
+
+    def visit(op):
+        nonlocal hint
+        if op.operation.name == "scf.for" and _branches(op):
+            if hint is None:
+                hint = ir.Attribute.parse(_NO_VECTORIZE)
+            op.attributes["llvm.loop_annotation"] = hint
+        return ir.WalkResult.ADVANCE
+
+    for fn in functions(module):
+        fn.operation.walk(visit)
+
+
+def _branches(loop) -> bool:
+    """Whether the loop's body branches or calls (our math functions, which LLVM inlines with
+    their branches)."""
+    found = []
+
+    def visit(op):
+        if op.operation.name in ("scf.if", "func.call"):
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    for op in loop.regions[0].blocks[0].operations:
+        op.operation.walk(visit)
+        if found:
+            return True
+    return False
+
+
+def loop_hints_to_llvm(module) -> None:
+    """convert-scf-to-cf puts the scf.for's hint on the back edge as the discardable
+    `llvm.loop_annotation`, and convert-cf-to-llvm keeps it so: make it the `llvm.br`'s own
+    `loop_annotation`, which reaches LLVM IR as `!llvm.loop` metadata."""
+    def visit(op):
+        if op.operation.name == "llvm.br" and "llvm.loop_annotation" in op.attributes:
+            op.attributes["loop_annotation"] = op.attributes["llvm.loop_annotation"]
+            del op.attributes["llvm.loop_annotation"]
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)

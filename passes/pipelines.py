@@ -4,23 +4,28 @@ from __future__ import annotations
 
 # linalg on tensors -> buffers with destination-passing results (out-params), deallocated temps.
 # (CPU: mx-cpu-codegen fuses in bounded groups first, then ONE_SHOT.)
-ONE_SHOT = (
+BUFFERIZE_TENSORS = (
     "canonicalize,cse,"
     "eliminate-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     # folds loop-carried buffers of tiled loops, so that the result is the alloc itself and
     # hoist-static-allocs writes into the out-param (else: alloc + 64 MB copy on W3)
-    "canonicalize,"
+    "canonicalize"
+)
+RESULTS_TO_OUT_PARAMS = (
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "canonicalize,buffer-deallocation-pipeline,canonicalize"
 )
-BUFFERIZE = "func.func(linalg-fuse-elementwise-ops)," + ONE_SHOT
+# mx-distinct-results between the two: a buffer returned twice crashes the out-params pass
+# (passes/results.py).
+ONE_SHOT = [BUFFERIZE_TENSORS, "mx-distinct-results", RESULTS_TO_OUT_PARAMS]
+BUFFERIZE = ["func.func(linalg-fuse-elementwise-ops)", *ONE_SHOT]
 
 # buffers -> LLVM dialect (CPU).
 # vector ops come from mx-cpu-codegen; rank-1 transfers after its lower_transfer
-CPU_TO_LLVM = (
-    "func.func(convert-linalg-to-loops),"
+# mx-cpu-loop-hints between the loops and their lowering to branches (passes/cpu_codegen.py).
+CPU_TO_LLVM = ["func.func(convert-linalg-to-loops)", "mx-cpu-loop-hints", (
     "convert-vector-to-scf{full-unroll=true target-rank=1},convert-scf-to-cf,"
     "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
     "vector-transpose-lowering=shuffle1d},"
@@ -29,4 +34,4 @@ CPU_TO_LLVM = (
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-arith-to-llvm,"
     "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-ub-to-llvm,"
     "reconcile-unrealized-casts"
-)
+), "mx-cpu-loop-hints-to-llvm"]

@@ -14,12 +14,13 @@ from mlir import ir, passmanager
 from mxir.dialect import MxError
 
 from . import pipelines
-from .cpu_codegen import cpu_codegen, cpu_parallel
+from .cpu_codegen import cpu_codegen, cpu_parallel, loop_hints, loop_hints_to_llvm
 from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
 from .math_approx import math_approx
 from .matmul import blas_matmul
 from .ptx import nvvm_pipeline, prepare_kernels
+from .results import distinct_results
 from .simplify import simplify
 from .to_linalg import mx_to_linalg
 from .transforms import expand_transforms
@@ -80,9 +81,15 @@ def expand(steps: list[str]) -> list[str]:
     return out
 
 
+# Called with each step's name before it runs (isolate.call_isolated reports where a crash was).
+step_listener: Callable[[str], None] | None = None
+
+
 def run_pipeline(module, steps: list[str], after_each: Callable | None = None) -> None:
     """Run named passes / pipelines / textual segments in order."""
     for step in expand(steps):
+        if step_listener is not None:
+            step_listener(step)
         if step in PASSES:
             PASSES[step].run(module)
         else:
@@ -100,6 +107,8 @@ def mark_entry(module, entry: str = "main") -> None:
     raise MxError(f"no function named @{entry} in the module")
 
 
+register_pass("mx-distinct-results", "copy a buffer that a function returns more than once")(
+    distinct_results)
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
 register_pass("cpu-blas-matmul", "f32/f64 linalg matmuls on memrefs -> OpenBLAS gemm calls")(
     blas_matmul)
@@ -107,18 +116,22 @@ register_pass("mx-math-approx", "float32 math ops -> vectorisable arith approxim
     math_approx)
 register_pass("mx-cpu-codegen", "bounded fusion, tiling, vectorisation, threads, math approx")(
     cpu_codegen)
+register_pass("mx-cpu-loop-hints", "no LLVM loop vectorization of loops with branches")(
+    loop_hints)
+register_pass("mx-cpu-loop-hints-to-llvm", "scf.for loop hints -> llvm.br loop_annotation")(
+    loop_hints_to_llvm)
 register_pass("mx-cpu-parallel", "scf.forall chunks -> async runtime thread pool")(cpu_parallel)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
-                          "mx-emit-c-interface", "mx-cpu-codegen", pipelines.ONE_SHOT,
+                          "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
                           "cpu-blas-matmul", "mx-cpu-parallel",
-                          pipelines.CPU_TO_LLVM]
+                          *pipelines.CPU_TO_LLVM]
 
 register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(
     linalg_to_gpu)
 register_pass("mx-gpu-name-kernels", "name each outlined gpu.func after its gpu.module")(
     name_kernels)
 PIPELINES["mx-to-gpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
-                          pipelines.BUFFERIZE, "func.func(linalg-generalize-named-ops)",
+                          *pipelines.BUFFERIZE, "func.func(linalg-generalize-named-ops)",
                           "mx-linalg-to-gpu", GPU_OUTLINE, "mx-gpu-name-kernels"]
 
 register_pass("mx-ptx-prepare", "CUDA kernel tuning before NVVM: unroll small loops, hoist loads")(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mlir import ir, passmanager
 from mxir.dialect import MxError
 from mxir.passes import PASSES, PIPELINES, run_pipeline
+from mxir.passes.isolate import Crash, run_isolated
 
 from . import driver
 from .diagnostics import (
@@ -24,7 +25,6 @@ from .diagnostics import (
     from_mx_error,
     split_input,
 )
-from .isolate import Crash, run_isolated
 
 PROG = "mxir-opt"
 

@@ -24,11 +24,11 @@ from mxir.dialect import MxError, TensorType
 from mxir.dialect.core import dense_from_ir, dense_to_ir, to_storage
 from mxir.passes import PASSES, PIPELINES, run_pipeline
 from mxir.passes.concrete import concrete_results, fits
+from mxir.passes.isolate import Crash, run_isolated
 from mxir.passes.registry import expand, mark_entry
 
 from . import driver
 from .diagnostics import Diag, from_mx_error, screen
-from .isolate import Crash, run_isolated
 
 PROG = "mxir-run"
 DEVICES = ("cpu", "reference")

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from mlir import ir
 from mxir.dialect import MxError
+from mxir.passes.isolate import Crash, run_isolated
 
 from . import driver
 from .diagnostics import Diag, from_mx_error
-from .isolate import Crash, run_isolated
 
 PROG = "mxir-translate"
 

@@ -45,7 +45,7 @@ def compile_program(main: tuple, target: str = "cpu"):
     if exe is None:
         from mlir import ir
 
-        from mxir.passes import run_pipeline
+        from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
         from mxir.runtime.cpu import CpuExecutable
 
@@ -59,22 +59,32 @@ def compile_program(main: tuple, target: str = "cpu"):
                     cache.invalidate(key)
                     exe = None
             if exe is None:
-                module = build_module(main)
-                run_pipeline(module, ["mx-to-cpu"])
-                text = str(module)
-                exe = CpuExecutable(module)
+                text = call_isolated(_lower_for_cpu, main)
+                exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
         _remember(main, exe)
     return exe
+
+
+def _lower_for_cpu(main: tuple) -> str:
+    """The LLVM-dialect module of a Program, as text. Runs in a forked child (call_isolated),
+    in a context of its own: the parent's may own MLIR threads, which a fork does not copy."""
+    from mlir import ir
+
+    from mxir.dialect import new_context
+    from mxir.passes import run_pipeline
+
+    with new_context(), ir.Location.unknown():
+        module = build_module(main)
+        run_pipeline(module, ["mx-to-cpu"])
+        return str(module)
 
 
 def _compile_gpu(main: tuple, backend: str):
     """A launch plan with Metal kernels (passes/gpu.py), bound to the backend's device."""
     exe = _CACHE.get((backend, main))
     if exe is None:
-        from mlir import ir
-
-        from mxir.passes.gpu import compile_for_gpu
+        from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
         from mxir.runtime.executable import Executable
         from mxir.runtime.plan import PlanRunner
@@ -92,16 +102,29 @@ def _compile_gpu(main: tuple, backend: str):
             except (ValueError, KeyError):  # a stale or damaged entry: compile afresh
                 cache.invalidate(key)
         if compiled is None:
-            with context(), ir.Location.unknown():
-                if chip:
-                    from mxir.passes.ptx import compile_for_ptx
-
-                    compiled = compile_for_ptx(build_module(main), chip=chip)
-                else:
-                    compiled = compile_for_gpu(build_module(main))
-            cache.store(key, compiled.dumps())
+            text = call_isolated(_lower_for_gpu, main, chip)
+            compiled = Executable.loads(text)
+            cache.store(key, text)
         exe = _remember((backend, main), PlanRunner(compiled, device))
     return exe
+
+
+def _lower_for_gpu(main: tuple, chip: str | None) -> str:
+    """The GPU executable of a Program (PTX for an NVIDIA `chip`, else MSL), as JSON text; run
+    like _lower_for_cpu."""
+    from mlir import ir
+
+    from mxir.dialect import new_context
+
+    with new_context(), ir.Location.unknown():
+        module = build_module(main)
+        if chip:
+            from mxir.passes.ptx import compile_for_ptx
+
+            return compile_for_ptx(module, chip=chip).dumps()
+        from mxir.passes.gpu import compile_for_gpu
+
+        return compile_for_gpu(module).dumps()
 
 
 def program_digest(main: tuple) -> str:

@@ -12,7 +12,7 @@ from mxir.evaluate import context
 from mxir.passes import cpu_codegen, pipelines, run_pipeline
 from mxir.runtime.cpu import CpuExecutable
 
-REST = [pipelines.ONE_SHOT, "cpu-blas-matmul", "mx-cpu-parallel", pipelines.CPU_TO_LLVM]
+REST = [*pipelines.ONE_SHOT, "cpu-blas-matmul", "mx-cpu-parallel", *pipelines.CPU_TO_LLVM]
 SIZES = [0, 1, 7, 63, 64, 65, 1000, 4097, 1 << 18 | 1, 1 << 20]
 SHAPES_2D = [(0, 5), (3, 0), (1, 1), (5, 7), (33, 65), (1000, 127), (4097, 63), (3, 1 << 18)]
 
@@ -215,7 +215,7 @@ def test_non_elementwise_body_stays_scalar():
 def test_result_is_computed_in_the_out_param(w3_1d):
     with context(), ir.Location.unknown():
         module = ir.Module.parse(program([((None,), "f32")], ((None,), "f32"), W3))
-        run_pipeline(module, ["mx-cpu-codegen", pipelines.ONE_SHOT, "mx-cpu-parallel"])
+        run_pipeline(module, ["mx-cpu-codegen", *pipelines.ONE_SHOT, "mx-cpu-parallel"])
         text = str(module)
     assert "memref.alloc" not in text and "memref.copy" not in text
 

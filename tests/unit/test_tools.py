@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from mxir.passes.isolate import Crash, run_isolated
 from mxir.tools.diagnostics import Diag, check_expected, expectations, screen, split_input
-from mxir.tools.isolate import Crash, run_isolated
 
 BIN = os.path.dirname(sys.executable)
 

@@ -1,10 +1,13 @@
 """Run work that may abort the process (MLIR assertions, parser stack overflow) in a forked
-child, so a tool turns a crash into an `error:` diagnostic instead of dying.
+child, so a tool turns a crash into an `error:` diagnostic, and the frontend into an exception,
+instead of dying.
 
-The child is forked from the tool after `mlir` and `mxir` are imported (about 2 ms, against
-~0.3 s for a fresh interpreter) but before any MLIR context exists, so no MLIR thread is
-running at the fork. Results come back pickled through a pipe, one per work item; when the child
-dies on item k, item k becomes a `Crash` and a new child carries on from item k + 1.
+The tools fork after `mlir` and `mxir` are imported (about 2 ms, against ~0.3 s for a fresh
+interpreter) but before any MLIR context exists, so no MLIR thread is running at the fork.
+Results come back pickled through a pipe, one per work item; when the child dies on item k,
+item k becomes a `Crash` and a new child carries on from item k + 1. The frontend compiles each
+new program with `call_isolated` (python/mxir/evaluate.py), which builds its IR in a fresh
+context in the child.
 """
 
 from __future__ import annotations
@@ -48,7 +51,14 @@ def run_isolated(fn: Callable, items: list, stop: Callable = lambda result: Fals
         return results
     k = 0
     while k < len(items):
-        done, crash = _child(fn, items, k, stop)
+        def work(send, start=k):
+            for i in range(start, len(items)):
+                res = fn(items[i])
+                send((i, res))
+                if stop(res):
+                    break
+
+        done, crash = _in_child(work)
         for i, res in done:
             results[i] = res
         k += len(done)
@@ -62,7 +72,57 @@ def run_isolated(fn: Callable, items: list, stop: Callable = lambda result: Fals
     return results
 
 
-def _child(fn, items, start, stop):
+class CompilerCrash(RuntimeError):
+    """The compiler died (a signal or an abort of the MLIR wheels) while running a pass."""
+
+
+_STEP = "step"
+
+
+def call_isolated(fn: Callable, *args):
+    """fn(*args) run in a forked child: its result, or its exception raised here; a crash of
+    the child becomes CompilerCrash naming the pipeline step (pass) it died in. Pass steps are
+    reported by run_pipeline through `step_listener` as they start."""
+    if _NO_FORK:
+        return fn(*args)
+
+    def work(send):
+        from . import registry
+
+        registry.step_listener = lambda step: send((_STEP, step))
+        try:
+            send(("ok", fn(*args)))
+        except Exception as e:  # noqa: BLE001 - every exception goes back to the caller
+            send(("raise", _picklable(e)))
+
+    done, crash = _in_child(work)
+    step = None
+    for kind, value in done:
+        if kind == _STEP:
+            step = value
+        elif kind == "ok":
+            return value
+        else:
+            raise value
+    where = f" in pass '{step}'" if step else ""
+    raise CompilerCrash(f"[compile] {crash.describe('compiling the program' + where)}. This is "
+                        "a bug of mxir or of the MLIR wheels; the process survived it.")
+
+
+def _picklable(e: Exception) -> Exception:
+    """`e` if it pickles (an MxError's IR location becomes text), else a RuntimeError saying it."""
+    location = getattr(e, "location", None)
+    if location is not None and not isinstance(location, str):
+        e.location = str(location)
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001 - an exception type that does not pickle
+        return RuntimeError(f"{type(e).__name__}: {e}")
+
+
+def _in_child(work: Callable) -> tuple[list, Crash | None]:
+    """Run work(send) in a forked child; ([what it sent], None) or ([...], Crash) if it died."""
     read_fd, write_fd = os.pipe()
     native = tempfile.TemporaryFile()
     sys.stdout.flush()
@@ -77,12 +137,12 @@ def _child(fn, items, start, stop):
             os.dup2(native.fileno(), 1)
             os.dup2(native.fileno(), 2)
             out = os.fdopen(write_fd, "wb")
-            for i in range(start, len(items)):
-                res = fn(items[i])
-                pickle.dump((i, res), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+            def send(message):
+                pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
                 out.flush()
-                if stop(res):
-                    break
+
+            work(send)
             out.close()
         except BaseException:  # noqa: BLE001 - report anything as a crash of this item
             traceback.print_exc(file=sys.stderr)
