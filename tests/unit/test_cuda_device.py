@@ -5,12 +5,11 @@ compile of an MLP with `mx.gpu` as the default device, against NumPy."""
 
 from __future__ import annotations
 
+import mxir as mx
 import numpy as np
 import pytest
 from harness import context, random_values, single_op_module
 from mlir import ir
-
-import mxir as mx
 from mxir.dialect import TensorType, to_storage
 from mxir.dialect.core import from_storage, is_float
 from mxir.passes.reference import interpret
