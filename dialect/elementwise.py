@@ -367,14 +367,23 @@ def _np_power(x, y):
     return np.power(x, y.astype(x.dtype))
 
 
+# a tie sends the whole gradient to the second operand, as MLX
 def _max_partials(b, x, y, out):
-    mask = b.astype(b.greater_equal(x, y), dtype=b.type(x).dtype)
+    mask = b.astype(b.greater(x, y), dtype=b.type(x).dtype)
     return mask, b.subtract(b.ones_like(x), mask)
 
 
 def _min_partials(b, x, y, out):
-    mask = b.astype(b.less_equal(x, y), dtype=b.type(x).dtype)
+    mask = b.astype(b.less(x, y), dtype=b.type(x).dtype)
     return mask, b.subtract(b.ones_like(x), mask)
+
+
+def _power_partials(b, x, y, out):
+    """d/dx = y x^(y-1); d/dy = x^y log x, taken as 0 where x^y is 0 (0 * log 0 would be NaN:
+    `(x - y) ** x` at x = y has gradient 1, as in MLX)."""
+    dx = b.multiply(y, b.power(x, b.subtract(y, b.ones_like(y))))
+    zero = b.zeros_like(out)
+    return dx, b.select(b.equal(out, zero), zero, b.multiply(out, b.log(x)))
 
 
 binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),
@@ -388,9 +397,7 @@ binary("multiply", np.multiply,
 binary("divide", np.divide, lambda s, x, y: s.div(x, y),
        lambda b, x, y, o: (b.reciprocal(y), b.negative(b.divide(o, y))), float_only=True,
        identities=((1, 1),))
-binary("power", _np_power, _power_scalar,
-       lambda b, x, y, o: (b.multiply(y, b.power(x, b.subtract(y, b.ones_like(y)))),
-                           b.multiply(o, b.log(x))), bool_ok=False)
+binary("power", _np_power, _power_scalar, _power_partials, bool_ok=False)
 binary("maximum", np.maximum, lambda s, x, y: s.max(x, y), _max_partials)
 binary("minimum", np.minimum, lambda s, x, y: s.min(x, y), _min_partials)
 binary("remainder", lambda x, y: np.remainder(x, y), _py_remainder_scalar,

@@ -224,12 +224,13 @@ def _line_jacobian(b, x, y, kind, axis, reverse, inclusive):
         return b.select(dep, part, zeros), perm
     if kind == LOGADDEXP:
         return b.select(dep, b.exp(b.subtract(x_m, y_k)), zeros), perm
-    # max/min: the cotangent of y[k] goes to the first m that y[k] was taken from
+    # max/min: the cotangent of y[k] goes to the last m in scan order that equals y[k] (MLX's
+    # choice among ties), counted from the end of the scan
     hit = b.logical_and(dep, b.equal(x_m, y_k))
-    count = b.scan(b.astype(hit, dtype="int32"), kind=SUM, axis=rank - 1, reverse=False,
+    count = b.scan(b.astype(hit, dtype="int32"), kind=SUM, axis=rank - 1, reverse=not reverse,
                    inclusive=True)
-    first = b.logical_and(hit, b.equal(count, b.full(TensorType(full, "int32"), 1)))
-    return b.astype(first, dtype=t.dtype), perm
+    chosen = b.logical_and(hit, b.equal(count, b.full(TensorType(full, "int32"), 1)))
+    return b.astype(chosen, dtype=t.dtype), perm
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,9 @@ from .array import array
 from .graph import DATA, PARAM, Trace, make_node, param_node
 from .tree import _NODES, _children, tree_flatten, tree_structure
 
-_enabled = os.environ.get("MXIR_DISABLE_COMPILE", "") in ("", "0")
+# MLX_DISABLE_COMPILE as in MLX; MXIR_DISABLE_COMPILE is the older name
+_enabled = all(os.environ.get(k, "") in ("", "0")
+               for k in ("MLX_DISABLE_COMPILE", "MXIR_DISABLE_COMPILE"))
 
 
 def disable_compile() -> None:
@@ -99,6 +101,14 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
         explicit outputs); the implicit outputs follow the explicit ones."""
         tree = (list(args), kwargs)
         leaves = tree_flatten(tree)
+        for x in leaves:
+            if not isinstance(x, (array, *_CONSTANTS)) and x is not None:
+                kind = type(x)
+                kind = (kind.__qualname__ if kind.__module__ == "builtins"
+                        else f"{kind.__module__}.{kind.__qualname__}")
+                raise ValueError("[compile] Function arguments must be trees of arrays or "
+                                 "constants (floats, ints, strings, or None), but received "
+                                 f"type {kind}.")
         arrays = [x for x in leaves if isinstance(x, array)] + implicit
         types = tuple(x._node.types[x._index] for x in arrays)
         # non-array leaves (Python scalars, strings, ...) are constants of the trace, as in MLX
@@ -172,10 +182,8 @@ def _trace(fun, tree, leaves, inputs, outputs, shapeless):
         _fill(inputs, iter(placeholders))
     try:
         out = fun(*args, **kwargs)
-        outs = tree_flatten(out)
-        if not all(isinstance(o, array) for o in outs):
-            raise ValueError("[compile] The compiled function must return arrays (in lists, "
-                             "tuples or dicts).")
+        leaves = tree_flatten(out)
+        outs = [o for o in leaves if isinstance(o, array)]
         # flattened before `inputs` is restored: `outputs` is often the same tree
         written = _arrays(outputs)
     finally:
@@ -184,7 +192,18 @@ def _trace(fun, tree, leaves, inputs, outputs, shapeless):
             _restore(inputs, placeholders, originals)
     trace.outputs = outs + written
     structure = None if isinstance(out, array) else tree_structure(out)
+    if len(outs) != len(leaves):  # other leaves are constants of the trace, returned as they are
+        structure = functools.partial(_with_constants, structure, leaves)
     return trace, structure, len(outs), recipes
+
+
+_CONSTANTS = (int, float, str)
+
+
+def _with_constants(structure, leaves, arrays):
+    """The output tree: the traced results in the places of the arrays, `leaves` elsewhere."""
+    results = iter(arrays)
+    return structure([next(results) if isinstance(x, array) else x for x in leaves])
 
 
 def _class_type(t):

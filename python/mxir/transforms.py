@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from .array import array
 from .graph import Node, Trace, make_node, param_node
 from .ops import astype, constant
-from .tree import tree_flatten, tree_map, tree_structure
+from .tree import _children, tree_flatten, tree_structure
 
 NOT_ARRAYS = "[tree_flatten] The argument should contain only arrays"
 
@@ -60,19 +60,82 @@ def _trace(fun: Callable, args, kwargs, diff_positions, diff_names, name: str, b
     return trace, out, primals
 
 
-def _check_argnums(argnums, argnames, nargs: int, where: str = "grad"):
+def _signature_error(where: str, returns: str, given: dict) -> TypeError:
+    """MLX's (nanobind's) TypeError for an argument of the wrong type."""
+    kinds = ", ".join(f"{k}: {type(v).__name__}" for k, v in given.items())
+    return TypeError(
+        f"{where}(): incompatible function arguments. The following argument types are "
+        f"supported:\n    1. {where}(fun: Callable[P, R], argnums: int | Sequence[int] | None = "
+        f"None, argnames: str | Sequence[str] = []) -> {returns}\n\nInvoked with types: "
+        f"function, kwargs = {{ {kinds} }}")
+
+
+def _normalise_argnums(argnums, argnames, where: str):
+    """(argnums tuple, argnames tuple), checked when the transform is made, as MLX."""
+    returns = "Callable[P, Any]" if where == "grad" else "Callable[P, tuple[R, Any]]"
     if argnums is None:
-        argnums = () if argnames else (0,)
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        nums = () if argnames else (0,)
+    elif isinstance(argnums, int) and not isinstance(argnums, bool):
+        nums = (argnums,)
+    elif isinstance(argnums, Sequence) and not isinstance(argnums, str) and all(
+            isinstance(i, int) for i in argnums):
+        nums = tuple(argnums)
+    else:
+        raise _signature_error(where, returns, {"argnums": argnums})
+    if isinstance(argnames, str):
+        names = (argnames,)
+    elif isinstance(argnames, Sequence) and all(isinstance(k, str) for k in argnames):
+        names = tuple(argnames)
+    else:
+        raise _signature_error(where, returns, {"argnames": argnames})
+    if not nums and not names:
+        raise ValueError(f"[{where}] Gradient wrt no argument requested")
     for i in nums:
         if i < 0:
             raise ValueError(f"[{where}] Can't compute the gradient of negative argument index "
-                             f"{i}.")
-        if i >= nargs:
-            raise ValueError(f"[{where}] Can't compute the gradient of argument index {i} because "
-                             f"the function is called with only {nargs} positional arguments.")
-    names = (argnames,) if isinstance(argnames, str) else tuple(argnames)
+                             f"{i}")
+    if len(set(nums)) != len(nums):
+        dup = next(i for i in nums if nums.count(i) > 1)
+        raise ValueError(f"[{where}] Duplicate argument index {dup} is not allowed.")
     return nums, names
+
+
+def _check_call(nums, names, args, kwargs, where: str) -> None:
+    for i in nums:
+        if i >= len(args):
+            raise ValueError(f"[{where}] Can't compute the gradient of argument index {i} "
+                             f"because the function is called with only {len(args)} positional "
+                             "arguments.")
+    for k in names:
+        if k not in kwargs:
+            given = "".join(f"{n}," for n in kwargs)
+            raise ValueError(f"[{where}] Can't compute the gradient of keyword argument {k!r} "
+                             "because the function is called with the following keyword "
+                             f"arguments {{{given}}}")
+
+
+def _loss_and_aux(out, where: str):
+    """The scalar to differentiate and the auxiliary outputs (None for a bare array)."""
+    if isinstance(out, array):
+        return out, None
+    if where == "grad":
+        raise ValueError("[grad] The return value of the function whose gradient we want to "
+                         "compute should be a scalar array; but "
+                         f"{type(out).__name__} was returned.")
+    head = ("[value_and_grad] The return value of the function whose gradient we want to "
+            "compute should be either a scalar array or a")
+    if not isinstance(out, tuple):
+        raise ValueError(f"{head} tuple with the first value being a scalar array "
+                         f"(Union[array, tuple[array, Any, ...]]); but {type(out).__name__} "
+                         "was returned.")
+    if not out:
+        raise ValueError(f"{head} non-empty tuple. The first value should be a scalar array and "
+                         "the rest can be anything. Instead, we got an empty tuple.")
+    if not isinstance(out[0], array):
+        raise ValueError(f"{head} tuple with the first value being a scalar array "
+                         "(Union[array, tuple[array, Any, ...]]); but it was a tuple with the "
+                         f"first value being of type {type(out[0]).__name__} .")
+    return out[0], out
 
 
 def _vjp_node(trace: Trace, outputs: list[array], primals, cotangents) -> list[array]:
@@ -102,22 +165,16 @@ _ONES: dict = {}
 
 def value_and_grad(fun: Callable, argnums=None, argnames=()) -> Callable:
     """Returns a function computing `(fun(*args), grad)` of the first output."""
+    return _value_and_grad(fun, argnums, argnames, "value_and_grad")
+
+
+def _value_and_grad(fun: Callable, argnums, argnames, where: str) -> Callable:
+    nums, names = _normalise_argnums(argnums, argnames, where)
 
     def wrapped(*args, **kwargs):
-        nums, names = _check_argnums(argnums, argnames, len(args))
-        for k in names:
-            if k not in kwargs:
-                raise ValueError(f"[grad] Can't compute the gradient of argument {k!r} because "
-                                 "it was not given as a keyword argument.")
+        _check_call(nums, names, args, kwargs, where)
         trace, out, primals = _trace(fun, args, kwargs, nums, names, "grad", bound=True)
-        if isinstance(out, array):
-            loss, aux = out, None
-        elif isinstance(out, (tuple, list)) and out and isinstance(out[0], array):
-            loss, aux = out[0], out
-        else:
-            raise ValueError("[grad] The return value of the function whose gradient we want to "
-                             f"compute should be either a scalar array or a tuple with the first "
-                             f"value being a scalar array; but {type(out).__name__} was returned.")
+        loss, aux = _loss_and_aux(out, where)
         if loss._node.types[loss._index].shape != ():
             shape = "(" + ",".join(map(str, loss.shape)) + ")"
             extra = (" If you are using grad your function must return a scalar."
@@ -142,20 +199,21 @@ def value_and_grad(fun: Callable, argnums=None, argnames=()) -> Callable:
             trees.append(tree_structure(tree)(grads[k:k + len(leaves)]))
             k += len(leaves)
         pos, kw = trees[:len(nums)], dict(zip(names, trees[len(nums):]))
-        g = pos[0] if len(pos) == 1 else tuple(pos)  # MLX: argnums=(0,) gives a bare array
+        # MLX: argnums=(0,) gives a bare array; only argnames gives None for the positions
+        g = (pos[0] if len(pos) == 1 else tuple(pos)) if pos else None
         if names:
             g = (g, kw)
         if aux is not None:
             return (value, *aux[1:]), g
         return value, g
 
-    wrapped.__name__ = f"value_and_grad({getattr(fun, '__name__', 'f')})"
+    wrapped.__name__ = f"{where}({getattr(fun, '__name__', 'f')})"
     return wrapped
 
 
 def grad(fun: Callable, argnums=None, argnames=()) -> Callable:
     """The gradient of a scalar-valued function (as `mx.grad`)."""
-    vg = value_and_grad(fun, argnums, argnames)
+    vg = _value_and_grad(fun, argnums, argnames, "grad")
 
     def wrapped(*args, **kwargs):
         return vg(*args, **kwargs)[1]
@@ -183,10 +241,27 @@ def _check_shapes(xs, ys, message: str) -> None:
                                             ",".join(map(str, y.shape))))
 
 
+def _array_list(fun, where: str, second: str, primals, others) -> tuple[list, list]:
+    """`primals` and `others` as lists of arrays, or MLX's TypeError (nanobind's signature
+    check: a list or tuple of arrays each, nothing nested)."""
+    def ok(xs):
+        return isinstance(xs, (list, tuple)) and all(isinstance(x, array) for x in xs)
+
+    if not (ok(primals) and ok(others)):
+        def name(x):
+            return "mxir.array" if isinstance(x, array) else type(x).__name__
+
+        raise TypeError(
+            f"{where}(): incompatible function arguments. The following argument types are "
+            f"supported:\n    1. {where}(fun: Callable, primals: list[array], {second}: "
+            "list[array]) -> tuple[list[array], list[array]]\n\nInvoked with types: "
+            f"{name(fun)}, {name(primals)}, {name(others)}")
+    return list(primals), list(others)
+
+
 def vjp(fun: Callable, primals: Sequence[array], cotangents: Sequence[array]):
     """(outputs, vjps): `fun` applied to `primals`, and the cotangents pulled back."""
-    primals, cotangents = list(primals), list(cotangents)
-    _leaves_as_arrays(primals, "vjp")
+    primals, cotangents = _array_list(fun, "vjp", "cotangents", primals, cotangents)
     trace, out, prims = _trace(fun, primals, {}, range(len(primals)), (), "vjp", bound=True)
     outs = _as_output_list(out, "vjp")
     if len(cotangents) != len(outs):
@@ -200,12 +275,11 @@ def vjp(fun: Callable, primals: Sequence[array], cotangents: Sequence[array]):
 
 def jvp(fun: Callable, primals: Sequence[array], tangents: Sequence[array]):
     """(outputs, jvps): `fun` applied to `primals`, and the tangents pushed forward."""
-    primals, tangents = list(primals), list(tangents)
-    _leaves_as_arrays(primals, "jvp")
+    primals, tangents = _array_list(fun, "jvp", "tangents", primals, tangents)
     if len(primals) != len(tangents):
-        raise ValueError(f"[jvp] Number of inputs ({len(primals)}) does not match number of "
-                         f"tangents ({len(tangents)}).")
-    _check_shapes(primals, tangents, "[jvp] Input shape ({}) does not match tangent shape ({}).")
+        raise ValueError("[jvp] Number of inputs does not match number of tangents.")
+    if any(p.shape != t.shape for p, t in zip(primals, tangents)):
+        raise ValueError("[jvp] Input shape does not match shape of tangent.")
     trace, out, prims = _trace(fun, primals, {}, range(len(primals)), (), "jvp", bound=True)
     outs = _as_output_list(out, "jvp")
     trace.outputs = outs
@@ -217,77 +291,132 @@ def jvp(fun: Callable, primals: Sequence[array], tangents: Sequence[array]):
 
 
 # ---------------------------------------------------------------------------------------------
-def _broadcast_prefix(prefix, tree, what):
-    """Expand an in_axes/out_axes prefix tree to one entry per leaf of `tree`."""
-    if prefix is None or isinstance(prefix, int):
-        return [prefix] * len(tree_flatten(tree))
-    out = []
-    tree_map(lambda p, t: out.extend([p] * len(tree_flatten(t))), prefix, tree,
-             is_leaf=lambda x: x is None or isinstance(x, int))
-    return out
+_AXIS_KIND = "[vmap] axis must be int or None."
+_PREFIX = "[tree_map] Additional input tree is not a valid prefix of the first tree."
+
+
+def _flat_axes(tree, axes, output: bool) -> list:
+    """One axis (an int >= 0, or None) per array leaf of `tree`, read from `axes`, a prefix
+    of it, as MLX reads `in_axes` and `out_axes`: an int or None applies to everything below
+    it; a container must be of the tree's kind (tuple, list, dict: same length, same keys); a
+    one-element tuple stands for its element only where the whole tree is one array. Output
+    axes range over one more dimension (the batch axis is inserted)."""
+    flat: list = []
+    tupled = False
+
+    def visit(t, a):
+        nonlocal tupled
+        if isinstance(t, array):
+            if isinstance(a, tuple):
+                tupled = True
+                if len(a) != 1:
+                    raise ValueError(_AXIS_KIND)
+                a = a[0]
+            if a is None:
+                flat.append(None)
+                return
+            if not isinstance(a, int):
+                raise ValueError(_AXIS_KIND)
+            ndim = t.ndim + output
+            ax = a + ndim if a < 0 else a
+            if not 0 <= ax < ndim:
+                shape = ",".join(map(str, t.shape))
+                what = "output vectorization" if output else "vectorization"
+                raise IndexError(f"[vmap] Invalid {what} axis {ax} for array with shape "
+                                 f"({shape})")
+            flat.append(ax)
+            return
+        node = _children(t)
+        if node is None:
+            raise ValueError(NOT_ARRAYS)
+        children = node[0]
+        if isinstance(a, dict):
+            if not isinstance(t, dict) or set(a) != set(t):
+                raise ValueError(_PREFIX)
+            for k, c in zip(t.keys(), children):
+                visit(c, a[k])
+        elif isinstance(a, (list, tuple)):
+            if isinstance(a, list) != isinstance(t, list) or isinstance(t, dict) or \
+                    len(a) != len(children):
+                raise ValueError(_PREFIX)
+            for c, ax in zip(children, a):
+                visit(c, ax)
+        else:  # one axis for the whole subtree
+            for c in children:
+                visit(c, a)
+
+    visit(tree, axes)
+    if tupled and not isinstance(tree, array):
+        raise ValueError(_AXIS_KIND)
+    return flat
+
+
+def _depends_on(out: array, params: set) -> bool:
+    """Whether `out` is computed from one of the parameter nodes `params` (walking into the
+    callees of transform nodes, which may read enclosing parameters)."""
+    stack, seen = [out._node], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not node.traced:
+            continue
+        seen.add(id(node))
+        if id(node) in params:
+            return True
+        stack.extend(a._node for a in node.inputs)
+        if node.callee is not None:
+            stack.extend(o._node for o in node.callee.outputs)
+    return False
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0) -> Callable:
     """Vectorise `fun` over the `in_axes` of its arguments (as `mx.vmap`)."""
+    if in_axes is None or out_axes is None:  # nanobind refuses None for an `object` argument
+        given = ", ".join(f"{k}: NoneType" for k, v in (("in_axes", in_axes),
+                                                         ("out_axes", out_axes)) if v is None)
+        raise TypeError(
+            "vmap(): incompatible function arguments. The following argument types are "
+            "supported:\n    1. vmap(fun: Callable[P, R], in_axes: object = 0, out_axes: object "
+            f"= 0) -> Callable[P, R]\n\nInvoked with types: {type(fun).__name__}, kwargs = "
+            f"{{ {given} }}")
 
-    def wrapped(*args):
-        if isinstance(in_axes, (list, tuple)) and not isinstance(in_axes, int):
-            if len(in_axes) != len(args):
-                raise ValueError("[vmap] The number of in axes (" + str(len(in_axes)) +
-                                 ") must match the number of arguments (" + str(len(args)) + ").")
-            axes = [a for ax, arg in zip(in_axes, args)
-                    for a in _broadcast_prefix(ax, arg, "in_axes")]
-        else:
-            axes = _broadcast_prefix(in_axes, list(args), "in_axes")
-        leaves = tree_flatten(list(args))
-        if not all(isinstance(x, array) for x in leaves):
-            raise ValueError(NOT_ARRAYS)
+    def wrapped(*args, **kwargs):
+        if kwargs:
+            raise TypeError("[vmap] Keyword arguments are not supported.")
+        tree = args[0] if len(args) == 1 else args
+        axes = _flat_axes(tree, in_axes, output=False)
+        leaves = tree_flatten(args)
         size = None
-        norm = []
         for x, ax in zip(leaves, axes):
             if ax is None:
-                norm.append(None)
                 continue
-            if x.ndim == 0:
-                raise ValueError("[vmap] Cannot vmap an array with zero dimensions. "
-                                 "Use in_axes=None for scalars.")
-            if not -x.ndim <= ax < x.ndim:
-                raise IndexError(f"[vmap] Invalid vectorization axis {ax} for array with shape "
-                                 f"({','.join(map(str, x.shape))})")
-            ax %= x.ndim
             if size is not None and x.shape[ax] != size:
                 raise ValueError(f"[vmap] Inconsistent axis sizes: {size} and {x.shape[ax]}.")
             size = x.shape[ax]
-            norm.append(ax)
         if size is None:
-            raise ValueError("[vmap] At least one of in_axes must be non-None.")
+            raise ValueError("At least one of in_axes must be non-None.")
         trace = Trace(getattr(fun, "__name__", "f"), "vmap")
         params = []
-        for x, ax in zip(leaves, norm):
+        for x, ax in zip(leaves, axes):
             t = x._node.types[x._index]
             if ax is not None:
                 t = t.with_shape(t.shape[:ax] + t.shape[ax + 1:])
             params.append(array._from(param_node(t, trace)))
-        inner_args = tree_structure(list(args))(params)
-        out = fun(*inner_args)
+        out = fun(*tree_structure(args)(params))
         outs = tree_flatten(out)
-        if not all(isinstance(o, array) for o in outs):
-            raise ValueError("[vmap] The return value of the function should be arrays.")
+        oaxes = _flat_axes(out, out_axes, output=True)
         trace.outputs = outs
-        oaxes = _broadcast_prefix(out_axes, out, "out_axes")
+        mapped = {id(p._node) for p, ax in zip(params, axes) if ax is not None}
         types = []
         for o, ax in zip(outs, oaxes):
             t = o._node.types[o._index]
             if ax is None:
+                if _depends_on(o, mapped):  # MLX reads None as -1 of the batched output
+                    raise ValueError(f"[vmap] Axis -1 invalid for output with {t.ndim + 1} "
+                                     "dimensions.")
                 types.append(t)
                 continue
-            if not -(t.ndim + 1) <= ax <= t.ndim:
-                raise IndexError(f"[vmap] Invalid out axis {ax} for output with "
-                                 f"{t.ndim} dimensions.")
-            ax %= t.ndim + 1
             types.append(t.with_shape(t.shape[:ax] + (size,) + t.shape[ax:]))
-        oaxes = [None if ax is None else ax % (t.ndim) for ax, t in zip(oaxes, types)]
-        node = make_node("vmap", leaves, {"in_axes": tuple(norm), "out_axes": tuple(oaxes)},
+        node = make_node("vmap", leaves, {"in_axes": tuple(axes), "out_axes": tuple(oaxes)},
                          callee=trace, types=types)
         results = [array._from(node, i) for i in range(len(types))]
         return tree_structure(out)(results)

@@ -14,19 +14,25 @@ def register_tree_node(cls: type, flatten: Callable, unflatten: Callable) -> Non
 
 
 def _children(tree):
-    """(children, rebuild) for a node, or None for a leaf."""
+    """(children, rebuild) for a node, or None for a leaf. As MLX: tuple subclasses (named
+    tuples too) are rebuilt as their own type, list and dict subclasses as plain lists and
+    dicts."""
     kind = type(tree)
-    if kind in (list, tuple):
+    if kind is list or kind is tuple:
         return list(tree), kind
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
-        return list(tree), lambda cs: kind(*cs)
-    if isinstance(tree, dict):
-        keys = list(tree.keys())
-        return [tree[k] for k in keys], lambda cs: kind(zip(keys, cs))
-    if type(tree) in _NODES:
-        flatten, unflatten = _NODES[type(tree)]
+    if kind in _NODES:
+        flatten, unflatten = _NODES[kind]
         children, aux = flatten(tree)
         return list(children), (lambda cs, a=aux, u=unflatten: u(a, cs))
+    if isinstance(tree, tuple):
+        if hasattr(tree, "_fields"):  # namedtuple
+            return list(tree), lambda cs: kind(*cs)
+        return list(tree), kind
+    if isinstance(tree, list):
+        return list(tree), list
+    if isinstance(tree, dict):
+        keys = list(tree.keys())
+        return [tree[k] for k in keys], lambda cs: dict(zip(keys, cs))
     return None
 
 

@@ -213,7 +213,7 @@ def test_vmap_errors():
     with pytest.raises(IndexError, match=r"\[vmap\] Invalid vectorization axis 1 for array with "
                        r"shape \(3\)"):
         mx.vmap(lambda a: a, in_axes=1)(mx.zeros(3))
-    with pytest.raises(ValueError):
+    with pytest.raises(IndexError, match=r"Invalid vectorization axis 0 for array with shape \(\)"):
         mx.vmap(lambda a: a)(mx.array(1.0))
     with pytest.raises(ValueError):
         mx.vmap(lambda a: a.item())(mx.zeros(3))
