@@ -18,6 +18,8 @@ from . import (  # noqa: F401  (importing a module registers its ops)
 from .builder import Builder
 from .core import (
     AXES,
+    BOOL,
+    INT,
     DTYPES,
     FLOATS,
     INTEGERS,
@@ -43,6 +45,16 @@ TRANSFORM_OPS = {
     "jvp": {"callee": SYMBOL},
     "vmap": {"callee": SYMBOL, "in_axes": AXES, "out_axes": AXES},
     "call": {"callee": SYMBOL},
+    # mx.custom_function: a call of `callee` whose first `primals` operands are its arguments
+    # (the rest: arrays it captured); the optional attributes below carry its rules
+    "custom": {"callee": SYMBOL, "primals": INT},
+}
+# optional attributes of transform ops: mx.custom's rule functions, the pattern of mapped
+# arguments its vmap rule was traced for (1 mapped at axis 0, 0 unmapped), and `checkpoint`
+# (mx.checkpoint: autodiff recomputes the body in the reverse sweep)
+OPTIONAL_ATTRS = {
+    "custom": {"vjp": SYMBOL, "jvp": SYMBOL, "vmap": SYMBOL, "vmap_mapped": INTS,
+               "checkpoint": BOOL},
 }
 
 
@@ -135,6 +147,6 @@ def new_context():
 __all__ = [
     "COVERAGE_PATH", "PARTS", "coverage_table", "has_part",
     "Builder", "ConstValue", "DTYPES", "FLOATS", "INTEGERS", "IRDL_PATH", "MxError", "OPS",
-    "Op", "TRANSFORM_OPS", "TensorType", "from_storage", "infer_types", "irdl_text", "is_float",
+    "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage", "infer_types", "irdl_text", "is_float",
     "is_integer", "load_dialect", "new_context", "numpy_dtype", "register", "to_storage",
 ]

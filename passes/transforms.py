@@ -1,5 +1,13 @@
 """Expansion of the transform ops `mx.vjp`, `mx.jvp`, `mx.vmap` (and `func.call`, inlined).
 
+`mx.custom` (mx.custom_function) is a call of its `callee` that carries its own rules: the
+symbols `vjp`, `jvp` and `vmap` name functions that the expanders call in place of
+differentiating or batching the body; a rule that is absent falls back to transforming the
+body. It stays in the IR through every transform (so an outer transform still finds its
+rules) and is inlined as a call only at the end of `mx-transforms`. `checkpoint` on it marks
+rematerialisation: autodiff recomputes the body in the reverse sweep instead of keeping its
+intermediates.
+
 The driver is generic: it visits functions callee-first, so transform ops inside a callee are
 expanded before the callee itself is transformed (that is what makes `grad(grad(f))` and
 `vmap(grad(f))` work to any depth), and replaces each transform op in place with the ops its
@@ -12,9 +20,18 @@ from __future__ import annotations
 from mlir import ir
 from mxir.dialect import OPS, Builder, MxError, TensorType, is_float
 
-from .ir_utils import body_ops, copy_attributes, function_table, is_mx, mx_name, read_op
+from .ir_utils import (
+    body_ops,
+    copy_attributes,
+    function_table,
+    functions,
+    is_mx,
+    mx_name,
+    read_op,
+)
 
-TRANSFORM_KINDS = ("vjp", "jvp", "vmap", "call")
+TRANSFORM_KINDS = ("vjp", "jvp", "vmap", "call", "custom")
+RULES = ("vjp", "jvp", "vmap")
 
 
 def expand_transforms(module, kinds=TRANSFORM_KINDS) -> None:
@@ -32,12 +49,11 @@ def expand_transforms(module, kinds=TRANSFORM_KINDS) -> None:
         active.append(name)
         func = table[name]
         for op in body_ops(func):
-            callee = _callee(op)
-            if callee is not None:
+            for callee in _callees(op):
                 process(callee, op.location)
         for op in body_ops(func):
             kind = _kind(op)
-            if kind is None:
+            if kind is None or kind == "custom":  # custom ops keep their rules for now
                 continue
             if kind not in kinds:
                 raise MxError(f"'{op.operation.name}' is not expanded by this pass; run "
@@ -48,6 +64,15 @@ def expand_transforms(module, kinds=TRANSFORM_KINDS) -> None:
 
     for name in list(table):
         process(name, None)
+    if "custom" in kinds:  # what is left of custom functions runs as calls of their bodies
+        for func in functions(module):
+            pending = [op for op in body_ops(func) if _kind(op) == "custom"]
+            while pending:
+                op = pending.pop()
+                ip = ir.InsertionPoint(op)
+                cloned, outs, _ = _clone_body(table[_callee(op)], list(op.operands), ip)
+                _replace(op, outs)
+                pending.extend(new for m, new in cloned if m.name == "custom")
     _drop_unused_private(module)
 
 
@@ -55,7 +80,7 @@ def _kind(op) -> str | None:
     name = op.operation.name
     if name == "func.call":
         return "call"
-    if is_mx(op) and mx_name(op) in ("vjp", "jvp", "vmap"):
+    if is_mx(op) and mx_name(op) in ("vjp", "jvp", "vmap", "custom"):
         return mx_name(op)
     return None
 
@@ -64,6 +89,23 @@ def _callee(op) -> str | None:
     if _kind(op) is None:
         return None
     return ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+
+
+def _callees(op) -> list[str]:
+    """Every function `op` names: its callee and, for mx.custom, its rules."""
+    if _kind(op) is None:
+        return []
+    return [ir.FlatSymbolRefAttr(op.attributes[k]).value
+            for k in ("callee", *RULES) if k in op.attributes]
+
+
+def _rule_name(op, rule: str) -> str | None:
+    return ir.FlatSymbolRefAttr(op.attributes[rule]).value if rule in op.attributes else None
+
+
+def _function(op, name: str):
+    """The function `name` of the module that holds `op`."""
+    return ir.SymbolTable(op.operation.parent.parent.operation)[name]
 
 
 def _drop_unused_private(module) -> None:
@@ -101,7 +143,7 @@ def _clone_body(func, args, ip):
         name = op.operation.name
         if name == "func.return":
             return cloned, [env[v] for v in op.operands], list(op.operands)
-        if not is_mx(op) or mx_name(op) not in OPS:
+        if not is_mx(op) or mx_name(op) not in (*OPS, "custom"):
             raise MxError(f"cannot transform '{name}' (only mx ops may appear in a callee)",
                           op.location)
         m = read_op(op)
@@ -137,13 +179,13 @@ def _check_result_count(op, expected: int, what: str) -> None:
                       f"{len(op.results)}", op.location)
 
 
-def expand_call(op, callee) -> None:
+def call_values(op, callee) -> list:
     ip = ir.InsertionPoint(op)
     _, outs, _ = _clone_body(callee, list(op.operands), ip)
-    _replace(op, outs)
+    return outs
 
 
-def expand_vjp(op, callee) -> None:
+def vjp_values(op, callee) -> list:
     """Forward sweep (the callee's body), then the reverse sweep summing cotangents."""
     n_args = len(callee.regions[0].blocks[0].arguments)
     operands = list(op.operands)
@@ -180,7 +222,10 @@ def expand_vjp(op, callee) -> None:
             continue
         b = Builder(ip, new.location)
         cts = [c if c is not None else b.zeros_like(r) for c, r in zip(cts, new.results)]
-        in_cts = _rule(m, "vjp")(b, list(new.operands), list(new.results), cts, **m.attrs)
+        if m.name == "custom":
+            in_cts = _custom_vjp(new, cts, ip)
+        else:
+            in_cts = _rule(m, "vjp")(b, list(new.operands), list(new.results), cts, **m.attrs)
         if len(in_cts) != len(new.operands):
             raise MxError(f"vjp rule of 'mx.{m.name}' returned {len(in_cts)} cotangents for "
                           f"{len(new.operands)} operands", m.location)
@@ -188,10 +233,10 @@ def expand_vjp(op, callee) -> None:
             accumulate(v, c, b)
     params = list(callee.regions[0].blocks[0].arguments)
     grads = [acc[params[i]] if params[i] in acc else b0.zeros_like(args[i]) for i in argnums]
-    _replace(op, outs + grads)
+    return outs + grads
 
 
-def expand_jvp(op, callee) -> None:
+def jvp_values(op, callee) -> list:
     n_args = len(callee.regions[0].blocks[0].arguments)
     operands = list(op.operands)
     if len(operands) != 2 * n_args:
@@ -213,16 +258,20 @@ def expand_jvp(op, callee) -> None:
     _check_result_count(op, 2 * len(outs), "callee results, then one tangent per result")
     for m, new in cloned:
         ts = [tan.get(v) for v in m.op.operands]
+        if m.name == "custom":  # captured operands are constants of a custom function
+            ts = ts[:_primals(new)]
         if all(t is None for t in ts):
             continue
         b = Builder(ip, new.location)
-        out_ts = _rule(m, "jvp")(b, list(new.operands), ts, list(new.results), **m.attrs)
+        if m.name == "custom":
+            out_ts = _custom_jvp(new, ts, ip)
+        else:
+            out_ts = _rule(m, "jvp")(b, list(new.operands), ts, list(new.results), **m.attrs)
         for r, t in zip(m.op.results, out_ts):
             if t is not None and is_float(TensorType.from_ir(r.type).dtype):
                 tan[r] = t
     b0 = Builder(ip, op.location)
-    _replace(op, outs + [tan[r] if r in tan else b0.zeros_like(o)
-                         for r, o in zip(returned, outs)])
+    return outs + [tan[r] if r in tan else b0.zeros_like(o) for r, o in zip(returned, outs)]
 
 
 def _axes_attr(op, key):
@@ -231,7 +280,7 @@ def _axes_attr(op, key):
     return list(AXES.from_ir(op.attributes[key]))
 
 
-def expand_vmap(op, callee) -> None:
+def vmap_values(op, callee) -> list:
     block = callee.regions[0].blocks[0]
     n_args = len(block.arguments)
     args = list(op.operands)
@@ -268,7 +317,7 @@ def expand_vmap(op, callee) -> None:
         if name == "func.return":
             outs = [(env[v], axis[v]) for v in inner.operands]
             break
-        if not is_mx(inner) or mx_name(inner) not in OPS:
+        if not is_mx(inner) or mx_name(inner) not in (*OPS, "custom"):
             raise MxError(f"cannot vmap '{name}'", inner.location)
         m = read_op(inner)
         operands = [env[v] for v in inner.operands]
@@ -279,6 +328,9 @@ def expand_vmap(op, callee) -> None:
                                       attributes=copy_attributes(inner),
                                       loc=inner.location, ip=ip)
             results, res_axes = list(new.results), [None] * len(new.results)
+        elif m.name == "custom":
+            results = _custom_vmap(inner, operands, axes, size, ip)
+            res_axes = [0] * len(results)
         else:
             b = Builder(ip, inner.location)
             results, res_axes = _rule(m, "batch")(b, operands, axes, **m.attrs)
@@ -289,8 +341,7 @@ def expand_vmap(op, callee) -> None:
         raise MxError(f"'mx.vmap' out_axes has {len(out_axes)} entries for {len(outs)} results",
                       op.location)
     b = Builder(ip, op.location)
-    final = [_place_batch_axis(b, v, ax, want, size, op) for (v, ax), want in zip(outs, out_axes)]
-    _replace(op, final)
+    return [_place_batch_axis(b, v, ax, want, size, op) for (v, ax), want in zip(outs, out_axes)]
 
 
 def _place_batch_axis(b, value, axis, want, size, op):
@@ -313,4 +364,91 @@ def _place_batch_axis(b, value, axis, want, size, op):
     return b.transpose(value, perm=tuple(perm))
 
 
-EXPANDERS = {"vjp": expand_vjp, "jvp": expand_jvp, "vmap": expand_vmap, "call": expand_call}
+VALUES = {"vjp": vjp_values, "jvp": jvp_values, "vmap": vmap_values, "call": call_values}
+
+
+def _expander(kind: str):
+    return lambda op, callee: _replace(op, VALUES[kind](op, callee))
+
+
+EXPANDERS = {kind: _expander(kind) for kind in VALUES}
+
+
+# ---------------------------------------------------------------------------------------------
+# mx.custom: the rules of a custom function, or its body transformed where a rule is absent
+def _primals(op) -> int:
+    """How many operands of an mx.custom are the function's arguments (the rest are arrays
+    its body captured: constants of the custom function, with no derivative)."""
+    return ir.IntegerAttr(op.attributes["primals"]).value
+
+
+def _now(kind: str, op, ip, callee: str, operands, result_types, attrs=None) -> list:
+    """The values of a transform op on `callee` (for the custom op `op`) emitted at `ip` and
+    expanded at once."""
+    attributes = {"callee": ir.FlatSymbolRefAttr.get(callee), **(attrs or {})}
+    new = ir.Operation.create("func.call" if kind == "call" else f"mx.{kind}",
+                              results=list(result_types), operands=list(operands),
+                              attributes=attributes, loc=op.location, ip=ip)
+    values = VALUES[kind](new, _function(op, callee))
+    for v, t in zip(values, result_types):
+        if v.type != t:
+            raise MxError(f"custom function rule @{callee} returns {v.type} where {t} is "
+                          "expected", op.location)
+    new.erase()
+    return values
+
+
+def _custom_vjp(op, cts, ip) -> list:
+    """Cotangents of an mx.custom's operands (None for its captures)."""
+    n = _primals(op)
+    operands = list(op.operands)
+    primal_types = [v.type for v in operands[:n]]
+    rule = _rule_name(op, "vjp")
+    if rule is not None:  # the rule takes (primals, cotangents, outputs, captures)
+        grads = _now("call", op, ip, rule, operands[:n] + cts + list(op.results) + operands[n:],
+                     primal_types)
+    else:  # the body's own vjp (recomputed here: with `checkpoint` that is the point)
+        from mxir.dialect.core import INTS
+
+        outs = _now("vjp", op, ip, _callee(op), operands + cts,
+                    [r.type for r in op.results] + primal_types,
+                    {"argnums": INTS.to_ir(tuple(range(n)))})
+        grads = outs[len(op.results):]
+    return grads + [None] * (len(operands) - n)
+
+
+def _custom_jvp(op, tangents, ip) -> list:
+    """Tangents of an mx.custom's results, given its primals' tangents (None: zero)."""
+    n = _primals(op)
+    operands = list(op.operands)
+    b = Builder(ip, op.location)
+    ts = [t if t is not None else b.zeros_like(v) for t, v in zip(tangents, operands[:n])]
+    out_types = [r.type for r in op.results]
+    rule = _rule_name(op, "jvp")
+    if rule is not None:  # the rule takes (primals, tangents, captures)
+        return _now("call", op, ip, rule, operands[:n] + ts + operands[n:], out_types)
+    caps = operands[n:]
+    zeros = [b.zeros_like(v) for v in caps]
+    outs = _now("jvp", op, ip, _callee(op), operands[:n] + caps + ts + zeros, out_types * 2)
+    return outs[len(out_types):]
+
+
+def _custom_vmap(op, operands, axes, size, ip) -> list:
+    """An mx.custom's results with the batch axis first. Its vmap rule was traced for one
+    pattern of mapped arguments (`vmap_mapped`: 1 mapped, at axis 0; 0 unmapped); any other
+    pattern batches the body."""
+    from mxir.dialect.core import AXES, INTS
+
+    n = _primals(op)
+    rule = _rule_name(op, "vmap")
+    out_types = [TensorType.from_ir(r.type) for r in op.results]
+    batched = [t.with_shape((size, *t.shape)).to_ir() for t in out_types]
+    if rule is not None and all(ax is None for ax in axes[n:]):
+        mapped = tuple(int(ax is not None) for ax in axes[:n])
+        if mapped == tuple(INTS.from_ir(op.attributes["vmap_mapped"])):
+            b = Builder(ip, op.location)
+            moved = [v if ax is None else _place_batch_axis(b, v, ax, 0, size, op)
+                     for v, ax in zip(operands, axes)]
+            return _now("call", op, ip, rule, moved, batched)
+    return _now("vmap", op, ip, _callee(op), operands, batched,
+                {"in_axes": AXES.to_ir(tuple(axes)), "out_axes": AXES.to_ir((0,) * len(batched))})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlir import ir
-from mxir.dialect import OPS, TRANSFORM_OPS, MxError, infer_types
+from mxir.dialect import OPS, OPTIONAL_ATTRS, TRANSFORM_OPS, MxError, infer_types
 
 from .ir_utils import function_table, is_mx, is_transform, mx_name, read_op
 
@@ -26,8 +26,11 @@ def verify(module) -> None:
         if len(op.regions):  # checked for transform ops too: --inline aborts on such regions
             raise MxError(f"'{op.name}' op must have no regions", op.location)
         if is_transform(op):
-            for key, kind in TRANSFORM_OPS[mx_name(op)].items():
+            optional = OPTIONAL_ATTRS.get(mx_name(op), {})
+            for key, kind in {**TRANSFORM_OPS[mx_name(op)], **optional}.items():
                 if key not in op.attributes:
+                    if key in optional:
+                        continue
                     raise MxError(f"'{op.name}' op attribute \"{key}\" is expected but not "
                                   "provided", op.location)
                 try:
@@ -35,10 +38,14 @@ def verify(module) -> None:
                 except (MxError, TypeError, ValueError) as e:
                     raise MxError(f"'{op.name}' op attribute \"{key}\": "
                                   f"{getattr(e, 'message', e)}", op.location) from None
-            callee = op.attributes["callee"]
-            if ir.FlatSymbolRefAttr(callee).value not in table:
-                raise MxError(f"'{op.name}' op callee {callee} does not name a function in "
-                              "this module", op.location)
+            for key in ("callee", "vjp", "jvp", "vmap"):
+                if key in op.attributes and \
+                        ir.FlatSymbolRefAttr(op.attributes[key]).value not in table:
+                    raise MxError(f"'{op.name}' op {key} {op.attributes[key]} does not name a "
+                                  "function in this module", op.location)
+            if "vmap" in op.attributes and "vmap_mapped" not in op.attributes:
+                raise MxError(f"'{op.name}' op attribute \"vmap_mapped\" is expected with "
+                              "\"vmap\"", op.location)
             continue
         if mx_name(op) not in OPS:
             raise MxError(f"unknown op '{op.name}'", op.location)
