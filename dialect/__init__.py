@@ -19,9 +19,9 @@ from .builder import Builder
 from .core import (
     AXES,
     BOOL,
-    INT,
     DTYPES,
     FLOATS,
+    INT,
     INTEGERS,
     INTS,
     SYMBOL,
@@ -147,6 +147,7 @@ def new_context():
 __all__ = [
     "COVERAGE_PATH", "PARTS", "coverage_table", "has_part",
     "Builder", "ConstValue", "DTYPES", "FLOATS", "INTEGERS", "IRDL_PATH", "MxError", "OPS",
-    "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage", "infer_types", "irdl_text", "is_float",
-    "is_integer", "load_dialect", "new_context", "numpy_dtype", "register", "to_storage",
+    "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage", "infer_types",
+    "irdl_text", "is_float", "is_integer", "load_dialect", "new_context", "numpy_dtype",
+    "register", "to_storage",
 ]

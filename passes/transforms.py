@@ -258,8 +258,8 @@ def jvp_values(op, callee) -> list:
     _check_result_count(op, 2 * len(outs), "callee results, then one tangent per result")
     for m, new in cloned:
         ts = [tan.get(v) for v in m.op.operands]
-        if m.name == "custom":  # captured operands are constants of a custom function
-            ts = ts[:_primals(new)]
+        if m.name == "custom" and _rule_name(new, "jvp") is not None:
+            ts[_primals(new):] = [None] * (len(ts) - _primals(new))  # captures: constants
         if all(t is None for t in ts):
             continue
         b = Builder(ip, new.location)
@@ -399,7 +399,7 @@ def _now(kind: str, op, ip, callee: str, operands, result_types, attrs=None) -> 
 
 
 def _custom_vjp(op, cts, ip) -> list:
-    """Cotangents of an mx.custom's operands (None for its captures)."""
+    """Cotangents of an mx.custom's operands (a rule gives none to the captures)."""
     n = _primals(op)
     operands = list(op.operands)
     primal_types = [v.type for v in operands[:n]]
@@ -407,29 +407,28 @@ def _custom_vjp(op, cts, ip) -> list:
     if rule is not None:  # the rule takes (primals, cotangents, outputs, captures)
         grads = _now("call", op, ip, rule, operands[:n] + cts + list(op.results) + operands[n:],
                      primal_types)
-    else:  # the body's own vjp (recomputed here: with `checkpoint` that is the point)
-        from mxir.dialect.core import INTS
+        return grads + [None] * (len(operands) - n)  # captures: constants of the rule
+    # the body's own vjp, captures included (recomputed here: with `checkpoint` that is the
+    # point)
+    from mxir.dialect.core import INTS
 
-        outs = _now("vjp", op, ip, _callee(op), operands + cts,
-                    [r.type for r in op.results] + primal_types,
-                    {"argnums": INTS.to_ir(tuple(range(n)))})
-        grads = outs[len(op.results):]
-    return grads + [None] * (len(operands) - n)
+    outs = _now("vjp", op, ip, _callee(op), operands + cts,
+                [r.type for r in op.results] + [v.type for v in operands],
+                {"argnums": INTS.to_ir(tuple(range(len(operands))))})
+    return outs[len(op.results):]
 
 
 def _custom_jvp(op, tangents, ip) -> list:
-    """Tangents of an mx.custom's results, given its primals' tangents (None: zero)."""
+    """Tangents of an mx.custom's results, given its operands' tangents (None: zero)."""
     n = _primals(op)
     operands = list(op.operands)
     b = Builder(ip, op.location)
-    ts = [t if t is not None else b.zeros_like(v) for t, v in zip(tangents, operands[:n])]
+    ts = [t if t is not None else b.zeros_like(v) for t, v in zip(tangents, operands)]
     out_types = [r.type for r in op.results]
     rule = _rule_name(op, "jvp")
     if rule is not None:  # the rule takes (primals, tangents, captures)
-        return _now("call", op, ip, rule, operands[:n] + ts + operands[n:], out_types)
-    caps = operands[n:]
-    zeros = [b.zeros_like(v) for v in caps]
-    outs = _now("jvp", op, ip, _callee(op), operands[:n] + caps + ts + zeros, out_types * 2)
+        return _now("call", op, ip, rule, operands[:n] + ts[:n] + operands[n:], out_types)
+    outs = _now("jvp", op, ip, _callee(op), operands + ts, out_types * 2)
     return outs[len(out_types):]
 
 

@@ -7,6 +7,7 @@ import math as _math
 from . import ops as _ops
 from .array import _install_operators, array
 from .compile import compile, disable_compile, enable_compile  # noqa: A004,F401
+from .custom import checkpoint, custom_function  # noqa: F401
 from .dtypes import (  # noqa: F401
     bfloat16,
     bool_,

@@ -8,7 +8,7 @@ evaluated arrays become arguments of @main.
 
 from __future__ import annotations
 
-from mxir.dialect import OPS, TRANSFORM_OPS, TensorType
+from mxir.dialect import OPS, OPTIONAL_ATTRS, TRANSFORM_OPS, TensorType
 
 from .graph import DATA, PARAM, Node
 
@@ -136,11 +136,30 @@ class FunctionEmitter:
             cache, key = callee.emitted, ()
         emitted = cache.get(key)
         if emitted is None:
-            sub = FunctionEmitter(callee, inner, self.memo)
-            emitted = (Function(sub.finish(callee.outputs)), sub.captures)
+            if getattr(callee, "rules", None) is not None:  # a custom function (custom.py)
+                emitted = self._custom(callee, inner)
+            else:
+                sub = FunctionEmitter(callee, inner, self.memo)
+                emitted = (Function(sub.finish(callee.outputs)), sub.captures)
             cache[key] = emitted
         self.callees[id(node)] = emitted
         return emitted
+
+    def _custom(self, callee, inner) -> tuple:
+        """(Custom, captures): the body and each rule as a function; the captures of all of
+        them are one list, trailing arguments of each (the mx.custom op's extra operands)."""
+        parts, union, index = [], [], {}
+        for name, trace in (("callee", callee), *sorted(callee.rules.items())):
+            sub = FunctionEmitter(trace, inner, self.memo)
+            parts.append((name, len(trace.params), sub.finish(trace.outputs), sub.captures))
+            for node, i in sub.captures:
+                if (id(node), i) not in index:
+                    index[(id(node), i)] = len(union)
+                    union.append((node, i))
+        types = tuple(node.types[i] for node, i in union)
+        return Custom(
+            (name, _with_captures_as(fn, n, [index[(id(c), i)] for c, i in caps], types))
+            for name, n, fn, caps in parts), union
 
     def _emit_all(self) -> None:
         base, instrs = self.base, self.instrs
@@ -164,7 +183,7 @@ class FunctionEmitter:
             callee, captures = self.callees[id(node)]
             # captured values are extra callee arguments, after the traced parameters
             cap_refs = [base[id(n)] + i for n, i in captures]
-            cap_types = callee[0][len(node.callee.params):]
+            cap_types = [n.types[i] for n, i in captures]
             operands, attrs = self._with_captures(node, operands, cap_refs, cap_types)
             attrs = tuple(sorted(attrs.items()))
             append((node.op, attrs, tuple(operands), node.types, callee))
@@ -213,6 +232,29 @@ class FunctionEmitter:
 _EXPAND = object()  # marker on _collect's stack: the node below it is ready to emit
 
 
+class Custom(tuple):
+    """The functions of an mx.custom op: ((attribute name, Function), ...), "callee" first."""
+
+
+def _with_captures_as(fn: tuple, n_params: int, positions: list, cap_types: tuple) -> Function:
+    """`fn` taking all of a custom op's captures (`cap_types`) after its `n_params`
+    parameters, where it took only its own (the i-th of them is capture `positions[i]`)."""
+    arg_types, instrs, results = fn
+    own, extra = len(positions), len(cap_types) - len(positions)
+
+    def ref(r):
+        if r < n_params:
+            return r
+        if r < n_params + own:
+            return n_params + positions[r - n_params]
+        return r + extra
+
+    return Function((tuple(arg_types[:n_params]) + cap_types,
+                     tuple((op, attrs, tuple(map(ref, operands)), types, callee)
+                           for op, attrs, operands, types, callee in instrs),
+                     tuple(map(ref, results))))
+
+
 def _evaluated(values) -> bool:
     if values is None:
         return False
@@ -252,9 +294,13 @@ def build_module(main: tuple):
         with ir.InsertionPoint(block):
             for op, attrs, operands, types, callee in instrs:
                 ir_attrs = {}
-                if callee is not None:
+                if isinstance(callee, Custom):
+                    for key, fn in callee:
+                        ir_attrs[key] = ir.FlatSymbolRefAttr.get(callee_name(fn))
+                elif callee is not None:
                     ir_attrs["callee"] = ir.FlatSymbolRefAttr.get(callee_name(callee))
-                kinds = TRANSFORM_OPS[op] if callee is not None else OPS[op].attrs
+                kinds = ({**TRANSFORM_OPS[op], **OPTIONAL_ATTRS.get(op, {})}
+                         if callee is not None else OPS[op].attrs)
                 for k, v in attrs:
                     ir_attrs[k] = kinds[k].to_ir(v, types[0] if types else None)
                 created = ir.Operation.create(

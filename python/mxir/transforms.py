@@ -186,7 +186,7 @@ def _value_and_grad(fun: Callable, argnums, argnames, where: str) -> Callable:
         if not names and len(nums) == 1 and type(args[nums[0]]) is array:  # the common call
             g = grads[0]
             if aux is not None:
-                return (value, *aux[1:]), g
+                return _with_value(aux, value), g
             return value, g
         # rebuild the gradient trees in the shape of the differentiated arguments
         trees, k = [], 0
@@ -204,11 +204,16 @@ def _value_and_grad(fun: Callable, argnums, argnames, where: str) -> Callable:
         if names:
             g = (g, kw)
         if aux is not None:
-            return (value, *aux[1:]), g
+            return _with_value(aux, value), g
         return value, g
 
     wrapped.__name__ = f"{where}({getattr(fun, '__name__', 'f')})"
     return wrapped
+
+
+def _with_value(aux: tuple, value: array) -> tuple:
+    """The function's output with the loss in first place (a named tuple stays one)."""
+    return _children(aux)[1]([value, *aux[1:]])
 
 
 def grad(fun: Callable, argnums=None, argnames=()) -> Callable:
@@ -351,9 +356,13 @@ def _flat_axes(tree, axes, output: bool) -> list:
     return flat
 
 
+_VMAPS: list = []  # (ids of the mapped parameter nodes, axis size) of the vmaps being traced
+
+
 def _depends_on(out: array, params: set) -> bool:
     """Whether `out` is computed from one of the parameter nodes `params` (walking into the
-    callees of transform nodes, which may read enclosing parameters)."""
+    callees of transform nodes, which may read enclosing parameters, and from parameters
+    bound to an argument to that argument)."""
     stack, seen = [out._node], set()
     while stack:
         node = stack.pop()
@@ -363,6 +372,8 @@ def _depends_on(out: array, params: set) -> bool:
         if id(node) in params:
             return True
         stack.extend(a._node for a in node.inputs)
+        if node.bound is not None:
+            stack.append(node.bound._node)
         if node.callee is not None:
             stack.extend(o._node for o in node.callee.outputs)
     return False
@@ -401,11 +412,15 @@ def vmap(fun: Callable, in_axes=0, out_axes=0) -> Callable:
             if ax is not None:
                 t = t.with_shape(t.shape[:ax] + t.shape[ax + 1:])
             params.append(array._from(param_node(t, trace)))
-        out = fun(*tree_structure(args)(params))
+        mapped = {id(p._node) for p, ax in zip(params, axes) if ax is not None}
+        _VMAPS.append((mapped, size))  # custom functions called inside trace their vmap rule
+        try:
+            out = fun(*tree_structure(args)(params))
+        finally:
+            _VMAPS.pop()
         outs = tree_flatten(out)
         oaxes = _flat_axes(out, out_axes, output=True)
         trace.outputs = outs
-        mapped = {id(p._node) for p, ax in zip(params, axes) if ax is not None}
         types = []
         for o, ax in zip(outs, oaxes):
             t = o._node.types[o._index]
