@@ -121,9 +121,11 @@ def test_compiled_grad_of_grad_matches_closed_form():
         assert cg(mx.array(v)).item() == pytest.approx(-np.sin(v), rel=1e-6)
 
 
-def test_non_array_outputs_are_refused():
-    with pytest.raises(ValueError, match="must return arrays"):
-        mx.compile(lambda x: 3)(mx.array(1.0))
+def test_non_array_outputs_are_constants_of_the_trace():
+    """As MLX: returned as the trace left them."""
+    assert mx.compile(lambda x: 3)(mx.array(1.0)) == 3
+    out = mx.compile(lambda x: (x * 2, "s", None))(mx.array(1.0))
+    assert out[0].item() == 2.0 and out[1:] == ("s", None)
 
 
 def test_disable_compile_runs_eagerly():
