@@ -1,4 +1,4 @@
-"""Ops that make or convert values: constant, astype, arange."""
+"""Ops that make or convert values: constant, astype, arange; and barrier."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from mlir import ir
 from mlir.dialects import arith, linalg
 
 from .core import DENSE, DTYPE, FLOAT, INTS, ConstValue, MxError, TensorType, is_float
-from .lowering import PARALLEL, cast, load, store
+from .lowering import PARALLEL, cast, fpred, load, store
 from .op import Op, register
 
 
@@ -134,4 +134,53 @@ class ArangeOp(Op):
         return [b.arange(**attrs)], [None]
 
 
-__all__ = ["ConstantOp", "AstypeOp", "ArangeOp", "is_float"]
+@register
+class BarrierOp(Op):
+    """`barrier(x, s)` is `x`, computed only once the f32 scalar `s` is: what mx.checkpoint's
+    recomputation reads in the reverse sweep (`s` comes from the cotangent), so that no CSE,
+    ours or upstream, merges the recomputed values with the forward sweep's and their buffers
+    need not live until the reverse sweep. Lowered as `select(s > +inf, -x, x)`: never -x, and
+    not foldable before bufferization (LLVM folds it later)."""
+
+    name = "barrier"
+    arity = 2
+    dynamic = True
+
+    def infer(self, types):
+        x, s = types
+        if s != TensorType((), "float32") or not is_float(x.dtype):
+            raise MxError(f"'mx.barrier' expects a float tensor and a tensor<f32>, got {x} and "
+                          f"{s}")
+        return [x]
+
+    def reference(self, x, s):
+        return x
+
+    def lower(self, lo, xs, in_types, out_types):
+        x_type = in_types[0]
+        rank, dtype = x_type.ndim, x_type.dtype
+        ident = ir.AffineMap.get_identity(rank)
+        scalar = ir.AffineMap.get(rank, 0, [])
+        out = lo.empty(out_types[0], lo.dims(xs[0], x_type))
+
+        def body(x, s, _o):
+            never = arith.cmpf(fpred("ogt"), s, arith.constant(s.type, float("inf")))
+            v = load(x, dtype)
+            return store(arith.select(never, arith.negf(v), v), dtype)
+
+        return lo.generic(xs, [out], [ident, scalar, ident], [PARALLEL] * rank, body)
+
+    def vjp(self, b, primals, outputs, cotangents):
+        return [cotangents[0], None]
+
+    def jvp(self, b, primals, tangents, outputs):
+        return [tangents[0]]
+
+    def batch(self, b, operands, axes):
+        (x, s), (ax, s_ax) = operands, axes
+        if s_ax is not None:  # one scalar orders the whole batch
+            s = b.sum(s, axes=(s_ax,), keepdims=False)
+        return [b.barrier(x, s)], [ax]
+
+
+__all__ = ["ConstantOp", "AstypeOp", "ArangeOp", "BarrierOp", "is_float"]

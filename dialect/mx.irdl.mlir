@@ -91,6 +91,13 @@ irdl.dialect @mx {
     irdl.attributes {"dtype" = %dtype}
     irdl.results(r0: %r0)
   }
+  irdl.operation @barrier {
+    %x0 = irdl.base "!builtin.tensor"
+    %x1 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
   irdl.operation @bitwise_and {
     %x0 = irdl.base "!builtin.tensor"
     %x1 = irdl.base "!builtin.tensor"

@@ -408,14 +408,29 @@ def _custom_vjp(op, cts, ip) -> list:
         grads = _now("call", op, ip, rule, operands[:n] + cts + list(op.results) + operands[n:],
                      primal_types)
         return grads + [None] * (len(operands) - n)  # captures: constants of the rule
-    # the body's own vjp, captures included (recomputed here: with `checkpoint` that is the
-    # point)
+    # the body's own vjp, captures included: its forward sweep is recomputed here, which
+    # CSE merges with the first one, unless `checkpoint` orders it after the cotangents
     from mxir.dialect.core import INTS
 
+    if "checkpoint" in op.attributes:
+        operands = _after(operands, cts, Builder(ip, op.location))
     outs = _now("vjp", op, ip, _callee(op), operands + cts,
                 [r.type for r in op.results] + [v.type for v in operands],
                 {"argnums": INTS.to_ir(tuple(range(len(operands))))})
     return outs[len(op.results):]
+
+
+def _after(values, cotangents, b) -> list:
+    """`values` (the floats among them) behind an mx.barrier on the cotangents: computations
+    from them cannot start before the reverse sweep reaches this point."""
+    cts = [c for c in cotangents if is_float(b.type(c).dtype)]
+    if not cts:
+        return values
+    t = b.type(cts[0])
+    s = b.sum(cts[0], axes=tuple(range(t.ndim)), keepdims=False) if t.ndim else cts[0]
+    if t.dtype != "float32":
+        s = b.astype(s, dtype="float32")
+    return [b.barrier(v, s) if is_float(b.type(v).dtype) else v for v in values]
 
 
 def _custom_jvp(op, tangents, ip) -> list:
