@@ -15,6 +15,7 @@ from mxir.dialect import MxError
 
 from . import pipelines
 from .cpu_codegen import cpu_codegen, cpu_parallel, loop_hints, loop_hints_to_llvm
+from .early_dealloc import early_dealloc
 from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
 from .math_approx import math_approx
@@ -121,9 +122,11 @@ register_pass("mx-cpu-loop-hints", "no LLVM loop vectorization of loops with bra
 register_pass("mx-cpu-loop-hints-to-llvm", "scf.for loop hints -> llvm.br loop_annotation")(
     loop_hints_to_llvm)
 register_pass("mx-cpu-parallel", "scf.forall chunks -> async runtime thread pool")(cpu_parallel)
+register_pass("mx-early-dealloc", "free each temporary buffer right after its last use")(
+    early_dealloc)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
                           "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
-                          "cpu-blas-matmul", "mx-cpu-parallel",
+                          "mx-early-dealloc", "cpu-blas-matmul", "mx-cpu-parallel",
                           *pipelines.CPU_TO_LLVM]
 
 register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(
