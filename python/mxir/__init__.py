@@ -27,6 +27,13 @@ from .dtypes import (  # noqa: F401
     unsignedinteger,
 )
 from .evaluate import eval_arrays as _eval_arrays
+from .export import (  # noqa: F401
+    depends,
+    export_function,
+    export_to_dot,
+    exporter,
+    import_function,
+)
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap  # noqa: F401
 
 _install_operators()
