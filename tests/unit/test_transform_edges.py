@@ -265,7 +265,7 @@ def test_compile_keeps_its_trace_and_constants():
         f = mx.compile(changing)
         assert len(f(mx.array(1.0))) == 1 and len(f(mx.array(1.0))) == 1
         c = mx.array(5.0)
-        g = mx.compile(lambda a: a + c)
+        g = mx.compile(lambda a: a + c)  # noqa: B023 - the capture is the point
         assert g(mx.array(1.0)).item() == 6.0
         c = mx.array(7.0)  # noqa: F841 - rebinding does not change the compiled function
         assert g(mx.array(1.0)).item() == 6.0
