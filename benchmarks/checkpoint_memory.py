@@ -102,7 +102,7 @@ def static_peak(layers: int, segment: int, width: int, batch: int, checkpoint: b
     with context(), ir.Location.unknown():
         module = build_module(main)
         run_pipeline(module, ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
-                              "mx-cpu-codegen", pipelines.ONE_SHOT, "mx-early-dealloc"])
+                              "mx-cpu-codegen", *pipelines.ONE_SHOT, "mx-early-dealloc"])
         sizes, live, peak = {}, 0, 0
         main = next(f for f in module.body.operations
                     if ir.StringAttr(f.attributes["sym_name"]).value == "main")
