@@ -136,7 +136,7 @@ class ArangeOp(Op):
 
 @register
 class BarrierOp(Op):
-    """`barrier(x, s)` is `x`, computed only once the f32 scalar `s` is: what mx.checkpoint's
+    """`barrier(x, s)` is `x`, computed only once the float scalar `s` is: what mx.checkpoint's
     recomputation reads in the reverse sweep (`s` comes from the cotangent), so that no CSE,
     ours or upstream, merges the recomputed values with the forward sweep's and their buffers
     need not live until the reverse sweep. Lowered as `select(s > +inf, -x, x)`: never -x, and
@@ -148,9 +148,9 @@ class BarrierOp(Op):
 
     def infer(self, types):
         x, s = types
-        if s != TensorType((), "float32") or not is_float(x.dtype):
-            raise MxError(f"'mx.barrier' expects a float tensor and a tensor<f32>, got {x} and "
-                          f"{s}")
+        if s.shape != () or not (is_float(s.dtype) and is_float(x.dtype)):
+            raise MxError(f"'mx.barrier' expects a float tensor and a float scalar, got {x} "
+                          f"and {s}")
         return [x]
 
     def reference(self, x, s):

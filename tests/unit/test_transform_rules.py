@@ -52,6 +52,7 @@ def cases():
                                (1, 0, True, False), (1, 1, True, True), (2, 1, False, True),
                                (3, 0, True, True), (4, 1, False, True), (4, 0, True, True)]]
     out += [("sort", [(2, 3)], {"axis": 1}), ("sort", [(4, 2)], {"axis": 0})]
+    out += [("barrier", [(2, 3), ()], {})]
     return out
 
 
