@@ -212,5 +212,26 @@ def heap_bytes() -> int:
     return info.uordblks + info.hblkhd
 
 
+def resident_bytes() -> int:
+    """The process's resident memory (Linux /proc/self/statm); 0 where not known."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def footprint() -> tuple[int, int]:
+    """(heap bytes, resident bytes) now; what a compilation kept is the larger growth of the
+    two: the heap misses the JIT's code pages (mapped directly), the resident size misses
+    memory the allocator had free and reused."""
+    return heap_bytes(), resident_bytes()
+
+
+def kept_since(before: tuple[int, int]) -> int:
+    heap, resident = footprint()
+    return max(heap - before[0], resident - before[1], 0)
+
+
 POOL = BufferPool()
 empty = POOL.empty

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mxir.dialect import MxError, numpy_dtype
 from mxir.runtime.memory import empty as pooled
-from mxir.runtime.memory import heap_bytes
+from mxir.runtime.memory import footprint, kept_since
 
 from .device import check_device
 from .device import target as current_target
@@ -12,9 +12,10 @@ from .program import Function, FunctionEmitter, build_module, trace_program
 
 _CACHE: dict[tuple, object] = {}  # (target, Program) -> executable, oldest first
 _COST: dict[tuple, int] = {}  # (target, Program) -> bytes its compilation kept (below)
-# Compiled programs kept in memory, counted in bytes: each holds a JIT (measured ~1.2-1.6 MB
-# of heap for a small program). Past the limit the oldest are dropped, down to three quarters
-# of it (the on-disk cache still has them), so a long process does not grow without bound.
+# Compiled programs kept in memory, counted in bytes: each holds a JIT (measured ~1.2 MB of
+# heap and ~1.5 MB resident for a small program), charged what its compilation kept. Past
+# the limit the oldest are dropped, down to three quarters of it (the on-disk cache still has
+# them), so a long process does not grow without bound.
 CACHE_BYTES = 512 << 20
 
 
@@ -63,7 +64,7 @@ def compile_program(main: tuple, target: str = "cpu"):
         from mxir.runtime.cpu import CpuExecutable
 
         key = program_digest(main)
-        before = heap_bytes()
+        before = footprint()
         with context(), ir.Location.unknown():
             text = cache.load(key)
             if text is not None:
@@ -76,7 +77,7 @@ def compile_program(main: tuple, target: str = "cpu"):
                 text = call_isolated(_lower_for_cpu, main)
                 exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
-        _remember(("cpu", main), exe, max(heap_bytes() - before, len(text)))
+        _remember(("cpu", main), exe, max(kept_since(before), len(text)))
     return exe
 
 
@@ -108,7 +109,7 @@ def _compile_gpu(main: tuple, backend: str):
         device = open_gpu(backend)
         chip = device.chip() if backend == "cuda" else None
         key = program_digest(main) + (f"-ptx-{chip}" if chip else "-msl")
-        before = heap_bytes()
+        before = footprint()
         text = cache.load(key)
         compiled = None
         if text is not None:
@@ -121,7 +122,7 @@ def _compile_gpu(main: tuple, backend: str):
             compiled = Executable.loads(text)
             cache.store(key, text)
         exe = _remember((backend, main), PlanRunner(compiled, device),
-                        max(heap_bytes() - before, len(text)))
+                        max(kept_since(before), len(text)))
     return exe
 
 
