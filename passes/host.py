@@ -1,12 +1,12 @@
 """The host CPU that the JIT compiles for: its vector features, read once, and the codegen
 choices taken from them (mx-cpu-host pass: LLVM function attributes).
 
-Why: the ExecutionEngine compiles for the host CPU (all its features), but LLVM's tuning for
-Intel AVX-512 server parts prefers 256-bit vectors ("prefer-256-bit"), so our explicit wide
-vector ops were split into ymm halves. Measured on a 2-core Xeon (Sapphire Rapids, AVX-512,
-benchmarks/roofline.py): FMA peak 41 GFLOP/s in 8 x f32 vectors vs 103 in 16 x f32 on one
-core. On an AVX-512 host every function gets prefer-vector-width=512; on AVX2 and NEON
-hosts LLVM's own choice (256 / 128 bit) is the host's width already.
+The ExecutionEngine compiles for the host CPU, but which vector width LLVM's tuning prefers
+varies by CPU model and LLVM version (its Intel AVX-512 server tunings have preferred 256-bit
+halves). So every function states the host's width (prefer- and min-legal-vector-width): 512 with
+AVX-512, 256 with AVX2, 128 on NEON/SSE; MXIR_VECTOR_BITS overrides it (timings of the
+other widths). Measured on a 2-core Sapphire Rapids VM (benchmarks/roofline.py): FMA peak
+41 GFLOP/s in 8 x f32 vectors vs 103 in 16 x f32 on one core.
 """
 
 from __future__ import annotations
@@ -60,15 +60,15 @@ def vector_bits() -> int:
 def tag_host(module) -> None:
     """Every defined llvm.func asks for the host's vector width (see the module doc)."""
     bits = vector_bits()
-    if bits < 512:
-        return
     with module.context:
-        wanted = ir.ArrayAttr.get([ir.StringAttr.get("prefer-vector-width"),
-                                   ir.StringAttr.get(str(bits))])
+        # both: without min-legal-vector-width LLVM takes any width as legal for the
+        # function, and explicit vector types then use whatever registers exist
+        wanted = [ir.ArrayAttr.get([ir.StringAttr.get(k), ir.StringAttr.get(str(bits))])
+                  for k in ("prefer-vector-width", "min-legal-vector-width")]
         for op in module.body.operations:
             if op.operation.name != "llvm.func" or not op.regions[0].blocks:
                 continue
             attrs = op.operation.attributes
             # kept: what lowering put there (async coroutines carry "presplitcoroutine")
             old = list(ir.ArrayAttr(attrs["passthrough"])) if "passthrough" in attrs else []
-            attrs["passthrough"] = ir.ArrayAttr.get(old + [wanted])
+            attrs["passthrough"] = ir.ArrayAttr.get(old + wanted)
