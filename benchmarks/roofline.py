@@ -153,6 +153,34 @@ def peak_flops(ceilings: dict, threads: int | None = None) -> float:
     return max(by_t[t] for by_t in ceilings["fma"].values())
 
 
+def kernel_flops(arrays) -> float:
+    """Floating-point operations per element of the program mxir compiles for `arrays` (lazy
+    mxir arrays of one elementwise fused kernel): the vector fmul/fadd/fsub/fma (fma twice)
+    of its generated LLVM IR, times their lanes, over the widest vector's lanes (the tile
+    one loop iteration computes). Our polynomials' own count, so the FMA roofline fraction
+    says how well the code runs, not how few operations it needs."""
+    import re
+
+    from mlir import ir
+    from mxir import evaluate
+    from mxir.passes import run_pipeline
+    from mxir.program import build_module, trace_program
+
+    main, _ = trace_program(list(arrays))
+    with evaluate.context(), ir.Location.unknown():
+        module = build_module(main)
+        run_pipeline(module, ["mx-to-cpu"])
+        text = str(module)
+    weights = {"llvm.fmul": 1, "llvm.fadd": 1, "llvm.fsub": 1, "llvm.intr.fma": 2,
+               "llvm.intr.fmuladd": 2}
+    total, tile = 0, 1
+    for m in re.finditer(r"(llvm\.[\w.]+)[^\n]*vector<(\d+)xf(?:32|64)>", text):
+        lanes = int(m.group(2))
+        tile = max(tile, lanes)
+        total += weights.get(m.group(1), 0) * lanes
+    return total / tile
+
+
 def report(ceilings: dict) -> str:
     host = ceilings["host"]
     lines = [f"host: {host['model']}; {host['cores']} usable cores; features "
