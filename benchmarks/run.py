@@ -450,7 +450,8 @@ def scaling(max_cores: int) -> None:
     import subprocess
 
     cores = sorted(os.sched_getaffinity(0))
-    print("\nthread scaling (mxir compiled, child process per core count):")
+    print("\nthread scaling (mxir compiled, child process per core count; the JIT's pool has "
+          "as many workers as usable cores):")
     base = None
     for k in range(1, min(max_cores, len(cores)) + 1):
         out = subprocess.run(
