@@ -2,7 +2,7 @@
 in one run. Medians exclude the first call, whose time (trace + compile + run) is reported on
 its own. Not a test: nothing here gates on absolute times.
 
-    python benchmarks/run.py [--quick] [--only W1,W5] [--disk-cache]
+    python benchmarks/run.py [--quick] [--only W1,W5] [--disk-cache] [--no-roofline] [--scaling N]
 
 Compile times are measured against an empty on-disk cache (a fresh MXIR_CACHE_DIR) unless
 --disk-cache keeps the user's.
@@ -365,8 +365,114 @@ def w7_shapeless(fws, rng):
             ("W7 MLP step x8 batch sizes, shapeless", shapeless)]
 
 
+def w8_chain(fws, rng):
+    """A memory-bound elementwise chain, x * 2 + 1 on 16M f32: 64 MB read, 64 MB written;
+    NumPy makes a fresh output each call, as the others do."""
+    x_np = rng.standard_normal(16_777_216).astype(np.float32)
+    eager, compiled = {}, {}
+    eager["numpy"] = lambda: x_np * 2 + 1
+    out = np.empty_like(x_np)
+
+    def np_into():
+        np.multiply(x_np, 2, out=out)
+        return np.add(out, 1, out=out)
+
+    compiled["numpy"] = np_into  # the "compiled" row: NumPy into a preallocated output
+    for name in ("mxir", "mlx"):
+        if name not in fws:
+            continue
+        mx, ev, comp = _mx_like(fws, name)
+        x = mx.array(x_np)
+        ev(x)
+        cf = comp(lambda x: x * 2 + 1)
+        eager[name] = lambda ev=ev, x=x: ev(x * 2 + 1)
+        compiled[name] = lambda f=cf, ev=ev, x=x: ev(f(x))
+    if "jax" in fws:
+        jax = fws["jax"]
+        x = jax.numpy.asarray(x_np)
+        jf = jax.jit(lambda x: x * 2 + 1)
+        eager["jax"] = lambda: (x * 2 + 1).block_until_ready()
+        compiled["jax"] = lambda: jf(x).block_until_ready()
+    return [("W8 x*2+1 16M f32 (memory-bound)", eager),
+            ("W8 x*2+1 16M f32 (memory-bound), compiled", compiled)]
+
+
 WORKLOADS = {"W1": w1_seed, "W2": w2_mlp, "W3": w3_elementwise, "W4": w4_per_example,
-             "W5": w5_latency, "W6": w6_matmul, "W7": w7_shapeless}
+             "W5": w5_latency, "W6": w6_matmul, "W7": w7_shapeless, "W8": w8_chain}
+
+
+# -- roofline ----------------------------------------------------------------------------------
+_N16M = 16_777_216
+_W2_FLOPS = 2 * 256 * 784 * 512 * 2 + 2 * 256 * 512 * 10 * 3  # forward, two gradient matmuls
+_W4_FLOPS = 3 * 1024 * 128  # dot product (2) and scaling (1) per element
+
+
+def ceiling_seconds(label: str, ceilings: dict, fws) -> tuple[float, str] | None:
+    """(the fastest time the host's ceilings allow for a workload, which ceiling), or None
+    for latency-bound workloads (W1, W5, W7: dispatch, not the machine, bounds them)."""
+    from roofline import kernel_flops, peak_flops
+
+    peak = peak_flops(ceilings)
+    copy = max(ceilings["copy"].values())
+    if label.startswith("W2"):
+        return _W2_FLOPS / peak, "FMA"
+    if label.startswith("W3"):
+        mx = fws["mxir"]
+        x = mx.array(np.zeros(_N16M, np.float32))  # data, not a constant to fold
+        flops = kernel_flops([mx.sin(x) * mx.cos(x) + mx.exp(-x * x)])
+        return max(flops * _N16M / peak, 8 * _N16M / copy), f"FMA ({flops:.0f} flop/elem)"
+    if label.startswith("W4"):
+        return _W4_FLOPS / peak, "FMA"
+    if label.startswith("W6 matmul"):
+        return 2 * 1024**3 / peak, "FMA"
+    if label.startswith("W6"):
+        return 4 * 1024**3 / peak, "FMA"
+    if label.startswith("W8"):
+        return 8 * _N16M / copy, "copy"
+    return None
+
+
+def print_roofline(rows, present, ceilings, fws) -> None:
+    print("\nroofline: each time as a fraction of the host's ceiling (ideal time / median)")
+    for label, timings in rows:
+        bound = ceiling_seconds(label, ceilings, fws)
+        if bound is None:
+            continue
+        ideal, which = bound
+        parts = [f"{f} {ideal / timings[f].median * 100:.0f}%" for f in present
+                 if f in timings]
+        print(f"  {label} [{which}, ideal {fmt_time(ideal)}]: " + ", ".join(parts))
+
+
+def scaling(max_cores: int) -> None:
+    """W3 and W8 compiled in mxir, in child processes allowed 1..N cores (sched_setaffinity:
+    the JIT's thread pool sizes itself from the cores the process may use)."""
+    import subprocess
+
+    cores = sorted(os.sched_getaffinity(0))
+    print("\nthread scaling (mxir compiled, child process per core count; the JIT's pool has "
+          "as many workers as usable cores):")
+    base = None
+    for k in range(1, min(max_cores, len(cores)) + 1):
+        out = subprocess.run(
+            [sys.executable, __file__, "--scaling-child", ",".join(map(str, cores[:k]))],
+            capture_output=True, text=True, check=True).stdout
+        w3, w8 = (float(v) for v in out.split())
+        base = base or (w3, w8)
+        print(f"  {k} core{'s' if k > 1 else ''}: W3 {fmt_time(w3)} ({base[0] / w3:.2f}x), "
+              f"W8 {fmt_time(w8)} ({base[1] / w8:.2f}x)", flush=True)
+
+
+def _scaling_child(cores: str) -> None:
+    os.sched_setaffinity(0, [int(c) for c in cores.split(",")])  # before the JIT's pool starts
+    import mxir as mx
+
+    x = mx.array(np.random.default_rng(0).standard_normal(_N16M).astype(np.float32))
+    mx.eval(x)
+    w3 = mx.compile(lambda x: mx.sin(x) * mx.cos(x) + mx.exp(-x * x))
+    w8 = mx.compile(lambda x: x * 2 + 1)
+    times = [measure(lambda f=f: mx.eval(f(x)), True).median for f in (w3, w8)]
+    print(*times)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -413,7 +519,14 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W5")
     ap.add_argument("--disk-cache", action="store_true",
                     help="keep the user's MXIR_CACHE_DIR (compile times then may be cache hits)")
+    ap.add_argument("--no-roofline", action="store_true", help="skip measuring the ceilings")
+    ap.add_argument("--scaling", type=int, default=0, metavar="N",
+                    help="also time W3/W8 on 1..N cores (default: none)")
+    ap.add_argument("--scaling-child", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.scaling_child:
+        _scaling_child(args.scaling_child)
+        return 0
     fws = load_frameworks(args.disk_cache)
     present = [f for f in FRAMEWORKS if f in fws]
     versions = [f"numpy {np.__version__}"]
@@ -425,7 +538,15 @@ def main(argv=None) -> int:
         versions.append(f"jax {fws['jax'].__version__} ({fws['jax'].devices()[0].platform})")
     print(f"mxir benchmarks — {', '.join(versions)}; python {sys.version.split()[0]}; "
           f"{os.cpu_count()} CPUs; {'quick' if args.quick else 'full'} run")
-    print(f"import mxir: {fws['_mxir_import_s'] * 1e3:.0f} ms\n", flush=True)
+    print(f"import mxir: {fws['_mxir_import_s'] * 1e3:.0f} ms; load average "
+          f"{os.getloadavg()[0]:.1f}\n", flush=True)
+    ceilings = None
+    if not args.no_roofline:
+        from roofline import measure as measure_ceilings
+        from roofline import report
+
+        ceilings = measure_ceilings()
+        print(report(ceilings) + "\n", flush=True)
     chosen = [w.strip() for w in args.only.split(",") if w.strip()] or list(WORKLOADS)
     rng = np.random.default_rng(0)
     rows = []
@@ -443,6 +564,10 @@ def main(argv=None) -> int:
     print("medians per call (ratios are time ratios: below 1 means mxir is faster)\n")
     print_table(rows, present)
     print_first_calls(rows, present)
+    if ceilings:
+        print_roofline(rows, present, ceilings, fws)
+    if args.scaling:
+        scaling(args.scaling)
     by_label = dict(rows)
     loop = by_label.get("W1 seed naive loop (100 adds)", {}).get("mxir")
     vec = by_label.get("W1 seed vmap add", {}).get("mxir")

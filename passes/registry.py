@@ -18,6 +18,7 @@ from .cpu_codegen import cpu_codegen, cpu_parallel, loop_hints, loop_hints_to_ll
 from .early_dealloc import early_dealloc
 from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
+from .host import tag_host
 from .math_approx import math_approx
 from .matmul import blas_matmul
 from .ptx import nvvm_pipeline, prepare_kernels
@@ -124,10 +125,11 @@ register_pass("mx-cpu-loop-hints-to-llvm", "scf.for loop hints -> llvm.br loop_a
 register_pass("mx-cpu-parallel", "scf.forall chunks -> async runtime thread pool")(cpu_parallel)
 register_pass("mx-early-dealloc", "free each temporary buffer right after its last use")(
     early_dealloc)
+register_pass("mx-cpu-host", "LLVM functions ask for the host's vector width")(tag_host)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
                           "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
                           "mx-early-dealloc", "cpu-blas-matmul", "mx-cpu-parallel",
-                          *pipelines.CPU_TO_LLVM]
+                          *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
 
 register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(
     linalg_to_gpu)

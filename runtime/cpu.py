@@ -73,6 +73,20 @@ def _load_async_runtime(lib: str) -> None:
 _ASYNC_RUNTIME = None
 
 
+def worker_threads() -> int:
+    """Threads of the async runtime's pool that threaded kernels split over: LLVM sizes it
+    from the cores the process may use (sched_getaffinity on Linux), when it first starts;
+    0 without the runtime."""
+    from mlir import ir
+
+    _load_async_runtime(os.path.join(os.path.dirname(ir.__file__), "lib"))
+    if _ASYNC_RUNTIME is None:
+        return 0
+    fn = _ASYNC_RUNTIME.mlirAsyncRuntimGetNumWorkerThreads  # sic, upstream's spelling
+    fn.restype = ctypes.c_int64
+    return int(fn())
+
+
 class CpuExecutable:
     """A JIT-compiled entry function; call with input arrays and output arrays.
 

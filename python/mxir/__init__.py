@@ -54,6 +54,16 @@ from .device import (  # noqa: E402
     stream,
     synchronize,
 )
+from .memory import (  # noqa: E402
+    clear_cache,
+    get_active_memory,
+    get_cache_memory,
+    get_peak_memory,
+    reset_peak_memory,
+    set_cache_limit,
+    set_memory_limit,
+    set_wired_limit,
+)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
 
 pi = _math.pi

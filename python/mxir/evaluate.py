@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from mxir.dialect import MxError, numpy_dtype
+from mxir.runtime.memory import empty as pooled
+from mxir.runtime.memory import footprint, kept_since
 
 from .device import check_device
 from .device import target as current_target
 from .program import Function, FunctionEmitter, build_module, trace_program
 
-_CACHE: dict[tuple, object] = {}
-# Compiled programs kept in memory (each holds JIT-compiled code); past this many, the oldest
-# are dropped (the on-disk cache still has them), so a long process does not grow without bound.
-CACHE_LIMIT = 1024
+_CACHE: dict[tuple, object] = {}  # (target, Program) -> executable, oldest first
+_COST: dict[tuple, int] = {}  # (target, Program) -> bytes its compilation kept (below)
+# Compiled programs kept in memory, counted in bytes: each holds a JIT (measured ~1.2 MB of
+# heap and ~1.5 MB resident for a small program), charged what its compilation kept. Past
+# the limit the oldest are dropped, down to three quarters of it (the on-disk cache still has
+# them), so a long process does not grow without bound.
+CACHE_BYTES = 512 << 20
 
 
-def _remember(key, exe):
-    if len(_CACHE) >= CACHE_LIMIT:  # drop the oldest, down to three quarters of the limit
-        for old in list(_CACHE)[: len(_CACHE) - CACHE_LIMIT * 3 // 4]:
-            del _CACHE[old]
+def _remember(key, exe, cost: int):
     _CACHE[key] = exe
+    _COST[key] = cost
+    total = sum(_COST.values())
+    if total > CACHE_BYTES:
+        for old in list(_CACHE):
+            if total <= CACHE_BYTES * 3 // 4 or old == key:
+                break
+            total -= _COST.pop(old)
+            del _CACHE[old]
+            _SPECS.pop(old, None)
     return exe
+
+
+def cache_bytes() -> int:
+    """Bytes the in-memory compile cache is charged (benchmarks/memory.py)."""
+    return sum(_COST.values())
 
 
 def context():
@@ -41,7 +55,7 @@ def compile_program(main: tuple, target: str = "cpu"):
     compiled once per distinct Program, in memory and in the on-disk cache (runtime/cache.py)."""
     if target != "cpu":
         return _compile_gpu(main, target)
-    exe = _CACHE.get(main)
+    exe = _CACHE.get(("cpu", main))
     if exe is None:
         from mlir import ir
 
@@ -50,6 +64,7 @@ def compile_program(main: tuple, target: str = "cpu"):
         from mxir.runtime.cpu import CpuExecutable
 
         key = program_digest(main)
+        before = footprint()
         with context(), ir.Location.unknown():
             text = cache.load(key)
             if text is not None:
@@ -62,7 +77,7 @@ def compile_program(main: tuple, target: str = "cpu"):
                 text = call_isolated(_lower_for_cpu, main)
                 exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
-        _remember(main, exe)
+        _remember(("cpu", main), exe, max(kept_since(before), len(text)))
     return exe
 
 
@@ -94,6 +109,7 @@ def _compile_gpu(main: tuple, backend: str):
         device = open_gpu(backend)
         chip = device.chip() if backend == "cuda" else None
         key = program_digest(main) + (f"-ptx-{chip}" if chip else "-msl")
+        before = footprint()
         text = cache.load(key)
         compiled = None
         if text is not None:
@@ -105,7 +121,8 @@ def _compile_gpu(main: tuple, backend: str):
             text = call_isolated(_lower_for_gpu, main, chip)
             compiled = Executable.loads(text)
             cache.store(key, text)
-        exe = _remember((backend, main), PlanRunner(compiled, device))
+        exe = _remember((backend, main), PlanRunner(compiled, device),
+                        max(kept_since(before), len(text)))
     return exe
 
 
@@ -178,6 +195,9 @@ def _compiler_digest() -> bytes:
                 if name.endswith((".py", ".mlir")):
                     with open(os.path.join(folder, name), "rb") as f:
                         h.update(name.encode() + f.read())
+        from mxir.passes.host import vector_bits
+
+        h.update(b"vector bits %d" % vector_bits())  # the code is the host's (passes/host.py)
         _COMPILER_DIGEST = h.digest()
         return _COMPILER_DIGEST
 
@@ -197,7 +217,7 @@ def eval_arrays(arrays) -> None:
         return
     main, inputs = trace_program(pending)
     exe, out_specs = compile_program_with_outputs(main)
-    outputs = [np.empty(shape, dtype) for shape, dtype in out_specs]
+    outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
     exe(inputs, outputs)
     for a, v in zip(pending, outputs):
         node = a._node
@@ -251,7 +271,7 @@ def _eval_call(node, pending) -> bool:
         if v is None or (x := v[i]) is None:
             return False
         inputs.append(x)
-    outputs = [np.empty(shape, dtype) for shape, dtype in out_specs]
+    outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
     exe(inputs, outputs)
     node.values = outputs
     node.detach()
