@@ -27,6 +27,9 @@ _PATTERN_BYTES, _TAIL_BYTES = _PATTERN.tobytes(), _TAIL.tobytes()
 ORDERS = {"forward": 0, "reverse": 1, "shuffle": 2}
 MAX_THREADS = 1024  # Metal's limit on threads per threadgroup
 _launch_lock = threading.Lock()  # the runtime's scheduler state is per process
+# a fork while another thread launches must not leave the child a lock that nobody releases
+os.register_at_fork(before=_launch_lock.acquire, after_in_parent=_launch_lock.release,
+                    after_in_child=_launch_lock.release)
 
 
 def _libc():

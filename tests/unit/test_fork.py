@@ -107,3 +107,29 @@ def test_multiprocessing_pool(method):
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+def test_fork_while_another_thread_runs_threaded_kernels():
+    # the fork waits for the running kernel; the runtime is never torn down under it
+    out = run_scenario("""
+        import threading
+        stop = False
+
+        def busy():
+            while not stop:
+                check("parent thread")
+
+        t = threading.Thread(target=busy)
+        t.start()
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                check("child")
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            assert status == 0, f"child status {status}"
+        stop = True
+        t.join()
+        print("ok")
+    """)
+    assert out.strip() == "ok"
