@@ -295,12 +295,16 @@ class Binary(Op):
     def batch(self, b, operands, axes):
         return [b.emit(self.name, align_batch(b, operands, axes))], [0]
 
-    identities = ()  # (index of the operand that may be dropped, the unit value there)
+    # (index of the operand that may be dropped, the unit value there); a float zero's sign
+    # counts: x + (-0.0) is x for every x, but x + (+0.0) is +0.0 for x = -0.0
+    identities = ()
 
     def simplify(self, b, operands, out_types):
+        signed_zero = is_float(out_types[0].dtype)
         for drop, unit in self.identities:
-            keep = operands[1 - drop]
-            if keep.type == operands[drop].type and b.splat(operands[drop]) == unit:
+            keep, v = operands[1 - drop], b.splat(operands[drop])
+            if (keep.type == operands[drop].type and v is not None and v == unit
+                    and not (signed_zero and np.signbit(v) != np.signbit(unit))):
                 return [keep]
         return None
 
@@ -387,10 +391,10 @@ def _power_partials(b, x, y, out):
 
 
 binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),
-       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, 0), (1, 0)))
+       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, -0.0), (1, -0.0)))
 binary("subtract", np.subtract, lambda s, x, y: s.sub(x, y),
        lambda b, x, y, o: (b.ones_like(x), b.full_like(y, -1)), bool_ok=False,
-       identities=((1, 0),))
+       identities=((1, 0.0),))
 binary("multiply", np.multiply,
        lambda s, x, y: s.mul(x, y) if s.dtype != "bool" else arith.andi(x, y),
        lambda b, x, y, o: (y, x), identities=((0, 1), (1, 1)))
