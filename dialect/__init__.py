@@ -27,6 +27,7 @@ from .core import (
     INTS,
     SYMBOL,
     ConstValue,
+    DynamicDimsError,
     MxError,
     TensorType,
     from_storage,
@@ -165,8 +166,8 @@ os.register_at_fork(before=lambda: _set_threading(False),
 
 __all__ = [
     "COVERAGE_PATH", "PARTS", "coverage_table", "has_part",
-    "Builder", "ConstValue", "DTYPES", "FLOATS", "INTEGERS", "IRDL_PATH", "MxError", "OPS",
-    "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage", "infer_types",
-    "irdl_text", "is_float", "is_integer", "load_dialect", "new_context", "numpy_dtype",
-    "register", "to_storage",
+    "Builder", "ConstValue", "DTYPES", "DynamicDimsError", "FLOATS", "INTEGERS", "IRDL_PATH",
+    "MxError", "OPS", "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage",
+    "infer_types", "irdl_text", "is_float", "is_integer", "load_dialect", "new_context",
+    "numpy_dtype", "register", "to_storage",
 ]
