@@ -643,6 +643,45 @@ def test_missing_barrier_is_caught_by_the_simulator():
     assert not np.array_equal(got, x.sum(axis=1))
 
 
+@pytest.mark.parametrize("t", ["f32", "f16"])
+def test_maximumf_and_minimumf_reductions_propagate_nan(t):
+    """simd_max/simd_min drop NaNs (metal-sim: a NaN in any lane but the first); the
+    reductions of arith.maximumf/minimumf keep them, as MLX's max and min do."""
+    text = f"""
+gpu.module @m {{
+  gpu.func @k(%in: memref<100x{t}>, %out: memref<3x100x{t}>) kernel {{
+    %t = gpu.thread_id x
+    %x = memref.load %in[%t] : memref<100x{t}>
+    %mx = gpu.subgroup_reduce maximumf %x : ({t}) -> {t}
+    %mn = gpu.subgroup_reduce minimumf %x : ({t}) -> {t}
+    %all = gpu.all_reduce %x {{
+    ^bb0(%a: {t}, %b: {t}):
+      %m = arith.maximumf %a, %b : {t}
+      gpu.yield %m : {t}
+    }} : ({t}) -> ({t})
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    memref.store %mx, %out[%c0, %t] : memref<3x100x{t}>
+    memref.store %mn, %out[%c1, %t] : memref<3x100x{t}>
+    memref.store %all, %out[%c2, %t] : memref<3x100x{t}>
+    gpu.return
+  }}
+}}
+"""
+    dtype = np.float32 if t == "f32" else np.float16
+    x = np.random.default_rng(11).integers(-100, 100, 100).astype(dtype)
+    x[[37, 70]] = np.nan  # inside simdgroups 1 and 2, not their first lanes
+    (_, got), _ = launch(text, [x, np.zeros((3, 100), dtype)], threadgroup=(100, 1, 1),
+                         order="forward")
+    group = np.arange(100) // 32
+    maxs = np.array([np.max(x[group == g]) for g in range(4)])
+    mins = np.array([np.min(x[group == g]) for g in range(4)])
+    np.testing.assert_array_equal(got[0], maxs[group])  # NaN where the simdgroup has one
+    np.testing.assert_array_equal(got[1], mins[group])
+    assert np.isnan(got[2]).all()
+
+
 def test_shuffles_subgroup_reduce_and_all_reduce():
     text = """
 gpu.module @m {
