@@ -8,6 +8,7 @@ i-th memref descriptor.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
@@ -81,6 +82,7 @@ _ASYNC_PREFIX = "mlirAsyncRuntim"  # sic: one of its functions is spelt "...Runt
 _ASYNC: ctypes.CDLL | None = None  # the live copy, loaded on first use
 _ASYNC_SPENT = 0  # how many copies this process (or its parents) tore down
 _ASYNC_LOCK = threading.Lock()  # held by threaded kernels and across a fork
+_KEPT = threading.local()  # `on` in a kept_across_fork block of this thread
 
 
 def _async_runtime() -> ctypes.CDLL:
@@ -108,10 +110,22 @@ def _async_symbols(wanted: list[str]) -> dict[str, int]:
             for name in wanted if name.startswith(_ASYNC_PREFIX)}
 
 
+@contextlib.contextmanager
+def kept_across_fork():
+    """Forks from this thread in the block keep the async runtime: for children that run no
+    kernel and leave with os._exit, as the frontend's compiler children (passes/isolate.py),
+    whose forks would otherwise cost each threaded executable a new link (~0.25 s)."""
+    _KEPT.on = True
+    try:
+        yield
+    finally:
+        _KEPT.on = False
+
+
 def _before_fork() -> None:
     global _ASYNC, _ASYNC_SPENT
     _ASYNC_LOCK.acquire()  # no threaded kernel is running now
-    if _ASYNC is not None:
+    if _ASYNC is not None and not getattr(_KEPT, "on", False):
         _ASYNC.__mlir_execution_engine_destroy()
         _ASYNC = None
         _ASYNC_SPENT += 1

@@ -61,7 +61,7 @@ def compile_program(main: tuple, target: str = "cpu"):
 
         from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
-        from mxir.runtime.cpu import CpuExecutable
+        from mxir.runtime.cpu import CpuExecutable, kept_across_fork
 
         key = program_digest(main)
         before = footprint()
@@ -74,7 +74,8 @@ def compile_program(main: tuple, target: str = "cpu"):
                     cache.invalidate(key)
                     exe = None
             if exe is None:
-                text = call_isolated(_lower_for_cpu, main)
+                with kept_across_fork():  # the child only compiles
+                    text = call_isolated(_lower_for_cpu, main)
                 exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
         _remember(("cpu", main), exe, max(kept_since(before), len(text)))
@@ -101,6 +102,7 @@ def _compile_gpu(main: tuple, backend: str):
     if exe is None:
         from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
+        from mxir.runtime.cpu import kept_across_fork
         from mxir.runtime.plan import PlanRunner
         from mxir.schema.executable import Executable
 
@@ -118,7 +120,8 @@ def _compile_gpu(main: tuple, backend: str):
             except (ValueError, KeyError):  # a stale or damaged entry: compile afresh
                 cache.invalidate(key)
         if compiled is None:
-            text = call_isolated(_lower_for_gpu, main, chip)
+            with kept_across_fork():  # the child only compiles
+                text = call_isolated(_lower_for_gpu, main, chip)
             compiled = Executable.loads(text)
             cache.store(key, text)
         exe = _remember((backend, main), PlanRunner(compiled, device),

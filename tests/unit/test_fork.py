@@ -133,3 +133,20 @@ def test_fork_while_another_thread_runs_threaded_kernels():
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+def test_compiling_in_a_forked_child_keeps_the_async_runtime():
+    # the frontend compiles each new program in a forked child (passes/isolate.py): those
+    # forks must not cost the threaded executables a new link
+    out = run_scenario("""
+        from mxir.runtime import cpu
+        os.environ["MXIR_CACHE_DIR"] = "0"  # compile, don't load
+        threaded()  # the async runtime is loaded
+        spent = cpu._ASYNC_SPENT
+        y = mx.array(np.ones(4, np.float32))
+        assert np.allclose(np.asarray(mx.tanh(mx.tanh(mx.tanh(y)))), np.tanh(np.tanh(np.tanh(1))))
+        assert cpu._ASYNC_SPENT == spent, "a compiler child's fork spent the async runtime"
+        check("after a compile")
+        print("ok")
+    """)
+    assert out.strip() == "ok"
