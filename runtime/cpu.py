@@ -139,12 +139,9 @@ def worker_threads() -> int:
     """Threads of the async runtime's pool that threaded kernels split over: LLVM sizes it
     from the cores the process may use (sched_getaffinity on Linux), when it first starts;
     0 without the runtime."""
-    from mlir import ir
-
-    _load_async_runtime(os.path.join(os.path.dirname(ir.__file__), "lib"))
-    if _ASYNC_RUNTIME is None:
+    if not os.path.exists(os.path.join(_lib_dir(), "libmlir_async_runtime.so")):
         return 0
-    fn = _ASYNC_RUNTIME.mlirAsyncRuntimGetNumWorkerThreads  # sic, upstream's spelling
+    fn = _async_runtime().mlirAsyncRuntimGetNumWorkerThreads  # sic, upstream's spelling
     fn.restype = ctypes.c_int64
     return int(fn())
 
