@@ -1,8 +1,8 @@
 """Run the PTX executables that benchmarks/cuda_build.py saved, on an NVIDIA GPU, against NumPy
-(correctness) and PyTorch / JAX / CuPy (speed). Needs no MLIR: it imports runtime/ by path
-(the `runtime` package alone, never `mxir`), so it runs on the GPU machine.
+(correctness) and PyTorch / JAX / CuPy (speed). Needs no MLIR: it imports runtime/ and schema/
+by path, under a bare `mxir` package (never the frontend), so it runs on the GPU machine.
 
-    PYTHONPATH=. python benchmarks/cuda_run.py [EXE_DIR] [--only W3_16M,W2_mlp] [--quick]
+    python benchmarks/cuda_run.py [EXE_DIR] [--only W3_16M,W2_mlp] [--quick]
 
 mxir times are device-event medians of the resident plan (buffers on the GPU, no transfers),
 plain launches and, for the multi-kernel workloads, one CUDA graph replay; "wall" is host time
@@ -17,16 +17,20 @@ import os
 import statistics
 import sys
 import time
+import types
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+# `mxir` as a bare package over the repository's folders: mxir.runtime and mxir.schema import
+# as installed, without python/mxir (the frontend, which needs MLIR)
+sys.modules["mxir"] = types.ModuleType("mxir")
+sys.modules["mxir"].__path__ = [ROOT]
 
-from runtime import cuda  # noqa: E402  (the runtime package by path: no mxir, no MLIR)
-from runtime.export import load  # noqa: E402
-from runtime.plan import run_plan  # noqa: E402
+from mxir.runtime import cuda  # noqa: E402
+from mxir.runtime.export import load  # noqa: E402
+from mxir.runtime.plan import run_plan  # noqa: E402
 
 ROWS: list[tuple] = []
 RESULTS_REF: dict = {}  # workload -> mxir device-event ms, for ratios in peers()

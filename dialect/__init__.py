@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 
 from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise,
@@ -26,6 +27,7 @@ from .core import (
     INTS,
     SYMBOL,
     ConstValue,
+    DynamicDimsError,
     MxError,
     TensorType,
     from_storage,
@@ -141,13 +143,31 @@ def new_context():
     _cext.globals.append_dialect_search_prefix("mxir.dialect")
     ctx = ir.Context()
     ctx.allow_unregistered_dialects = True
+    _CONTEXTS.add(ctx)
     return ctx
+
+
+# A context's thread pool (it runs passes on functions in parallel) would reach a forked child
+# without its threads: the child's first parallel pass, and its exit (the pool's destructor),
+# would wait forever. So the pools stop before a fork, while their threads exist, and restart
+# after it (their threads start on first use). A pass pipeline holds the GIL, so none runs then.
+_CONTEXTS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _set_threading(on: bool) -> None:
+    for ctx in list(_CONTEXTS):
+        ctx.enable_multithreading(on)
+
+
+os.register_at_fork(before=lambda: _set_threading(False),
+                    after_in_parent=lambda: _set_threading(True),
+                    after_in_child=lambda: _set_threading(True))
 
 
 __all__ = [
     "COVERAGE_PATH", "PARTS", "coverage_table", "has_part",
-    "Builder", "ConstValue", "DTYPES", "FLOATS", "INTEGERS", "IRDL_PATH", "MxError", "OPS",
-    "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage", "infer_types",
-    "irdl_text", "is_float", "is_integer", "load_dialect", "new_context", "numpy_dtype",
-    "register", "to_storage",
+    "Builder", "ConstValue", "DTYPES", "DynamicDimsError", "FLOATS", "INTEGERS", "IRDL_PATH",
+    "MxError", "OPS", "Op", "OPTIONAL_ATTRS", "TRANSFORM_OPS", "TensorType", "from_storage",
+    "infer_types", "irdl_text", "is_float", "is_integer", "load_dialect", "new_context",
+    "numpy_dtype", "register", "to_storage",
 ]

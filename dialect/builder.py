@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import ConstValue, TensorType, to_storage
+from .core import ConstValue, DynamicDimsError, TensorType, to_storage
 from .op import OPS, infer_types
 
 
@@ -25,7 +25,10 @@ class Builder:
 
         op = OPS[name]
         operands = list(operands)
-        out_types = infer_types(name, [self.type(v) for v in operands], attrs)
+        in_types = [self.type(v) for v in operands]
+        if not op.dynamic and any(t.dynamic for t in in_types):  # a rule on a shapeless program
+            raise DynamicDimsError(f"'mx.{name}' cannot take dynamic dims", self.loc)
+        out_types = infer_types(name, in_types, attrs)
         ir_attrs = {}
         for key, value in attrs.items():
             kind = op.attrs.get(key)

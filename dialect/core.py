@@ -24,6 +24,11 @@ class MxError(Exception):
         self.exc_type = exc_type  # the Python exception type the frontend raises (MLX's)
 
 
+class DynamicDimsError(MxError):
+    """An op, a rule or a lowering that cannot take dynamic dims: a shapeless function's shape
+    class then compiles per shape (the one error that may, any other is a bug to report)."""
+
+
 # name -> (MLIR element type spelling, NumPy storage dtype). bfloat16 is stored as its bits.
 DTYPES: dict[str, tuple[str, Any]] = {
     "bool": ("i1", np.bool_),

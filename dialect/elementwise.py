@@ -22,6 +22,17 @@ def _check_float(op: Op, t: TensorType) -> None:
                       exc_type=TypeError)
 
 
+class _Zero:
+    """The derivative of an op that is zero wherever it exists (floor, sign, comparisons,
+    integer ops): cotangents and tangents stop there, as in MLX."""
+
+    def __repr__(self) -> str:
+        return "ZERO"
+
+
+ZERO = _Zero()
+
+
 class Unary(Op):
     arity = 1
     dynamic = True
@@ -29,7 +40,8 @@ class Unary(Op):
     bool_ok = False
     np_fn = None
     scalar = None  # (s: Scalar, x) -> scalar value
-    # d(b, x, y) -> dy/dx as an mx value (emitted with the builder); None = not differentiable
+    # d(b, x, y) -> dy/dx as an mx value (emitted with the builder), or ZERO; None: no rule,
+    # so the op has no vjp/jvp (a transform reports that with the op's location)
     deriv = None
 
     def infer(self, types):
@@ -46,15 +58,23 @@ class Unary(Op):
     def lower(self, lo, xs, in_types, out_types):
         return lo.elementwise(out_types[0], xs, in_types, type(self).scalar)
 
-    def vjp(self, b, primals, outputs, cotangents):
+    @property
+    def vjp(self):
+        return None if type(self).deriv is None else self._vjp
+
+    @property
+    def jvp(self):
+        return None if type(self).deriv is None else self._jvp
+
+    def _vjp(self, b, primals, outputs, cotangents):
         (x,), (y,), (ct,) = primals, outputs, cotangents
-        if type(self).deriv is None:
+        if type(self).deriv is ZERO:
             return [None]
         return [b.multiply(ct, type(self).deriv(b, x, y))]
 
-    def jvp(self, b, primals, tangents, outputs):
+    def _jvp(self, b, primals, tangents, outputs):
         (x,), (y,), (t,) = primals, outputs, tangents
-        if type(self).deriv is None or t is None:
+        if type(self).deriv is ZERO or t is None:
             return [None]
         return [b.multiply(t, type(self).deriv(b, x, y))]
 
@@ -62,11 +82,11 @@ class Unary(Op):
         return [b.emit(self.name, operands)], [axes[0]]
 
 
-def unary(name, np_fn, scalar, deriv=None, float_only=True, bool_ok=False):
+def unary(name, np_fn, scalar, deriv, float_only=True, bool_ok=False):
     cls = type(f"{name.title()}Op", (Unary,), {
         "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
-        "deriv": staticmethod(deriv) if deriv else None, "float_only": float_only,
-        "bool_ok": bool_ok})
+        "deriv": deriv if deriv in (None, ZERO) else staticmethod(deriv),
+        "float_only": float_only, "bool_ok": bool_ok})
     register(cls)
     return cls
 
@@ -173,8 +193,8 @@ def is_float_np(x) -> bool:
 unary("abs", np.abs, _abs_scalar, lambda b, x, y: b.sign(x), float_only=False)
 unary("negative", np.negative, lambda s, x: s.neg(x), lambda b, x, y: _c(b, x, -1),
       float_only=False)
-unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, float_only=False,
-      bool_ok=True)
+unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, ZERO,
+      float_only=False, bool_ok=True)
 unary("exp", np.exp, _math(math.exp), lambda b, x, y: y)
 unary("expm1", np.expm1, _math(math.expm1), lambda b, x, y: b.add(y, _c(b, y, 1)))
 unary("log", np.log, _math(math.log), lambda b, x, y: b.reciprocal(x))
@@ -215,9 +235,9 @@ unary("square", np.square, _square_scalar, lambda b, x, y: b.multiply(_c(b, x, 2
       float_only=False)
 unary("reciprocal", lambda x: (1 / x).astype(x.dtype), lambda s, x: arith.divf(s.const(1.0), x),
       lambda b, x, y: b.negative(b.square(y)))
-unary("floor", np.floor, _math(math.floor))
-unary("ceil", np.ceil, _math(math.ceil))
-unary("round", np.round, _math(math.roundeven))  # half to even, as NumPy and MLX
+unary("floor", np.floor, _math(math.floor), ZERO)
+unary("ceil", np.ceil, _math(math.ceil), ZERO)
+unary("round", np.round, _math(math.roundeven), ZERO)  # half to even, as NumPy and MLX
 
 
 @register
@@ -228,6 +248,7 @@ class StopGradientOp(Unary):
     float_only = False
     bool_ok = True
     np_fn = staticmethod(lambda x: x)
+    deriv = ZERO
 
     def lower(self, lo, xs, in_types, out_types):
         return xs[0]
@@ -237,6 +258,7 @@ class StopGradientOp(Unary):
 class LogicalNotOp(Unary):
     name = "logical_not"
     np_fn = staticmethod(np.logical_not)
+    deriv = ZERO
     scalar = staticmethod(lambda s, x: arith.xori(x, s.const(True)))
 
     def infer(self, types):
@@ -255,7 +277,8 @@ class Binary(Op):
     result_bool = False  # comparisons
     np_fn = None
     scalar = None  # (s, x, y) -> scalar
-    # partials(b, x, y, out) -> (d out/dx, d out/dy); None entries = zero
+    # partials(b, x, y, out) -> (d out/dx, d out/dy), None entries = zero; or ZERO; None: no
+    # rule, so the op has no vjp/jvp (a transform reports that with the op's location)
     partials = None
 
     def infer(self, types):
@@ -275,16 +298,24 @@ class Binary(Op):
     def lower(self, lo, xs, in_types, out_types):
         return lo.elementwise(out_types[0], xs, in_types, type(self).scalar)
 
-    def vjp(self, b, primals, outputs, cotangents):
+    @property
+    def vjp(self):
+        return None if type(self).partials is None else self._vjp
+
+    @property
+    def jvp(self):
+        return None if type(self).partials is None else self._jvp
+
+    def _vjp(self, b, primals, outputs, cotangents):
         (x, y), (out,), (ct,) = primals, outputs, cotangents
-        if type(self).partials is None:
+        if type(self).partials is ZERO:
             return [None, None]
         return [None if d is None else b.multiply(ct, d)
                 for d in type(self).partials(b, x, y, out)]
 
-    def jvp(self, b, primals, tangents, outputs):
+    def _jvp(self, b, primals, tangents, outputs):
         (x, y), (out,) = primals, outputs
-        if type(self).partials is None:
+        if type(self).partials is ZERO:
             return [None]
         terms = [b.multiply(t, d) for t, d in zip(tangents, type(self).partials(b, x, y, out))
                  if t is not None and d is not None]
@@ -295,21 +326,26 @@ class Binary(Op):
     def batch(self, b, operands, axes):
         return [b.emit(self.name, align_batch(b, operands, axes))], [0]
 
-    identities = ()  # (index of the operand that may be dropped, the unit value there)
+    # (index of the operand that may be dropped, the unit value there); a float zero's sign
+    # counts: x + (-0.0) is x for every x, but x + (+0.0) is +0.0 for x = -0.0
+    identities = ()
 
     def simplify(self, b, operands, out_types):
+        signed_zero = is_float(out_types[0].dtype)
         for drop, unit in self.identities:
-            keep = operands[1 - drop]
-            if keep.type == operands[drop].type and b.splat(operands[drop]) == unit:
+            keep, v = operands[1 - drop], b.splat(operands[drop])
+            if (keep.type == operands[drop].type and v is not None and v == unit
+                    and not (signed_zero and np.signbit(v) != np.signbit(unit))):
                 return [keep]
         return None
 
 
-def binary(name, np_fn, scalar, partials=None, float_only=False, bool_ok=True, result_bool=False,
+def binary(name, np_fn, scalar, partials, float_only=False, bool_ok=True, result_bool=False,
            identities=()):
     cls = type(f"{name.title()}Op", (Binary,), {
         "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
-        "partials": staticmethod(partials) if partials else None, "float_only": float_only,
+        "partials": partials if partials in (None, ZERO) else staticmethod(partials),
+        "float_only": float_only,
         "bool_ok": bool_ok, "result_bool": result_bool, "identities": identities})
     register(cls)
     return cls
@@ -387,10 +423,10 @@ def _power_partials(b, x, y, out):
 
 
 binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),
-       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, 0), (1, 0)))
+       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, -0.0), (1, -0.0)))
 binary("subtract", np.subtract, lambda s, x, y: s.sub(x, y),
        lambda b, x, y, o: (b.ones_like(x), b.full_like(y, -1)), bool_ok=False,
-       identities=((1, 0),))
+       identities=((1, 0.0),))
 binary("multiply", np.multiply,
        lambda s, x, y: s.mul(x, y) if s.dtype != "bool" else arith.andi(x, y),
        lambda b, x, y, o: (y, x), identities=((0, 1), (1, 1)))
@@ -402,7 +438,7 @@ binary("maximum", np.maximum, lambda s, x, y: s.max(x, y), _max_partials)
 binary("minimum", np.minimum, lambda s, x, y: s.min(x, y), _min_partials)
 binary("remainder", lambda x, y: np.remainder(x, y), _py_remainder_scalar,
        lambda b, x, y, o: (b.ones_like(x), b.negative(b.floor_divide(x, y))), bool_ok=False)
-binary("floor_divide", _np_floor_divide, _floor_divide_scalar, bool_ok=False)
+binary("floor_divide", _np_floor_divide, _floor_divide_scalar, ZERO, bool_ok=False)
 binary("arctan2", np.arctan2, lambda s, x, y: math.atan2(x, y),
        lambda b, x, y, o: (b.divide(y, b.add(b.square(x), b.square(y))),
                            b.divide(b.negative(x), b.add(b.square(x), b.square(y)))),
@@ -413,10 +449,12 @@ binary("logaddexp", _np_logaddexp, _logaddexp_scalar,
 for _name, _np, _pred in [("equal", np.equal, "eq"), ("not_equal", np.not_equal, "ne"),
                           ("less", np.less, "lt"), ("less_equal", np.less_equal, "le"),
                           ("greater", np.greater, "gt"), ("greater_equal", np.greater_equal, "ge")]:
-    binary(_name, _np, (lambda p: lambda s, x, y: s.cmp(p, x, y))(_pred), result_bool=True)
+    binary(_name, _np, (lambda p: lambda s, x, y: s.cmp(p, x, y))(_pred), ZERO,
+           result_bool=True)
 
 
 class _LogicalBinary(Binary):
+    partials = ZERO
     def infer(self, types):
         a, c = types
         if a != c or a.dtype != "bool":

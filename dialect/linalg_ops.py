@@ -9,7 +9,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import linalg
 
-from .core import MxError, TensorType, is_float
+from .core import DynamicDimsError, MxError, TensorType, is_float
 from .lowering import compute_dtype
 from .op import Op, register
 
@@ -106,7 +106,8 @@ class MatmulOp(Op):
             trans.append(tr)
         batched = out.ndim > 2
         if batched and out.dynamic:
-            raise MxError("'mx.matmul' of a batch of matrices has no lowering for dynamic dims")
+            raise DynamicDimsError("'mx.matmul' of a batch of matrices has no lowering for "
+                                   "dynamic dims")
         sizes = None
         if out.dynamic:  # m from the first operand, n from the second
             (a, ta), (c, tc) = ops

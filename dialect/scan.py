@@ -17,7 +17,7 @@ from mlir import ir
 from mlir.dialects import arith, linalg, scf, tensor
 
 from .core import BOOL, INT, ConstValue, MxError, TensorType, is_float, to_storage
-from .elementwise import Binary, Unary, _logaddexp_scalar
+from .elementwise import ZERO, Binary, Unary, _logaddexp_scalar
 from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
 from .shape import move_axis_to_front
@@ -333,6 +333,8 @@ def _check_bitwise(name: str, dtype: str, bool_ok: bool) -> None:
 class _Bitwise(Binary):
     """Integer (and bool) bitwise ops: no derivative, as MLX."""
 
+    partials = ZERO
+
     def infer(self, types):
         a, c = types
         if a != c:
@@ -390,6 +392,7 @@ class BitwiseInvertOp(Unary):
     float_only = False
     bool_ok = True
     np_fn = staticmethod(np.invert)
+    deriv = ZERO
     scalar = staticmethod(lambda s, x: arith.xori(
         x, arith.constant(s.type, ir.IntegerAttr.get(s.type, -1))))
 

@@ -8,7 +8,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import tensor
 
-from .core import INTS, SHAPE, Ints, MxError, TensorType
+from .core import INTS, SHAPE, DynamicDimsError, Ints, MxError, TensorType
 from .lowering import PARALLEL
 from .op import Op, register
 
@@ -30,7 +30,7 @@ class ReshapeOp(Op):
         (t,) = types
         if t.dynamic or None in shape:
             if _non_unit(t.shape) != _non_unit(shape):
-                raise MxError(f"[reshape] Cannot reshape array of shape {t} into shape "
+                raise DynamicDimsError(f"[reshape] Cannot reshape array of shape {t} into shape "
                               f"({', '.join('?' if d is None else str(d) for d in shape)}): "
                               "with dynamic dims only unit dims may come or go.")
             return [t.with_shape(shape)]

@@ -1,5 +1,5 @@
 """mx-to-gpu: linalg on buffers -> gpu.launch kernels -> outlined gpu.module/gpu.func, and the
-extraction of the host function's launch plan into an Executable (runtime/executable.py).
+extraction of the host function's launch plan into an Executable (schema/executable.py).
 
 Mappings (`mx-linalg-to-gpu`, one gpu.launch per linalg op, on static shapes):
 - all-parallel generics (fused elementwise, broadcast, transpose, gather, fill, iota) and
@@ -708,8 +708,8 @@ def _dim_strides(v: ir.Value, amap: ir.AffineMap):
 
 
 def _gemm_step(g: Generic, dims) -> dict | None:
-    """The layout of a gemm step for `g` (see runtime/plan.py), or None if cuBLAS can't take it."""
-    from mxir.runtime.plan import gemm_layout
+    """The layout of a gemm step for `g` (schema/gemm.py), or None if cuBLAS can't take it."""
+    from mxir.schema.gemm import gemm_layout
 
     ms, ns, k, batch = dims
     rs = [_dim_strides(v, m) for v, m in zip(g.operands, g.maps)]
@@ -988,7 +988,7 @@ def _element(t: ir.Type) -> str:
 
 
 def _nbytes(t: ir.MemRefType) -> int:
-    from mxir.runtime.executable import element_size
+    from mxir.schema.executable import element_size
 
     return _size(t.shape) * element_size(_element(t.element_type))
 
@@ -1003,7 +1003,7 @@ def _scalar(op) -> tuple:
 
 def _global_data(module, sym: str):
     import numpy as np
-    from mxir.runtime.executable import ELEMENTS, encode_bytes
+    from mxir.schema.executable import ELEMENTS, encode_bytes
 
     for g in module.body.operations:
         if _name(g) == "memref.global" and ir.StringAttr(g.attributes["sym_name"]).value == sym:
@@ -1174,7 +1174,7 @@ def _free_after_last_use(steps: list[dict], temps: list[int]) -> list[dict]:
 
 def kernel_signatures(module) -> list[dict]:
     """name, args, workgroup and block size of every outlined kernel."""
-    from mxir.runtime.executable import element_size
+    from mxir.schema.executable import element_size
 
     out = []
     for m in module.body.operations:
@@ -1228,10 +1228,11 @@ def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "
                     library: bool = False):
     """Lower an `mx` module (with @entry) through mx-to-gpu and package it as an Executable.
     `translate(module)` gives the kernels' source, or (source, infos) with each info's `name`
-    (gpu.func) and `msl_name` (its entry point in the source); default: the MSL emitter.
-    `library`: float matmuls become "gemm" plan steps (devices without gemm run them on the
-    host, runtime/plan.py)."""
-    from mxir.runtime.executable import Executable, Kernel
+    (gpu.func), `msl_name` (its entry point in the source) and `scalars` (ScalarArg: operand
+    `index`, declared `msl_type`); default: the MSL emitter.
+    `library`: float matmuls become "gemm" plan steps, for devices with a matrix library
+    (runtime/plan.py refuses them on others)."""
+    from mxir.schema.executable import Executable, Kernel
 
     plan = lower_to_plan(module, entry, library)
     if translate is None:
@@ -1245,9 +1246,20 @@ def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "
     translated = translate(module)
     source, infos = translated if isinstance(translated, tuple) else (translated, [])
     entry_name = {i.name: i.msl_name for i in infos}
+    info = {i.name: i for i in infos}
     for step in plan["steps"]:
         if step["op"] == "launch":
             step["kernel"] = entry_name.get(step["kernel"], step["kernel"])
-    kernels = [Kernel(entry_name.get(k["name"], k["name"]), source, k["args"], k["workgroup"],
+    kernels = [Kernel(entry_name.get(k["name"], k["name"]), source,
+                      declared_scalars(k["args"], info.get(k["name"])), k["workgroup"],
                       tuple(k["block"])) for k in kernel_signatures(module)]
     return Executable(target, kernels, plan)
+
+
+def declared_scalars(args: list[dict], info) -> list[dict]:
+    """A kernel's arguments (kernel_signatures), each scalar with the type the translated source
+    declares it as (`msl_type`: MSL passes an index as a 32-bit uint), which the device packs."""
+    args = [dict(a) for a in args]
+    for a in (info.scalars if info is not None else ()):
+        args[a.index]["msl_type"] = a.msl_type
+    return args

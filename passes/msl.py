@@ -1281,8 +1281,12 @@ class _Kernel:
         fn = _REDUCE_SIMD.get(kind)
         if fn is None:
             raise _op_error(op, f"reduction '{kind}'")
-        if kind in ("minimumf", "maximumf", "minnumf", "maxnumf", "add", "mul") and \
-                s.kind == "float":
+        if kind in ("minimumf", "maximumf") and s.kind == "float":
+            # simd_max/simd_min drop NaNs; maximumf/minimumf propagate them (as MLX's max/min)
+            v = self.fv(x)
+            nan = "half(NAN)" if s.c == "half" else "NAN"
+            return self.fres(x, f"(simd_any(metal::isnan({v})) ? {nan} : {fn}({v}))")
+        if kind in ("minnumf", "maxnumf", "add", "mul") and s.kind == "float":
             return self.fres(x, f"{fn}({self.fv(x)})")
         if kind.endswith("si"):
             return self._cast_back(s, f"{fn}({self.sv(x)})", s.signed)

@@ -287,7 +287,7 @@ def compile_for_ptx(module, entry: str = "main", chip: str = DEFAULT_CHIP,
     whose kernels carry PTX (one PTX module per kernel: each gpu.module is its own binary).
     `library`: float matmuls become "gemm" plan steps (cuBLAS in runtime/cuda.py) instead of
     kernels (DESIGN.md, "matmul (GPU)")."""
-    from mxir.runtime.executable import Executable, Kernel
+    from mxir.schema.executable import Executable, Kernel
 
     plan = lower_to_plan(module, entry, library)
     signatures = kernel_signatures(module)

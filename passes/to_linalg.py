@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlir import ir
-from mxir.dialect import OPS, MxError, TensorType
+from mxir.dialect import OPS, DynamicDimsError, MxError, TensorType
 from mxir.dialect.lowering import Lowering
 
 from .ir_utils import body_ops, functions, is_mx, is_transform, read_op
@@ -24,13 +24,14 @@ def mx_to_linalg(module) -> None:
         _read_only_arguments(func)
         for op, m in ops:
             if not OPS[m.name].dynamic and any(t.dynamic for t in m.in_types + m.out_types):
-                raise MxError(f"'mx.{m.name}' has no lowering for dynamic dims", op.location)
+                raise DynamicDimsError(f"'mx.{m.name}' has no lowering for dynamic dims",
+                                       op.location)
             with Lowering(ir.InsertionPoint(op), op.location) as lo:
                 try:
                     new = OPS[m.name].lower(lo, list(op.operands), m.in_types, m.out_types,
                                             **m.attrs)
                 except MxError as e:
-                    raise MxError(e.message, op.location) from None
+                    raise type(e)(e.message, op.location, e.exc_type) from None
             new = _values(new)
             for old, value in zip(op.results, new):
                 old.replace_all_uses_with(value)

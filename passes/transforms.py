@@ -18,7 +18,7 @@ rule lives with its op (`Op.vjp`, `Op.jvp`, `Op.batch`).
 from __future__ import annotations
 
 from mlir import ir
-from mxir.dialect import OPS, Builder, MxError, TensorType, is_float
+from mxir.dialect import OPS, Builder, DynamicDimsError, MxError, TensorType, is_float
 
 from .ir_utils import (
     body_ops,
@@ -166,10 +166,13 @@ def _replace(op, values) -> None:
 
 
 def _rule(m, kind: str):
-    rule = getattr(OPS[m.name], kind)
+    op = OPS[m.name]
+    rule = getattr(op, kind)
     if rule is None:
         raise MxError(f"mx-{'autodiff' if kind == 'vjp' else kind}: no {kind} rule for "
                       f"'mx.{m.name}'", m.location)
+    if not op.dynamic and any(t.dynamic for t in m.in_types + m.out_types):
+        raise DynamicDimsError(f"'mx.{m.name}' cannot take dynamic dims", m.location)
     return rule
 
 

@@ -8,24 +8,37 @@ i-th memref descriptor.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import threading
 
 import numpy as np
 
 _PACKED = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
-def _runtime_libs() -> list[str]:
+def _lib_dir() -> str:
     from mlir import ir
 
-    lib = os.path.join(os.path.dirname(ir.__file__), "lib")
-    _load_async_runtime(lib)
+    return os.path.join(os.path.dirname(ir.__file__), "lib")
+
+
+def _runtime_libs() -> list[str]:
+    lib = _lib_dir()
     return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",)
             if os.path.exists(os.path.join(lib, n))]
 
 
-def _module_symbols(llvm_module) -> dict[str, int]:
+def _external_functions(llvm_module) -> list[str]:
+    from mlir import ir
+
+    return [ir.StringAttr(op.attributes["sym_name"]).value
+            for op in llvm_module.body.operations
+            if op.operation.name == "llvm.func" and not op.regions[0].blocks]
+
+
+def _module_symbols(llvm_module, wanted: list[str]) -> dict[str, int]:
     """Addresses of the external functions that compiled code takes from the libraries named
     in its `mxir.shared_libs` attribute (the BLAS of passes/matmul.py); the attribute is dropped,
     the JIT's translation doesn't know it. The libraries are opened RTLD_LOCAL and each symbol
@@ -40,9 +53,6 @@ def _module_symbols(llvm_module) -> dict[str, int]:
         return {}
     libs = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["mxir.shared_libs"])]
     del attrs["mxir.shared_libs"]
-    wanted = [ir.StringAttr(op.attributes["sym_name"]).value
-              for op in llvm_module.body.operations
-              if op.operation.name == "llvm.func" and not op.regions[0].blocks]
     symbols: dict[str, int] = {}
     for lib in libs:
         if not os.path.exists(lib):
@@ -57,32 +67,81 @@ def _module_symbols(llvm_module) -> dict[str, int]:
 
 _LIBRARIES: dict[str, ctypes.CDLL] = {}
 
+# ---- the async runtime: mx-cpu-parallel's thread pool, and fork ----
+# The library keeps one global runtime whose thread pool starts its threads on first use. A
+# forked child has the pool's state but not its threads: a threaded kernel there waits forever,
+# and so does the child's exit (the runtime's static destructor waits for the pool). So before
+# a fork the runtime is torn down here, where its threads exist (`__mlir_execution_engine_destroy`
+# joins them), and the library is spent in both processes: the next threaded kernel loads a
+# fresh private copy (dlopen of the same path would return the spent one), and executables
+# linked against a spent copy link again. The library is opened RTLD_LOCAL and its symbols bound
+# by address, so that no code can reach a spent copy by name. Through `shared_libs` it would
+# also be torn down with every engine destroyed, under the engines of other programs.
 
-def _load_async_runtime(lib: str) -> None:
-    """The thread pool of mx-cpu-parallel's kernels, loaded once into the process (the JIT
-    resolves its symbols there). Not through `shared_libs`: every engine destroyed would run
-    the library's `__mlir_execution_engine_destroy`, which deletes the one global runtime, and
-    the next threaded kernel of any other engine would crash on it."""
-    global _ASYNC_RUNTIME
-    if _ASYNC_RUNTIME is None:
-        path = os.path.join(lib, "libmlir_async_runtime.so")
-        if os.path.exists(path):
-            _ASYNC_RUNTIME = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+_ASYNC_PREFIX = "mlirAsyncRuntim"  # sic: one of its functions is spelt "...Runtim..."
+_ASYNC: ctypes.CDLL | None = None  # the live copy, loaded on first use
+_ASYNC_SPENT = 0  # how many copies this process (or its parents) tore down
+_ASYNC_LOCK = threading.Lock()  # held by threaded kernels and across a fork
+_KEPT = threading.local()  # `on` in a kept_across_fork block of this thread
 
 
-_ASYNC_RUNTIME = None
+def _async_runtime() -> ctypes.CDLL:
+    global _ASYNC
+    if _ASYNC is None:
+        path = os.path.join(_lib_dir(), "libmlir_async_runtime.so")
+        if _ASYNC_SPENT:
+            path = _private_copy(path)
+        _ASYNC = ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+    return _ASYNC
+
+
+def _private_copy(path: str) -> str:
+    """A path to a copy of the library that the loader has not seen: an anonymous in-memory
+    file (a temporary directory may be mounted noexec)."""
+    fd = os.memfd_create("mlir_async_runtime")  # kept open: the path lives as long as it
+    with open(path, "rb") as f:
+        os.write(fd, f.read())
+    return f"/proc/self/fd/{fd}"
+
+
+def _async_symbols(wanted: list[str]) -> dict[str, int]:
+    lib = _async_runtime()
+    return {name: ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+            for name in wanted if name.startswith(_ASYNC_PREFIX)}
+
+
+@contextlib.contextmanager
+def kept_across_fork():
+    """Forks from this thread in the block keep the async runtime: for children that run no
+    kernel and leave with os._exit, as the frontend's compiler children (passes/isolate.py),
+    whose forks would otherwise cost each threaded executable a new link (~0.25 s)."""
+    _KEPT.on = True
+    try:
+        yield
+    finally:
+        _KEPT.on = False
+
+
+def _before_fork() -> None:
+    global _ASYNC, _ASYNC_SPENT
+    _ASYNC_LOCK.acquire()  # no threaded kernel is running now
+    if _ASYNC is not None and not getattr(_KEPT, "on", False):
+        _ASYNC.__mlir_execution_engine_destroy()
+        _ASYNC = None
+        _ASYNC_SPENT += 1
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_ASYNC_LOCK.release,
+                    after_in_child=_ASYNC_LOCK.release)
 
 
 def worker_threads() -> int:
     """Threads of the async runtime's pool that threaded kernels split over: LLVM sizes it
     from the cores the process may use (sched_getaffinity on Linux), when it first starts;
     0 without the runtime."""
-    from mlir import ir
-
-    _load_async_runtime(os.path.join(os.path.dirname(ir.__file__), "lib"))
-    if _ASYNC_RUNTIME is None:
+    if not os.path.exists(os.path.join(_lib_dir(), "libmlir_async_runtime.so")):
         return 0
-    fn = _ASYNC_RUNTIME.mlirAsyncRuntimGetNumWorkerThreads  # sic, upstream's spelling
+    fn = _async_runtime().mlirAsyncRuntimGetNumWorkerThreads  # sic, upstream's spelling
     fn.restype = ctypes.c_int64
     return int(fn())
 
@@ -96,18 +155,35 @@ class CpuExecutable:
     here for a few scalars. Not reentrant: one call at a time per executable."""
 
     def __init__(self, llvm_module, entry: str = "main"):
+        wanted = _external_functions(llvm_module)
+        self._symbols = _module_symbols(llvm_module, wanted)
+        self._threaded = [n for n in wanted if n.startswith(_ASYNC_PREFIX)]
+        # a fork spends the async runtime: threaded code is linked again from its text
+        self._text = str(llvm_module) if self._threaded else None
+        self.entry = entry
+        self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
+        self._link(llvm_module)
+
+    def _link(self, llvm_module) -> None:
         from mlir.execution_engine import ExecutionEngine
 
-        symbols = _module_symbols(llvm_module)
+        symbols = dict(self._symbols)
+        if self._threaded:
+            symbols.update(_async_symbols(self._threaded))
+            self._spent = _ASYNC_SPENT
         self.engine = ExecutionEngine(llvm_module, opt_level=3, shared_libs=_runtime_libs())
         for name, address in symbols.items():  # bound before the first lookup links the code
             self.engine.raw_register_runtime(name, ctypes.c_void_p(address))
-        self.entry = entry
-        address = self.engine.raw_lookup(f"_mlir_ciface_{entry}")
+        address = self.engine.raw_lookup(f"_mlir_ciface_{self.entry}")
         if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)
-            raise RuntimeError(f"JIT lookup of '{entry}' failed")
+            raise RuntimeError(f"JIT lookup of '{self.entry}' failed")
         self._fn = _PACKED(address)
-        self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
+
+    def _link_again(self) -> None:
+        from mlir import ir
+
+        with ir.Context(), ir.Location.unknown():
+            self._link(ir.Module.parse(self._text))
 
     def _prepare(self, shapes: list) -> None:
         words, slots = [], []
@@ -132,7 +208,13 @@ class CpuExecutable:
         _, desc, slots, _, packed = self._layout
         for a, s in zip(arrays, slots):
             desc[s] = desc[s + 1] = _data_pointer(a)
-        self._fn(packed)
+        if self._threaded:
+            with _ASYNC_LOCK:
+                if self._spent != _ASYNC_SPENT:
+                    self._link_again()
+                self._fn(packed)
+        else:
+            self._fn(packed)
         del arrays  # the inputs (possibly converted copies) lived through the call
 
 

@@ -23,9 +23,8 @@ import os
 import tempfile
 
 import numpy as np
-
-from .executable import ELEMENTS, Executable, decode_bytes
-from .plan import gemm_layout
+from mxir.schema.executable import ELEMENTS, Executable, decode_bytes
+from mxir.schema.gemm import gemm_layout
 
 # MLIR scalar type -> the NumPy type the PTX parameter holds
 SCALARS = {"index": np.int64, "i1": np.int8, "i8": np.int8, "i16": np.int16, "i32": np.int32,
@@ -389,7 +388,7 @@ class CudaDevice:
         if nbytes:
             self.api.copy(src, dst, nbytes)
 
-    def compile(self, source: str) -> CudaProgram:
+    def compile(self, source: str, kernels=()) -> CudaProgram:
         key = hashlib.sha256(source.encode()).hexdigest()
         if key not in self._programs:
             try:
@@ -450,7 +449,7 @@ class ResidentPlan:
             device.upload(self.bufs[int(key)], decode_bytes(c["data"], c["element"]))
         programs = {}
         for k in exe.kernels:
-            programs[k.name] = device.compile(k.source)
+            programs[k.name] = device.compile(k.source, [k])
         self.calls = []
         for step in plan["steps"]:
             if step["op"] == "launch":

@@ -1,6 +1,6 @@
 """Executables on disk: compile where the MLIR wheels are, run where the GPU is.
 
-`save(exe, path)` writes the Executable's JSON (runtime/executable.py; gzip when the name ends
+`save(exe, path)` writes the Executable's JSON (schema/executable.py; gzip when the name ends
 in .gz); `load(path)` reads it back. Pure Python: importing this needs neither MLIR nor a GPU.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 
-from .executable import Executable
+from mxir.schema.executable import Executable
 
 
 def save(exe: Executable, path: str) -> None:

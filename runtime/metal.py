@@ -14,11 +14,10 @@ import sys
 
 import numpy as np
 
-from .metal_sim.compiler import _COMMENT, MetalSimError, _blank, pack_scalar, parse_kernels
-
-# MLIR scalar type -> the NumPy type the MSL emitter declares it as (index is uint, passes/msl.py)
-_MLIR_SCALARS = {"index": np.uint32, "i1": np.uint8, "i8": np.int8, "i16": np.int16,
-                 "i32": np.int32, "i64": np.int64, "f16": np.float16, "f32": np.float32}
+# MSL scalar type -> its NumPy layout (a scalar argument is passed as the bytes of its value)
+_MSL_SCALARS = {"bool": np.uint8, "char": np.int8, "uchar": np.uint8, "short": np.int16,
+                "ushort": np.uint16, "int": np.int32, "uint": np.uint32, "long": np.int64,
+                "ulong": np.uint64, "half": np.float16, "float": np.float32}
 
 
 class MetalError(RuntimeError):
@@ -49,14 +48,11 @@ class MetalBuffer:
 
 
 class MetalProgram:
-    def __init__(self, library, source: str):
+    def __init__(self, library, source: str, kernels):
         self.library = library
         self.source = source
         self.pipelines: dict = {}
-        try:
-            self.signatures = {k.name: k for k in parse_kernels(_COMMENT.sub(_blank, source))}
-        except MetalSimError:  # a signature metal-sim cannot read: pack scalars by MLIR type
-            self.signatures = {}
+        self.args = {k.name: k.args for k in kernels}  # as the translator declared them
 
 
 class MetalDevice:
@@ -111,7 +107,7 @@ class MetalDevice:
         blit.endEncoding()
 
     # programs
-    def compile(self, source: str) -> MetalProgram:
+    def compile(self, source: str, kernels=()) -> MetalProgram:
         key = hashlib.sha256(source.encode()).hexdigest()
         if key not in self._programs:
             options = self._metal.MTLCompileOptions.new()
@@ -124,7 +120,7 @@ class MetalDevice:
                 source, options, None)
             if library is None:
                 raise MetalError(f"MSL failed to compile:\n{_describe(error)}")
-            self._programs[key] = MetalProgram(library, source)
+            self._programs[key] = MetalProgram(library, source, kernels)
         return self._programs[key]
 
     def _pipeline(self, program: MetalProgram, name: str):
@@ -152,7 +148,7 @@ class MetalDevice:
                              f"{limit} threads")
         if 0 in grid:
             return
-        signature = program.signatures.get(kernel_name)
+        declared = program.args.get(kernel_name)
         enc = self._compute_encoder()
         enc.setComputePipelineState_(pipeline)
         for index, arg in enumerate(args):
@@ -162,7 +158,8 @@ class MetalDevice:
             if isinstance(arg, MetalBuffer):
                 enc.setBuffer_offset_atIndex_(arg.buffer, int(offset), index)
                 continue
-            data = self._scalar_bytes(signature, index, arg, kernel_name)
+            value = arg[0] if isinstance(arg, tuple) else arg  # (value, MLIR type)
+            data = scalar_bytes(declared, index, value, kernel_name)
             enc.setBytes_length_atIndex_(data, len(data), index)
         size = self._metal.MTLSizeMake
         if dispatch == "threads":
@@ -171,15 +168,6 @@ class MetalDevice:
             enc.dispatchThreadgroups_threadsPerThreadgroup_(size(*grid), size(*tg))
         else:
             raise MetalError(f"dispatch must be 'threads' or 'threadgroups', got {dispatch!r}")
-
-    @staticmethod
-    def _scalar_bytes(signature, index: int, arg, kernel_name: str) -> bytes:
-        value, mlir_type = arg if isinstance(arg, tuple) else (arg, None)
-        if signature is not None and index in signature.buffers:
-            return pack_scalar(signature.buffers[index], value, kernel_name).tobytes()
-        if mlir_type in _MLIR_SCALARS:
-            return np.asarray(value).astype(_MLIR_SCALARS[mlir_type]).tobytes()
-        raise MetalError(f"kernel {kernel_name}: cannot tell the type of scalar argument {index}")
 
     def synchronize(self) -> None:
         if self._commands is None:
@@ -206,6 +194,16 @@ class MetalDevice:
         if self._encoder is not None:
             self._encoder.endEncoding()
             self._encoder = None
+
+
+def scalar_bytes(declared: list[dict] | None, index: int, value, kernel_name: str) -> bytes:
+    """The bytes of scalar argument `index`, typed as the kernel declares it (`msl_type` of
+    the executable's kernel args, from the MSL translator)."""
+    msl_type = declared[index].get("msl_type") if declared and index < len(declared) else None
+    if msl_type not in _MSL_SCALARS:
+        raise MetalError(f"kernel {kernel_name}: scalar argument {index} has no declared type "
+                         f"Metal can pass ({msl_type!r})")
+    return np.asarray(value).astype(_MSL_SCALARS[msl_type]).tobytes()
 
 
 def _describe(error) -> str:

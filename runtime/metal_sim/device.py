@@ -27,6 +27,9 @@ _PATTERN_BYTES, _TAIL_BYTES = _PATTERN.tobytes(), _TAIL.tobytes()
 ORDERS = {"forward": 0, "reverse": 1, "shuffle": 2}
 MAX_THREADS = 1024  # Metal's limit on threads per threadgroup
 _launch_lock = threading.Lock()  # the runtime's scheduler state is per process
+# a fork while another thread launches must not leave the child a lock that nobody releases
+os.register_at_fork(before=_launch_lock.acquire, after_in_parent=_launch_lock.release,
+                    after_in_child=_launch_lock.release)
 
 
 def _libc():
@@ -169,8 +172,8 @@ class MetalSimDevice:
             raise MetalSimError("use of a freed buffer")
 
     # programs
-    def compile(self, source: str) -> Program:
-        return compile_msl(source)
+    def compile(self, source: str, kernels=()) -> Program:
+        return compile_msl(source)  # reads the signatures from the source, as Metal's compiler
 
     def launch(self, program: Program, kernel_name: str, grid, threadgroup, args,
                dispatch: str = "threadgroups") -> None:

@@ -69,3 +69,20 @@ def test_binary_rejects_mismatched_types():
 def test_float_only_op_rejects_int():
     with pytest.raises(MxError, match="floating-point"):
         infer_types("sin", [TensorType((3,), "int32")], {})
+
+
+@pytest.mark.parametrize("case", ["x + zeros", "zeros + x", "x + negzeros", "x - zeros",
+                                  "x - negzeros", "x * ones", "x / ones"])
+def test_signed_zeros_as_mlx(case):
+    """mx-simplify drops a unit operand only where that is exact for -0.0 as well (the
+    constants here are what it sees; x + (+0.0) is +0.0 for x = -0.0)."""
+    import mlx.core as mlx
+    import mxir as mx
+
+    got, want = [], []
+    for lib, out in ((mx, got), (mlx, want)):
+        env = {"x": lib.array([-0.0, 0.0, -1.5]), "zeros": lib.zeros((3,)),
+               "negzeros": -lib.zeros((3,)), "ones": lib.ones((3,))}
+        out.append(np.array(eval(case, {}, env)))
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(np.signbit(got[0]), np.signbit(want[0]))

@@ -129,13 +129,36 @@ def test_seed_examples_with_the_gpu_as_default_device(index, monkeypatch):
         mx.set_default_device(mx.cpu)
 
 
+class HostGemm:
+    """metal-sim plus a `gemm` that computes each step with NumPy on the step's views
+    (schema/gemm.py): the oracle for the steps' layout where no GPU matrix library runs."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __getattr__(self, name):
+        return getattr(self.device, name)
+
+    def gemm(self, a, b, c, step):
+        from mxir.schema.executable import ELEMENTS
+        from mxir.schema.gemm import gemm_views
+
+        dt = np.dtype(ELEMENTS[step["element"]])
+        arrays = [np.empty(buf.nbytes // dt.itemsize, dt) for buf in (a, b, c)]
+        for buf, arr in zip((a, b, c), arrays):
+            self.device.download(buf, arr)
+        va, vb, vc = gemm_views(step, *arrays)
+        vc[...] = np.matmul(va, vb) + (vc if step["beta"] else 0)
+        self.device.upload(c, arrays[2])
+
+
 def _library_case(outputs_fn, arrays):
     """Compile `outputs_fn(*arrays)` with matmuls as gemm plan steps (the CUDA target's
-    mapping) and run it on metal-sim, whose gemm steps run on the host (runtime/plan.py)."""
+    mapping) and run it on metal-sim, the gemm steps by HostGemm."""
     from mxir.evaluate import context as eval_context
     from mxir.passes.gpu import compile_for_gpu
     from mxir.program import build_module, trace_program
-    from mxir.runtime.plan import run_plan
+    from mxir.runtime.plan import PlanError, run_plan
 
     xs = [mx.array(a) for a in arrays]
     outs = outputs_fn(*xs)
@@ -144,7 +167,9 @@ def _library_case(outputs_fn, arrays):
         exe = compile_for_gpu(build_module(main), library=True)
     assert any(s["op"] == "gemm" for s in exe.plan["steps"])
     got = [np.full(o.shape, np.nan, np.float32) for o in outs]
-    run_plan(exe, sim.open_device(), [np.asarray(v) for v in inputs], got)
+    with pytest.raises(PlanError, match="no matrix library"):  # NumPy never does a GPU's work
+        run_plan(exe, sim.open_device(), [np.asarray(v) for v in inputs], got)
+    run_plan(exe, HostGemm(sim.open_device()), [np.asarray(v) for v in inputs], got)
     return got, [np.array(o) for o in outs]  # the CPU path as the reference
 
 

@@ -643,6 +643,45 @@ def test_missing_barrier_is_caught_by_the_simulator():
     assert not np.array_equal(got, x.sum(axis=1))
 
 
+@pytest.mark.parametrize("t", ["f32", "f16"])
+def test_maximumf_and_minimumf_reductions_propagate_nan(t):
+    """simd_max/simd_min drop NaNs (metal-sim: a NaN in any lane but the first); the
+    reductions of arith.maximumf/minimumf keep them, as MLX's max and min do."""
+    text = f"""
+gpu.module @m {{
+  gpu.func @k(%in: memref<100x{t}>, %out: memref<3x100x{t}>) kernel {{
+    %t = gpu.thread_id x
+    %x = memref.load %in[%t] : memref<100x{t}>
+    %mx = gpu.subgroup_reduce maximumf %x : ({t}) -> {t}
+    %mn = gpu.subgroup_reduce minimumf %x : ({t}) -> {t}
+    %all = gpu.all_reduce %x {{
+    ^bb0(%a: {t}, %b: {t}):
+      %m = arith.maximumf %a, %b : {t}
+      gpu.yield %m : {t}
+    }} : ({t}) -> ({t})
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    memref.store %mx, %out[%c0, %t] : memref<3x100x{t}>
+    memref.store %mn, %out[%c1, %t] : memref<3x100x{t}>
+    memref.store %all, %out[%c2, %t] : memref<3x100x{t}>
+    gpu.return
+  }}
+}}
+"""
+    dtype = np.float32 if t == "f32" else np.float16
+    x = np.random.default_rng(11).integers(-100, 100, 100).astype(dtype)
+    x[[37, 70]] = np.nan  # inside simdgroups 1 and 2, not their first lanes
+    (_, got), _ = launch(text, [x, np.zeros((3, 100), dtype)], threadgroup=(100, 1, 1),
+                         order="forward")
+    group = np.arange(100) // 32
+    maxs = np.array([np.max(x[group == g]) for g in range(4)])
+    mins = np.array([np.min(x[group == g]) for g in range(4)])
+    np.testing.assert_array_equal(got[0], maxs[group])  # NaN where the simdgroup has one
+    np.testing.assert_array_equal(got[1], mins[group])
+    assert np.isnan(got[2]).all()
+
+
 def test_shuffles_subgroup_reduce_and_all_reduce():
     text = """
 gpu.module @m {
@@ -832,8 +871,7 @@ def test_metadata_describes_arguments_and_threadgroup_memory():
     assert set(info.builtins) >= {"gid", "tid", "bid", "tpg"}
 
 
-def test_scalar_arguments_and_name_clashes_across_modules():
-    text = """
+SCALAR_KERNELS = """
 gpu.module @a {
   gpu.func @k(%o: memref<4xf32>, %s: f32, %n: index) kernel {
     %t = gpu.thread_id x
@@ -850,6 +888,10 @@ gpu.module @b {
   }
 }
 """
+
+
+def test_scalar_arguments_and_name_clashes_across_modules():
+    text = SCALAR_KERNELS
     source, infos = translate(text)
     assert [i.msl_name for i in infos] == ["a_k", "b_k"]
     _, s, n = infos[0].arguments
@@ -858,14 +900,37 @@ gpu.module @b {
     sim.compile_msl(source)
 
 
+def test_metal_binds_scalars_as_the_translator_declares_them():
+    """runtime/metal.py packs a scalar argument by the kernel info that the executable carries
+    (no parsing of the source); the bytes are what the MSL source declares (metal-sim, like
+    Metal's compiler, reads the source)."""
+    from mxir.passes.gpu import declared_scalars, kernel_signatures
+    from mxir.runtime.metal import MetalError, scalar_bytes
+    from mxir.runtime.metal_sim.compiler import pack_scalar
+    from mxir.tools import driver
+
+    with driver.context(), ir.Location.unknown():
+        module, _ = driver.load(SCALAR_KERNELS, "test.mlir")
+        signatures = kernel_signatures(module)
+        source, infos = msl.translate_gpu_modules(msl.gpu_modules(module))
+    args = declared_scalars(signatures[0]["args"], infos[0])
+    assert [a.get("msl_type") for a in args] == [None, "float", "uint"]
+    params = sim.compile_msl(source).kernels["a_k"].buffers
+    for index, value in ((1, 0.1), (2, 7)):
+        assert scalar_bytes(args, index, value, "a_k") == \
+            pack_scalar(params[index], value, "a_k").tobytes()
+    with pytest.raises(MetalError, match="no declared type"):
+        scalar_bytes(signatures[0]["args"], 2, 7, "a_k")
+
+
 def test_kernels_of_the_gpu_pipeline_run_on_metal_sim():
     """End to end through passes/gpu.py: elementwise, reduction and matmul kernels."""
     import mxir as mx
     from mxir.evaluate import context
     from mxir.passes.gpu import compile_for_gpu
     from mxir.program import build_module, trace_program
-    from mxir.runtime.executable import ELEMENTS
     from mxir.runtime.plan import run_plan
+    from mxir.schema.executable import ELEMENTS
 
     rng = np.random.default_rng(10)
     xn = rng.standard_normal((33, 40)).astype(np.float32)

@@ -147,3 +147,44 @@ def test_the_dynamic_program_is_in_the_disk_cache(tmp_path):
         entries.append(sorted(p.name for p in tmp_path.rglob("*") if p.is_file()))
     assert len(entries[0]) == 1  # one program for the three shapes
     assert entries[1] == entries[0]  # and the second process compiled nothing new
+
+
+def test_a_size_computed_from_dynamic_dims_compiles_per_shape():
+    f = mx.compile(lambda x: mx.flatten(x) * 2 + x.reshape(-1), shapeless=True)
+    fallbacks = len(evaluate.SHAPELESS_FALLBACKS)
+    for n in (3, 5):
+        x = np.arange(n * 4, dtype=np.float32).reshape(n, 4)
+        np.testing.assert_array_equal(np.array(f(mx.array(x))), x.reshape(-1) * 3)
+    reasons = evaluate.SHAPELESS_FALLBACKS[fallbacks:]
+    assert len(reasons) == 1 and "a size computed from dynamic dims" in reasons[0]
+
+
+@pytest.mark.parametrize("where", ["infer", "vjp"])
+def test_a_bug_in_a_rule_raises_instead_of_compiling_per_shape(where, monkeypatch):
+    """A rule of a dynamic op that fails only on dynamic dims is a bug to report: before, it
+    was taken for "no dynamic program" and the class quietly compiled per shape."""
+    import math
+
+    from mxir.dialect import OPS, TensorType
+
+    op = OPS["sin"]
+    if where == "infer":
+        original = type(op).infer
+
+        def infer(self, types):
+            math.prod(types[0].shape)  # a bug with dims of None
+            return original(self, types)
+
+        monkeypatch.setattr(type(op), "infer", infer)
+    else:
+        original = type(op)._vjp
+
+        def vjp(self, b, primals, outputs, cotangents):
+            math.prod(TensorType.from_ir(primals[0].type).shape)  # a bug with dims of None
+            return original(self, b, primals, outputs, cotangents)
+
+        monkeypatch.setattr(type(op), "_vjp", vjp)
+    monkeypatch.setenv("MXIR_CACHE_DIR", "0")  # the passes run: a program of its own, no cache
+    f = mx.compile(mx.grad(lambda x: mx.sum(mx.sin(mx.sin(x)) * x)), shapeless=True)
+    with pytest.raises(TypeError):
+        np.array(f(mx.array(np.arange(6, dtype=np.float32))))

@@ -185,18 +185,10 @@ def test_every_op_has_all_rules_or_is_listed():
     assert not missing, sorted(missing)
 
 
-@pytest.mark.parametrize("transform,pass_name", [("vjp", "mx-autodiff"), ("jvp", "mx-jvp"),
-                                                 ("vmap", "mx-vmap")])
-def test_missing_rule_is_a_pass_error_naming_the_op_and_its_location(transform, pass_name):
-    from mxir.dialect import Op
-
-    class NoRules(Op):
-        name = "test_no_rules"
-
-        def infer(self, types):
-            return [types[0]]
-
-    OPS["test_no_rules"] = NoRules()
+def _missing_rule_error(op, transform: str, pass_name: str) -> MxError:
+    """The error of `pass_name` expanding mx.<transform> of a callee made of `op` (registered
+    for the test as mx.test_no_rules)."""
+    OPS["test_no_rules"] = op
     extra = {"vjp": ("%ct", ", tensor<3xf32>", ", tensor<3xf32>", ' argnums = array<i64: 0>,'),
              "jvp": ("%ct", ", tensor<3xf32>", ", tensor<3xf32>", ""),
              "vmap": ("", "", "", " in_axes = [0 : i64], out_axes = [0 : i64],")}[transform]
@@ -216,6 +208,66 @@ def test_missing_rule_is_a_pass_error_naming_the_op_and_its_location(transform, 
                 run_pipeline(module, [pass_name])
     finally:
         del OPS["test_no_rules"]
+    return err.value
+
+
+@pytest.mark.parametrize("transform,pass_name", [("vjp", "mx-autodiff"), ("jvp", "mx-jvp"),
+                                                 ("vmap", "mx-vmap")])
+def test_missing_rule_is_a_pass_error_naming_the_op_and_its_location(transform, pass_name):
+    from mxir.dialect import Op
+
+    class NoRules(Op):
+        name = "test_no_rules"
+
+        def infer(self, types):
+            return [types[0]]
+
+    err = _missing_rule_error(NoRules(), transform, pass_name)
     assert f"no {'batch' if transform == 'vmap' else transform} rule for 'mx.test_no_rules'" in (
-        err.value.message)
-    assert ":2:" in str(err.value.location)
+        err.message)
+    assert ":2:" in str(err.location)
+
+
+@pytest.mark.parametrize("transform,pass_name", [("vjp", "mx-autodiff"), ("jvp", "mx-jvp")])
+def test_elementwise_op_without_a_derivative_is_an_error_not_a_zero(transform, pass_name):
+    import math
+
+    from mxir.dialect.elementwise import ZERO, Binary, Unary
+
+    class NoDerivative(Unary):
+        name = "test_no_rules"
+        np_fn = staticmethod(np.floor)
+        scalar = staticmethod(lambda s, x: math.floor(x))
+
+    err = _missing_rule_error(NoDerivative(), transform, pass_name)
+    assert f"no {transform} rule for 'mx.test_no_rules'" in err.message
+    assert ":2:" in str(err.location)
+
+    class NoPartials(Binary):
+        name = "test_no_partials"
+
+    class ZeroPartials(Binary):
+        name = "test_zero_partials"
+        partials = ZERO
+
+    assert NoPartials().vjp is None and NoPartials().jvp is None
+    assert ZeroPartials().vjp is not None and ZeroPartials().jvp is not None
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "sign", "floor_divide"])
+def test_zero_derivatives_are_explicit_and_zero_as_mlx(name):
+    import mlx.core as mlx
+    import mxir as mx
+    from mxir.dialect.elementwise import ZERO
+
+    op = OPS[name]
+    assert (op.deriv if op.arity == 1 else op.partials) is ZERO
+    x = np.array([1.5, -2.3, 0.7], np.float32)
+    got, want = [], []
+    for lib, out in ((mx, got), (mlx, want)):
+        def f(v, lib=lib):
+            y = getattr(lib, name)(v) if op.arity == 1 else lib.floor_divide(v, lib.array(0.6))
+            return y.sum()
+
+        out.append(np.array(lib.grad(f)(lib.array(x))))
+    np.testing.assert_array_equal(got[0], want[0])

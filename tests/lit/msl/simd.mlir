@@ -1,5 +1,6 @@
 // SIMD-group operations: gpu.shuffle is simd_shuffle_{xor,down,up} / simd_shuffle, its
-// `valid` result compares lanes with the width; gpu.subgroup_reduce is simd_sum/min/max/...;
+// `valid` result compares lanes with the width; gpu.subgroup_reduce is simd_sum/min/max/...
+// (maximumf and minimumf are NaN when a lane is: simd_max/simd_min drop NaNs);
 // gpu.all_reduce reduces each simdgroup, publishes one partial per simdgroup in threadgroup
 // scratch, then folds the partials (barriers on both sides so the scratch can be reused).
 // RUN: mxir-translate --gpu-to-msl %s | FileCheck %s
@@ -31,7 +32,7 @@
 // CHECK-NEXT: v6 = mxir_scratch_float[0];
 // CHECK-NEXT: for (uint k = 1u; k < num_simd; ++k) v6 = v6 + mxir_scratch_float[k];
 // CHECK-NEXT: threadgroup_barrier(mem_flags::mem_threadgroup);
-// CHECK-NEXT: float v7 = simd_max(v0);
+// CHECK-NEXT: float v7 = (simd_any(metal::isnan(v0)) ? NAN : simd_max(v0));
 // CHECK-NEXT: if (lane == 0u) mxir_scratch_float[simd_id] = v7;
 // CHECK-NEXT: threadgroup_barrier(mem_flags::mem_threadgroup);
 // CHECK-NEXT: v7 = mxir_scratch_float[0];

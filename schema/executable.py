@@ -1,8 +1,9 @@
 """The compiled GPU executable: kernel sources plus the launch plan that runs them.
 
-Made by `mxir.passes.gpu.compile_for_gpu(module)`; run by `mxir.runtime.plan.run_plan` on a
-Device (see plan.py). Pure Python: it imports neither MLIR nor a device library, and it
-round-trips through JSON (`to_json` / `from_json`), which is what the on-disk cache stores.
+Made by `mxir.passes.gpu.compile_for_gpu(module)` (and `passes.ptx.compile_for_ptx`); run by
+`mxir.runtime.plan.run_plan` on a Device (runtime/plan.py). Pure Python: it imports neither
+MLIR nor a device library, and it round-trips through JSON (`to_json` / `from_json`), which is
+what the on-disk cache stores.
 
 Format (`Executable.to_json()`), every size static:
   {"format": 1, "target": "msl",                  # later "ptx"
@@ -10,7 +11,8 @@ Format (`Executable.to_json()`), every size static:
                 "source": "...",                  # the library that holds the kernel; kernels
                                                   # of one executable usually share one source
                 "args": [{"kind": "buffer", "element": "f32", "shape": [4, 8]},
-                         {"kind": "scalar", "type": "index"}],   # in gpu.func argument order
+                         {"kind": "scalar", "type": "index",     # in gpu.func argument order;
+                          "msl_type": "uint"}],   # MSL kernels: the type the source declares
                 "workgroup": [{"element": "f32", "shape": [256], "nbytes": 1024}],
                 "block": [256, 1, 1]}],           # the threadgroup size it was compiled for
    "plan": {"buffers": [{"id": 0, "nbytes": 128, "element": "f32", "shape": [4, 8]}, ...],
@@ -22,7 +24,7 @@ Format (`Executable.to_json()`), every size static:
                "threadgroup": [256, 1, 1], "dispatch": "threadgroups",
                "args": [{"buffer": 0}, {"scalar": 7, "type": "index"}]},
               {"op": "copy", "src": 4, "dst": 2, "nbytes": 128},
-              {"op": "gemm", "a": 0, "b": 1, "c": 4, ...},  # a BLAS call (runtime/plan.py)
+              {"op": "gemm", "a": 0, "b": 1, "c": 4, ...},  # a BLAS call (schema/gemm.py)
               {"op": "free", "buffer": 4}]}}
 Dispatch "threadgroups": `grid` counts threadgroups (Metal dispatchThreadgroups, CUDA grid);
 "threads": `grid` counts threads, the last groups may be partial (Metal dispatchThreads).
