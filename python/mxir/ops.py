@@ -181,6 +181,9 @@ abs = _unary_same("abs")  # noqa: A001
 negative = _unary_same("negative")
 sign = _unary_same("sign")
 square = _unary_same("square")
+floor = _unary_same("floor")  # integers keep their dtype, as MLX
+ceil = _unary_same("ceil")
+round = _unary_same("round")  # noqa: A001
 
 
 def stop_gradient(a, stream=None) -> array:

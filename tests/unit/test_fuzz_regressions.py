@@ -1,0 +1,39 @@
+"""Regressions found by the frontend fuzzer (tools/fuzz.py), each against NumPy and MLX's
+documented result dtype; the fuzzer's reproducer is quoted in each test's docstring."""
+
+import mxir as mx
+import numpy as np
+import pytest
+
+INTS = np.array([-3, 0, 2, 7], dtype=np.int32)
+BOOLS = np.array([True, False, True])
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "round"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_rounding_an_integer_or_bool_keeps_it(name, compiled):
+    """`mx.floor(int32 array)` was float32; MLX keeps int32 (and bool for bool)."""
+    fn = mx.compile(getattr(mx, name)) if compiled else getattr(mx, name)
+    for x, dtype in ((INTS, mx.int32), (BOOLS, mx.bool_), (INTS.astype(np.uint32), mx.uint32)):
+        got = fn(mx.array(x, dtype=dtype))
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(np.array(got), x)
+
+
+@pytest.mark.parametrize("name", ["abs", "square"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_abs_and_square_of_bool_are_bool(name, compiled):
+    """`mx.abs(bool array)` raised TypeError; MLX returns the bool array (x * x is x)."""
+    fn = mx.compile(getattr(mx, name)) if compiled else getattr(mx, name)
+    got = fn(mx.array(BOOLS))
+    assert got.dtype == mx.bool_
+    np.testing.assert_array_equal(np.array(got), BOOLS)
+
+
+def test_rounding_floats_is_unchanged():
+    x = np.array([-2.5, -1.5, -0.2, 0.5, 1.5, 2.7], dtype=np.float32)
+    for name in ("floor", "ceil", "round"):
+        got = getattr(mx, name)(mx.array(x))
+        assert got.dtype == mx.float32
+        np.testing.assert_array_equal(np.array(got), getattr(np, name)(x))
+    assert np.array(mx.grad(lambda v: mx.sum(mx.floor(v)))(mx.array(x))).tolist() == [0.0] * 6
