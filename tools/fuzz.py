@@ -47,6 +47,7 @@ TOL = {"float64": (1e-10, 1e-12), "float32": (2e-5, 2e-6), "float16": (4e-3, 1e-
        "bfloat16": (3e-2, 8e-3)}
 HANG_SECONDS = 60.0
 MX_NAME = {"bool": "bool_"}  # where mx spells a dtype differently
+FRESH = " (first program of a fresh child)"
 
 
 # ---------------------------------------------------------------- reference helpers (NumPy)
@@ -516,8 +517,8 @@ def op_reduce(g: Gen):
         return True
     ax = g.axes(len(a.shape))
     keep = bool(g.rng.random() < 0.3)
-    if op in ("max", "min") and a.size == 0:
-        return False
+    if op in ("max", "min", "logsumexp") and a.size == 0:
+        return False  # MLX refuses these (NumPy too, but for logsumexp)
     if op in ("max", "min") and ax is not None:
         red = [x % len(a.shape) for x in (ax if isinstance(ax, tuple) else (ax,))]
         if any(a.shape[x] == 0 for x in red):
@@ -641,7 +642,8 @@ def op_shape(g: Gen):
         mx_expr = f"mx.{r}([{v}, {w}], axis={ax})"
         np_expr = f"np.{r}([{v}, {w}], axis={ax})"
         if bdt != a.dtype and (bdt == "bool" or a.dtype == "bool"):
-            np_expr = f"np.{r}([np.asarray({v}, np.float64), np.asarray({w}, np.float64)], axis={ax})"
+            np_expr = (f"np.{r}([np.asarray({v}, np.float64), np.asarray({w}, np.float64)], "
+                       f"axis={ax})")
         shape = _shape_of(np_expr, [i, j], g.avals())
         g.add(mx_expr, np_expr, [i, j], Aval(shape, promote(a.dtype, bdt)), r, tol="exact")
         return True
@@ -728,13 +730,14 @@ def op_index(g: Gen):
             elif c < 0.35:
                 parts.append("None")
             else:
-                def bound():
-                    return "" if g.rng.random() < 0.3 else str(int(g.rng.integers(-d - 2, d + 3)))
                 step = int(g.rng.choice([1, 1, 2, -1, -2, 3]))
-                parts.append(f"{bound()}:{bound()}" + (f":{step}" if step != 1 else ""))
+                lo, hi = (("" if g.rng.random() < 0.3 else str(int(g.rng.integers(-d - 2, d + 3))))
+                          for _ in range(2))
+                parts.append(f"{lo}:{hi}" + (f":{step}" if step != 1 else ""))
         if g.rng.random() < 0.15:
             parts.insert(int(g.rng.integers(0, len(parts) + 1)), "...")
-        idx = ", ".join(parts) if len(parts) != 1 else parts[0] + ("," if parts[0] == "None" else "")
+        idx = ", ".join(parts) if len(parts) != 1 else \
+            parts[0] + ("," if parts[0] == "None" else "")
         mx_expr = np_expr = f"{v}[{idx}]"
         shape = _shape_of(np_expr, [i], g.avals())
         g.add(mx_expr, np_expr, [i], Aval(shape, a.dtype), "slice", tol="exact")
@@ -761,7 +764,8 @@ def op_index(g: Gen):
                 imx, inp = literal(flat)
                 mx_expr, np_expr = f"mx.take({v}, {imx})", f"np.take({v}, {inp})"
             else:
-                mx_expr, np_expr = f"mx.take({v}, {imx}, axis={ax})", f"np.take({v}, {inp}, axis={ax})"
+                mx_expr = f"mx.take({v}, {imx}, axis={ax})"
+                np_expr = f"np.take({v}, {inp}, axis={ax})"
         else:  # advanced indexing, one or two index arrays
             if nd >= 2 and a.shape[1] and g.rng.random() < 0.5:
                 vals2 = g.rng.integers(-a.shape[1], a.shape[1], idx_shape[-1:]).tolist()
@@ -841,7 +845,8 @@ def op_astype(g: Gen):
         src_np = f"np.clip(np.nan_to_num({v}), -100, 100)"
     else:
         src, src_np = v, v
-    g.add(f"{src}.astype(mx.{MX_NAME.get(to, to)})", f"R.astype({src_np}, {to!r})", [i], Aval(a.shape, to),
+    g.add(f"{src}.astype(mx.{MX_NAME.get(to, to)})", f"R.astype({src_np}, {to!r})", [i],
+          Aval(a.shape, to),
           "astype", tol="elem" if to in FLOATS else "exact")
     return True
 
@@ -973,14 +978,16 @@ def render(p: Program) -> str:
         lines.append(f"v{k} = mx.array(np.array({_lit(data)}, dtype=np.float64)"
                      f".reshape({tuple(inp['shape'])!r}), dtype=mx.{inp['dtype']})"
                      if inp["dtype"] in FLOATS else
-                     f"v{k} = mx.array(np.array({data!r}, dtype=np.{'bool_' if inp['dtype'] == 'bool' else 'int64'})"
-                     f".reshape({tuple(inp['shape'])!r}), dtype=mx.{'bool_' if inp['dtype'] == 'bool' else inp['dtype']})")
+                     f"v{k} = mx.array(np.array({data!r}, dtype=np.{_np_int(inp['dtype'])})"
+                     f".reshape({tuple(inp['shape'])!r}), "
+                     f"dtype=mx.{MX_NAME.get(inp['dtype'], inp['dtype'])})")
     params = [f"v{i['id']}" for i in (p.inputs[:1] if p.kind == "transform" else p.inputs)]
     lines += ["", "", f"def f({', '.join(params)}):"]
     for s in p.steps:
         lines.append(f"    v{s.id} = {s.mx}")
     outs = ", ".join(f"v{o}" for o in p.outputs)
-    lines.append(f"    return {outs}" + ("," if len(p.outputs) == 1 and p.kind == "forward" else ""))
+    tuple_comma = "," if len(p.outputs) == 1 and p.kind == "forward" else ""
+    lines.append(f"    return {outs}{tuple_comma}")
     lines += ["", ""]
     if p.kind == "forward":
         lines.append("F = mx.compile(f)" if p.compiled else "F = f")
@@ -988,7 +995,7 @@ def render(p: Program) -> str:
                   "    mx.eval(*outs)", "    return outs"]
     elif p.kind == "vmap":
         fn = "f"
-        for t, prm in p.transforms[::-1]:
+        for _, prm in p.transforms[::-1]:
             fn = f"mx.vmap({fn}, in_axes={prm['in_axes']}, out_axes={prm['out_axes']})"
         if p.compiled:
             fn = f"mx.compile({fn})"
@@ -1030,6 +1037,10 @@ def render(p: Program) -> str:
         lines += ["", "", "def run():", f"    out = {prev}({_batched(0, p)})", "    mx.eval(out)",
                   "    return [out]"]
     return "\n".join(lines) + "\n"
+
+
+def _np_int(dtype):
+    return "bool_" if dtype == "bool" else "int64"
 
 
 def _lit(data):
@@ -1236,7 +1247,8 @@ def _check_vmap(p: Program, env, got) -> list:
     try:
         want = loop(batched, vm)
     except Exception as e:
-        return [Finding("mx-exception", f"the loop of f failed, vmap did not: {type(e).__name__}: {e}")]
+        return [Finding("mx-exception",
+                        f"the loop of f failed, vmap did not: {type(e).__name__}: {e}")]
     s = p.steps[-1]
     if tuple(got[0].shape) != tuple(want.shape):
         return [Finding("mismatch", f"vmap shape {got[0].shape}, loop gives {want.shape}")]
@@ -1383,6 +1395,7 @@ def run_batch(programs: list, hang: float = HANG_SECONDS) -> list:
     results: list = [None] * len(programs)
     k = 0
     while k < len(programs):
+        first = k
         child = Child()
         for j in range(k, len(programs)):
             child.send(j, programs[j])
@@ -1397,7 +1410,8 @@ def run_batch(programs: list, hang: float = HANG_SECONDS) -> list:
             if line is None:
                 rc = child.proc.wait()
                 how = f"signal {-rc}" if rc < 0 else f"exit {rc}"
-                results[k] = ("crash", f"{how}: {child.stderr_tail()}")
+                alone = FRESH if k == first else ""
+                results[k] = ("crash", f"{how}{alone}: {child.stderr_tail()}")
                 k += 1
                 break
             tag, idx, *rest = line.split(" ", 2)
@@ -1433,7 +1447,8 @@ def cone(p: Program, keep: int) -> Program:
             need.add(v)
             stack.extend(by_id[v].args if v in by_id else [])
     steps = [s for s in p.steps if s.id in need]
-    inputs = [i for i in p.inputs if i["id"] in need or (p.kind == "transform" and i is p.inputs[0])]
+    inputs = [i for i in p.inputs
+              if i["id"] in need or (p.kind == "transform" and i is p.inputs[0])]
     outputs = [s.id for s in steps] if p.kind == "forward" else [keep]
     return Program(p.kind, inputs, steps, outputs, p.compiled, p.transforms, p.label)
 
@@ -1568,7 +1583,7 @@ def write_reproducer(out_dir, n, p: Program, status, payload) -> str:
         ks = [0] if p.kind == "transform" else range(len(p.inputs))
         batched = "BATCHED = {" + ", ".join(
             f"{k}: mx.array(np.array({batched_input(k, p).tolist()!r}), "
-            f"dtype=mx.{'bool_' if p.inputs[k]['dtype'] == 'bool' else p.inputs[k]['dtype']})"
+            f"dtype=mx.{MX_NAME.get(p.inputs[k]['dtype'], p.inputs[k]['dtype'])})"
             for k in ks) + "}\n"
         body = body.replace("\n\ndef f(", "\n" + batched + "\n\ndef f(", 1)
     with open(path, "w") as fh:
@@ -1595,7 +1610,7 @@ def fuzz(seed: int, count: int, budget: float, out_dir: str | None, batch: int =
             p = progs[j]
             counts["programs"] += 1
             by_kind[p.kind] += 1
-            if status == "crash" and n > 1:
+            if status == "crash" and FRESH not in payload:
                 # alone in a fresh child: its own crash, or one that needs the programs before it
                 (st, pl), = run_batch([p], hang)
                 if st != "crash":
@@ -1625,7 +1640,7 @@ def fuzz(seed: int, count: int, budget: float, out_dir: str | None, batch: int =
         deadline = time.time() + shrink_budget
         seen = {}
         n = 0
-        for sig, items in findings.items():
+        for items in findings.values():
             p, status, payload = min(items, key=lambda it: len(it[0].steps))
             if status not in ("crash-in-batch",):
                 p, status, payload = shrink(p, status, payload,
@@ -1642,7 +1657,8 @@ def fuzz(seed: int, count: int, budget: float, out_dir: str | None, batch: int =
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m mxir.tools.fuzz", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m mxir.tools.fuzz",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--budget", type=float, default=300.0, help="seconds for running programs")
