@@ -37,3 +37,17 @@ def test_rounding_floats_is_unchanged():
         assert got.dtype == mx.float32
         np.testing.assert_array_equal(np.array(got), getattr(np, name)(x))
     assert np.array(mx.grad(lambda v: mx.sum(mx.floor(v)))(mx.array(x))).tolist() == [0.0] * 6
+
+
+def test_round_to_decimals():
+    """`mx.round(x, 1)` ignored the decimals (they were taken as the stream)."""
+    x = np.array([1.25, 2.675, -0.35, 1234.5678], dtype=np.float32)
+    for d in (1, 2, -1, -2):
+        got = mx.round(mx.array(x), d)
+        scale = np.float32(10.0 ** d)  # float32 arithmetic, as MLX: -0.35 -> -0.4
+        want = np.round(x * scale) / scale
+        np.testing.assert_allclose(np.array(got), want, rtol=1e-6)
+    np.testing.assert_array_equal(np.array(mx.array(x).round(1)),
+                                  np.array(mx.round(mx.array(x), 1)))
+    ints = mx.round(mx.array([15, 24, -35], dtype=mx.int32), -1)
+    assert ints.dtype == mx.int32 and np.array(ints).tolist() == [20, 20, -40]
