@@ -211,8 +211,8 @@ unary("sqrt", np.sqrt, _math(math.sqrt),
       lambda b, x, y: b.divide(_c(b, y, 0.5), y))
 unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), _math(math.rsqrt),
       lambda b, x, y: b.multiply(_c(b, y, -0.5), b.divide(y, x)))
-unary("square", lambda x: x if x.dtype == np.bool_ else np.square(x), _square_scalar, lambda b, x, y: b.multiply(_c(b, x, 2), x),
-      float_only=False, bool_ok=True)
+unary("square", lambda x: x if x.dtype == np.bool_ else np.square(x), _square_scalar,
+      lambda b, x, y: b.multiply(_c(b, x, 2), x), float_only=False, bool_ok=True)
 unary("reciprocal", lambda x: (1 / x).astype(x.dtype), lambda s, x: arith.divf(s.const(1.0), x),
       lambda b, x, y: b.negative(b.square(y)))
 def _rounding(np_fn, fn):
@@ -346,6 +346,12 @@ def _floor_divide_scalar(s, x, y):
 def _power_scalar(s, x, y):
     if s.float:
         return math.powf(x, y)
+    width = ir.IntegerType(s.type).width
+    if s.unsigned and width < 64:
+        # ipowi reads the exponent as signed (2**31 would be negative): widen, then wrap back
+        i64 = ir.IntegerType.get_signless(64)
+        r = math.ipowi(arith.extui(i64, x), arith.extui(i64, y))
+        return arith.trunci(s.type, r)
     return math.ipowi(x, y)
 
 

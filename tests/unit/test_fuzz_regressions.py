@@ -51,3 +51,16 @@ def test_round_to_decimals():
                                   np.array(mx.round(mx.array(x), 1)))
     ints = mx.round(mx.array([15, 24, -35], dtype=mx.int32), -1)
     assert ints.dtype == mx.int32 and np.array(ints).tolist() == [20, 20, -40]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_unsigned_power_with_a_large_exponent(compiled):
+    """`mx.power(uint32 0, uint32 4294967295)` gave 1 (the exponent was read as signed -1);
+    NumPy and MLX give 0. Fuzzer: seed 2026 index 1567."""
+    base = np.array([0, 2, 3, 3, 7, 1], dtype=np.uint32)
+    exp = np.array([4294967295, 2147483648, 4294967295, 2147483648, 2147483647, 4294967295],
+                   dtype=np.uint32)
+    fn = mx.compile(mx.power) if compiled else mx.power
+    got = fn(mx.array(base), mx.array(exp))
+    assert got.dtype == mx.uint32
+    np.testing.assert_array_equal(np.array(got), np.power(base, exp))
