@@ -1115,6 +1115,8 @@ def run_program(p: Program) -> list:
         dtypes = [str(o.dtype).split(".")[-1] for o in outs]
     except Exception as e:  # an mxir exception: fine only where NumPy refuses too
         msg = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+        if type(e).__name__ == "CompilerCrash":  # the compiler died in mxir's forked child
+            return [Finding("crash", msg)]
         try:
             _numpy_program(p)
         except Exception as ne:
