@@ -442,7 +442,7 @@ def op_binary(g: Gen):
     if op == "power" and out == "int32":
         op = "multiply"
     mx_b, np_b = vb, vb
-    if g.smooth_only and op == "divide":
+    if g.smooth_only and op in ("divide", "arctan2"):  # both are singular at b = 0 (and a = 0)
         mx_b, np_b = f"(mx.square({vb}) + 0.5)", f"(np.square({vb}) + 0.5)"
     if op == "power":
         base = f"(mx.abs({va}) + 0.5)" if g.smooth_only else va
@@ -541,6 +541,8 @@ def op_reduce(g: Gen):
     else:
         out = float_of(a.dtype)
     n = max(1, a.size // max(1, int(np.prod(shape))))
+    if g.smooth_only and op == "var" and n < 2:
+        return False  # identically 0: a later op singular at 0 would make NaN derivatives
     kinky = op in ("max", "min")
     g.add(mx_expr, np_expr, [i], Aval(shape, out), op,
           tol="exact" if out in ("bool",) else ("kink" if kinky else "acc"), n=n,

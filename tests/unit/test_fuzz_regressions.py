@@ -64,3 +64,20 @@ def test_unsigned_power_with_a_large_exponent(compiled):
     got = fn(mx.array(base), mx.array(exp))
     assert got.dtype == mx.uint32
     np.testing.assert_array_equal(np.array(got), np.power(base, exp))
+
+
+def test_grad_of_prod_at_an_infinite_element():
+    """The derivative of prod was prod / x_i: inf / inf = NaN at an infinite x_i (MLX: the
+    product of the others). Fuzzer: seed 11 index 87, grad of erf(prod(logcumsumexp(x,
+    inclusive=False))) on a scalar, whose exclusive scan is -inf."""
+    inf = float("inf")
+    grad = mx.grad(lambda x: mx.prod(x))
+    assert np.array(grad(mx.array([-inf]))).tolist() == [1.0]
+    assert np.array(grad(mx.array([inf, 2.0]))).tolist() == [2.0, inf]
+    assert np.array(grad(mx.array([0.0, 2.0, 3.0]))).tolist() == [6.0, 0.0, 0.0]
+    assert np.array(grad(mx.array([0.0, 0.0, 3.0]))).tolist() == [0.0, 0.0, 0.0]
+    x = np.random.default_rng(0).uniform(0.5, 1.5, (2, 3, 4))
+    for axes in (None, 1, (0, 2), -1):
+        got = mx.grad(lambda v, axes=axes: mx.sum(mx.prod(v, axis=axes)))(mx.array(x))
+        want = np.prod(x, axis=axes, keepdims=True) / x  # no zeros or infinities here
+        np.testing.assert_allclose(np.array(got), want, rtol=1e-5)
