@@ -1569,9 +1569,13 @@ def signature(p: Program, status, payload) -> str:
     return f"{head}:{p.kind}:{ts}:{','.join(ops)}"
 
 
+def _category(status, payload) -> str:
+    return payload[0].category if status == "finding" else status
+
+
 def write_reproducer(out_dir, n, p: Program, status, payload) -> str:
     os.makedirs(out_dir, exist_ok=True)
-    cat = payload[0].category if status == "finding" else status
+    cat = _category(status, payload)
     path = os.path.join(out_dir, f"{n:03d}-{cat}.py")
     detail = "\n".join(f.detail for f in payload) if status == "finding" else str(payload)
     head = [f"# mxir fuzz finding: {cat} ({p.label}, kind {p.kind})"]
@@ -1658,6 +1662,8 @@ def fuzz(seed: int, count: int, budget: float, out_dir: str | None, batch: int =
             reproducers.append(write_reproducer(out_dir, n, p, status, payload))
             n += 1
     counts["patterns"] = len(findings)
+    counts["findings"] = sorted(f"{p.label}: {_category(st, pl)}"
+                                for items in findings.values() for p, st, pl in items)
     counts["reproducers"] = reproducers
     return counts
 

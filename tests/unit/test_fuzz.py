@@ -3,18 +3,22 @@ mismatch or mxir-only exception; and the fuzzer itself notices each kind of fail
 
 import json
 
+import mxir as mx
+import pytest
 from mxir.tools import fuzz
 
-BAD = ("mismatch", "dtype", "mx-exception", "crash", "crash-in-batch", "hang", "fuzzer-error")
+# Open findings of this seed, each pinned by an xfail test below; remove it when fixed.
+KNOWN_OPEN = {"seed 11 index 87: mismatch"}
 
 
 def test_fixed_seed_finds_nothing(tmp_path):
     # ~60 s on a 2-core machine; the long run is `python -m mxir.tools.fuzz` (see README)
     counts = fuzz.fuzz(seed=11, count=120, budget=50, out_dir=str(tmp_path), shrink_budget=60,
                        log=lambda s: None)
-    found = {k: counts[k] for k in BAD if counts[k]}
+    new = [f for f in counts["findings"] if f not in KNOWN_OPEN]
     reproducers = "\n\n".join(open(p).read() for p in counts["reproducers"][:3])
-    assert not found, f"{json.dumps(found)}\n{reproducers}"
+    assert not new, f"{json.dumps(new)}\n{reproducers}"
+    assert not counts["fuzzer-error"]
     assert counts["programs"] >= 30
     assert all(counts[f"kind-{k}"] for k in ("forward", "transform", "vmap"))
 
@@ -70,3 +74,15 @@ def test_reproducers_run_standalone(tmp_path):
     env = {}
     exec(compile(src.replace("print(run())", "OUT = run()"), path, "exec"), env)
     assert fuzz.run_program(p) == []  # the script computes what the fuzzer checked
+
+
+@pytest.mark.xfail(strict=True, reason="open: jvp of grad through prod(logcumsumexp(x, "
+                   "inclusive=False)) of a scalar (= -inf, a constant) is NaN; MLX gives 0")
+def test_open_finding_seed_11_index_87():
+    x = mx.array(0.7048664093017578)
+
+    def f(v):
+        return mx.erf(mx.prod(mx.logcumsumexp(v, inclusive=False), axis=0, keepdims=True))
+
+    g = lambda v: mx.grad(lambda v: mx.sum(f(v) * 0.76))(v)  # noqa: E731
+    assert mx.jvp(g, [x], [mx.array(1.0)])[1][0].item() == 0.0
