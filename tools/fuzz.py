@@ -448,7 +448,7 @@ def op_binary(g: Gen):
         base = f"(mx.abs({va}) + 0.5)" if g.smooth_only else va
         mx_expr = f"mx.power({base}, {mx_b})"
         np_expr = f"np.power({base.replace('mx.', 'np.')}, {np_b})"
-    elif op in ("floor_divide", "remainder") and out == "int32":  # no division by zero
+    elif op in ("floor_divide", "remainder") and out in ("int32", "uint32"):  # no x / 0
         mx_expr = f"mx.{op}({va}, mx.abs({mx_b}) + 1)"
         np_expr = (f"R.floor_divide({va}, np.abs({np_b}) + 1)" if op == "floor_divide"
                    else f"np.remainder({va}, np.abs({np_b}) + 1)")
