@@ -190,7 +190,7 @@ def is_float_np(x) -> bool:
 
 
 # name, NumPy, scalar body, derivative d(b, x, y)
-unary("abs", np.abs, _abs_scalar, lambda b, x, y: b.sign(x), float_only=False)
+unary("abs", np.abs, _abs_scalar, lambda b, x, y: b.sign(x), float_only=False, bool_ok=True)
 unary("negative", np.negative, lambda s, x: s.neg(x), lambda b, x, y: _c(b, x, -1),
       float_only=False)
 unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, ZERO,
@@ -231,13 +231,21 @@ unary("sqrt", np.sqrt, _math(math.sqrt),
       lambda b, x, y: b.divide(_c(b, y, 0.5), y))
 unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), _math(math.rsqrt),
       lambda b, x, y: b.multiply(_c(b, y, -0.5), b.divide(y, x)))
-unary("square", np.square, _square_scalar, lambda b, x, y: b.multiply(_c(b, x, 2), x),
-      float_only=False)
+unary("square", lambda x: x if x.dtype == np.bool_ else np.square(x), _square_scalar,
+      lambda b, x, y: b.multiply(_c(b, x, 2), x), float_only=False, bool_ok=True)
 unary("reciprocal", lambda x: (1 / x).astype(x.dtype), lambda s, x: arith.divf(s.const(1.0), x),
       lambda b, x, y: b.negative(b.square(y)))
-unary("floor", np.floor, _math(math.floor), ZERO)
-unary("ceil", np.ceil, _math(math.ceil), ZERO)
-unary("round", np.round, _math(math.roundeven), ZERO)  # half to even, as NumPy and MLX
+def _rounding(np_fn, fn):
+    """(NumPy, scalar body) of floor/ceil/round: integers and bools pass through unchanged,
+    keeping their dtype, as in MLX."""
+    return (lambda x: np_fn(x) if is_float_np(x) else x,
+            lambda s, x: fn(x) if s.float else x)
+
+
+unary("floor", *_rounding(np.floor, math.floor), ZERO, float_only=False, bool_ok=True)
+unary("ceil", *_rounding(np.ceil, math.ceil), ZERO, float_only=False, bool_ok=True)
+unary("round", *_rounding(np.round, math.roundeven), ZERO, float_only=False,
+      bool_ok=True)  # half to even, as NumPy and MLX
 
 
 @register
@@ -374,6 +382,12 @@ def _floor_divide_scalar(s, x, y):
 def _power_scalar(s, x, y):
     if s.float:
         return math.powf(x, y)
+    width = ir.IntegerType(s.type).width
+    if s.unsigned and width < 64:
+        # ipowi reads the exponent as signed (2**31 would be negative): widen, then wrap back
+        i64 = ir.IntegerType.get_signless(64)
+        r = math.ipowi(arith.extui(i64, x), arith.extui(i64, y))
+        return arith.trunci(s.type, r)
     return math.ipowi(x, y)
 
 

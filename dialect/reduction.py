@@ -9,6 +9,7 @@ from mlir.dialects import arith, linalg
 from .core import BOOL, DTYPE, INT, INTS, UNSIGNED, MxError, TensorType, is_float
 from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
+from .scan import PROD
 from .shape import broadcast_like
 
 
@@ -140,20 +141,22 @@ class ProdOp(Reduction):
 
     @staticmethod
     def partial(b, x, axes):
-        """d prod / d x_i = product of the other elements, exact with zeros (no division by
-        a zero): with no zero it is prod/x_i, with one zero only that position gets the
-        product of the nonzeros, with two or more everything is zero."""
-        is_zero = b.equal(x, b.zeros_like(x))
-        safe = b.select(is_zero, b.ones_like(x), x)
-        p = _kept_broadcast(b, b.prod(safe, axes=axes, keepdims=True), x, axes)
-        zeros = _kept_broadcast(
-            b, b.sum(b.astype(is_zero, dtype="int32"), axes=axes, keepdims=True), x, axes)
-        none = b.equal(zeros, b.full_like(zeros, 0))
-        one = b.equal(zeros, b.full_like(zeros, 1))
-        zero = b.zeros_like(x)
-        at_nonzero = b.select(none, b.divide(p, safe), zero)
-        at_zero = b.select(one, p, zero)
-        return b.select(is_zero, at_zero, at_nonzero)
+        """d prod / d x_i = the product of the other elements: the exclusive product from the
+        left times the one from the right along the reduced axes (flattened), so no division:
+        exact with zeros and infinities (prod/x_i is inf/inf = NaN at an infinite x_i)."""
+        shape = b.type(x).shape
+        keep = [d for d in range(len(shape)) if d not in axes]
+        perm = (*keep, *sorted(axes))
+        n = int(np.prod([shape[d] for d in axes], dtype=np.int64))
+        moved = b.transpose(x, perm=perm) if perm != tuple(range(len(shape))) else x
+        line = b.reshape(moved, shape=(*(shape[d] for d in keep), n))
+        last = len(keep)
+        left = b.scan(line, kind=PROD, axis=last, reverse=False, inclusive=False)
+        right = b.scan(line, kind=PROD, axis=last, reverse=True, inclusive=False)
+        others = b.reshape(b.multiply(left, right), shape=tuple(shape[d] for d in perm))
+        if perm == tuple(range(len(shape))):
+            return others
+        return b.transpose(others, perm=tuple(int(i) for i in np.argsort(perm)))
 
     def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
         (x,), (ct,) = primals, cotangents

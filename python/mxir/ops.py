@@ -181,6 +181,21 @@ abs = _unary_same("abs")  # noqa: A001
 negative = _unary_same("negative")
 sign = _unary_same("sign")
 square = _unary_same("square")
+floor = _unary_same("floor")  # integers keep their dtype, as MLX
+ceil = _unary_same("ceil")
+_round_even = _unary_same("round")
+
+
+def round(a, decimals=0, stream=None) -> array:  # noqa: A001
+    """Round half to even at `decimals` places (negative: tens, hundreds, ...); integers keep
+    their dtype, as MLX."""
+    a = as_array(a)
+    if decimals == 0:
+        return _round_even(a)
+    scale = 10.0 ** decimals
+    x = _float(a)
+    r = divide(_round_even(multiply(x, scale)), scale)
+    return r if dt.issubdtype(a.dtype, dt.floating) else astype(r, a.dtype)
 
 
 def stop_gradient(a, stream=None) -> array:
