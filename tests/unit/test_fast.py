@@ -3,10 +3,9 @@ a Python loop."""
 
 from __future__ import annotations
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 mlx = pytest.importorskip("mlx.core")
 
@@ -43,15 +42,16 @@ def _cases():
                         m.fast.scaled_dot_product_attention(q, k, v, scale=sc, mask="causal"),
                         [q, k, v]))
         add = rng.standard_normal((1, n_q, t_q, t_kv)).astype(np.float32)
-        out.append(("sdpa additive", lambda m, q, k, v, a: m.fast.scaled_dot_product_attention(
-            q, k, v, scale=sc, mask=a), [q, k, v, add]))
+        out.append(("sdpa additive", lambda m, q, k, v, a, sc=sc:
+                    m.fast.scaled_dot_product_attention(q, k, v, scale=sc, mask=a),
+                    [q, k, v, add]))
         keep = rng.random((t_q, t_kv)) > 0.3
         keep[:, 0] = True  # no fully masked row (NaN in both)
-        out.append(("sdpa bool", lambda m, q, k, v, keep=keep:
+        out.append(("sdpa bool", lambda m, q, k, v, keep=keep, sc=sc:
                     m.fast.scaled_dot_product_attention(q, k, v, scale=sc,
                                                         mask=m.array(keep)), [q, k, v]))
         sinks = rng.standard_normal(n_q).astype(np.float32)
-        out.append(("sdpa sinks", lambda m, q, k, v, s: m.fast.scaled_dot_product_attention(
+        out.append(("sdpa sinks", lambda m, q, k, v, s, sc=sc: m.fast.scaled_dot_product_attention(
             q, k, v, scale=sc, sinks=s), [q, k, v, sinks]))
     return out
 
