@@ -52,7 +52,7 @@ from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp,
 
 _install_operators()
 
-from . import fast, random  # noqa: E402,F401
+from . import fast, linalg, random  # noqa: E402,F401
 from .device import (  # noqa: E402
     Device,
     DeviceType,
