@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from mlir import ir
 from mlir.dialects import arith, func, llvm, scf
-
 from mxir.dialect import MxError
 from mxir.dialect.lapack import LAPACK_PREFIX
 

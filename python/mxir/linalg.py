@@ -182,16 +182,25 @@ def solve_triangular(a, b, *, upper: bool = False, stream=None) -> array:
 
 def pinv(a, *, stream=None) -> array:
     """The Moore-Penrose pseudo-inverse: V diag(1/s) U^T over the singular values above
-    max(M, N) * eps * max(s)."""
+    max(M, N) * eps * max(s). A non-square matrix goes through its QR factorization first
+    (pinv(QR) = pinv(R) Q^T, R square with the same singular values), so that only square SVDs
+    are differentiated (a non-square one's extra singular vectors are not unique)."""
     a = _matrix("pinv", a, stream)
     m, n = a.shape[-2:]
-    k = min(m, n)
+    if m < n:
+        return _t(pinv(_t(a), stream=stream))
+    if m > n:
+        q, r = qr(a, stream=stream)
+        return matmul(_square_pinv(r, max(m, n), stream), _t(q))
+    return _square_pinv(a, m, stream)
+
+
+def _square_pinv(a: array, size: int, stream) -> array:
     u, s, vt = svd(a, stream=stream)
-    eps = dt.finfo(a.dtype).eps
-    cutoff = ops.multiply(ops.max(s, axis=-1, keepdims=True), max(m, n) * eps)
+    cutoff = ops.multiply(ops.max(s, axis=-1, keepdims=True), size * dt.finfo(a.dtype).eps)
     keep = ops.greater(s, cutoff)
     inv_s = ops.where(keep, ops.reciprocal(ops.where(keep, s, 1)), 0)
-    return matmul(_t(vt[..., :k, :]) * ops.expand_dims(inv_s, -2), _t(u[..., :, :k]))
+    return matmul(_t(vt) * ops.expand_dims(inv_s, -2), _t(u))
 
 
 def cross(a, b, axis: int = -1, *, stream=None) -> array:
@@ -199,8 +208,7 @@ def cross(a, b, axis: int = -1, *, stream=None) -> array:
     a, b = ops.as_array(a), ops.as_array(b)
     for x in (a, b):
         if x.ndim == 0 or x.shape[axis] not in (2, 3):
-            raise ValueError("[linalg::cross] The input arrays must have either 2 or 3 "
-                             "elements along the given axis.")
+            raise ValueError("[linalg::cross] The specified axis must have size 2 or 3.")
 
     def parts(x):
         cs = [ops.take(x, i, axis=axis) for i in range(x.shape[axis])]
