@@ -47,6 +47,7 @@ _SCALAR_CONSTANTS: dict = {}
 
 _INT_RANGES = {name: (int(np.iinfo(name).min), int(np.iinfo(name).max))
                for name in INTEGERS}
+_INT_RANGES["uint64"] = (-(2**63), 2**64 - 1)  # MLX checks uint64 against int64: -1 wraps
 
 
 def _scalar_dtype(value, other: dt.Dtype) -> dt.Dtype:
@@ -303,7 +304,8 @@ def mean(a, axis=None, keepdims=False, stream=None) -> array:
     a = as_array(a)
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
-    s = sum(_float(a), axes, keepdims)
+    # as MLX, integers are summed in their accumulator dtype (wrapping) and then divided
+    s = _float(sum(a, axes, keepdims))
     c = constant(n, s.dtype)
     if shapeless.recording is not None:
         shapeless.count(c, a, axes, s.dtype.name)
