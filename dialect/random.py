@@ -102,8 +102,9 @@ def _threefry_ir(k0, k1, c0, c1):
 
 @register
 class RandomBitsOp(Op):
-    """Random bits from keys of shape (..., 2): result shape (..., *shape), uint32 (width 4)
-    uint16 (width 2) or uint8 (width 1). A batch of keys (what vmap over keys makes) gives one stream per key."""
+    """Random bits from keys of shape (..., 2): result shape (..., *shape), uint32 (width 4),
+    uint16 (width 2) or uint8 (width 1). A batch of keys (what vmap over keys makes) gives one
+    stream per key."""
 
     name = "random_bits"
     attrs = {"shape": INTS, "width": INT}
