@@ -1,7 +1,8 @@
 """`mx.linalg` with MLX's signatures and semantics. The factorizations are `mx` ops that call
 LAPACK from the compiled program (dialect/lapack.py); the rest are compositions of them.
 As in MLX, the LAPACK-backed functions run on the CPU only: with the GPU as the device they
-raise MLX's error unless given a CPU stream.
+raise MLX's error; a CPU stream under a GPU default device is refused too (one mxir program
+runs on one device), with a message that says so.
 
 `eig` and `eigvals` (complex results) are not provided: mxir has no complex dtype yet.
 """
@@ -23,12 +24,19 @@ __all__ = ["cholesky", "cholesky_inv", "cross", "det", "eigh", "eigvalsh", "inv"
 def _on_cpu(name: str, stream) -> None:
     from .device import DeviceType, default_device
 
-    target = stream if stream is not None else default_device()
-    kind = getattr(target, "type", None) or getattr(getattr(target, "device", None), "type",
-                                                     target)
-    if kind == DeviceType.gpu:
+    def kind(target):
+        return getattr(target, "type", None) or getattr(getattr(target, "device", None),
+                                                        "type", target)
+
+    if kind(stream if stream is not None else default_device()) == DeviceType.gpu:
         raise ValueError(f"[linalg::{name}] This op is not yet supported on the GPU. "
                          f"Explicitly pass a CPU stream to run it.")
+    if kind(default_device()) == DeviceType.gpu:
+        # unlike MLX, one mxir program runs on one device: a CPU stream inside a GPU program
+        # cannot be honoured, so say so here rather than fail at compile time
+        raise ValueError(f"[linalg::{name}] mxir compiles a program for one device: with the "
+                         f"GPU as the default device, linalg needs mx.set_default_device("
+                         f"mx.cpu) around it.")
 
 
 def _matrix(name: str, a, stream, square: str | None = None) -> array:
