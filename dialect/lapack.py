@@ -75,6 +75,10 @@ def _pointer(buf, offset_elems, width: int):
     return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, address))
 
 
+def _layout():
+    return arith.constant(ir.IntegerType.get_signless(32), _ROW_MAJOR)
+
+
 def _module_body():
     op = ir.InsertionPoint.current.block.owner
     while op.name != "builtin.module":
@@ -280,14 +284,12 @@ class InvOp(_Lapack):
         n, p, w = t.shape[-1], _prefix(t.dtype), _width(t.dtype)
         a = _copy_to_buffer(xs[0], t)
         batch = _Batch(_batch_size(t))
-        ipiv = _alloc((max(n, 1),), "int64")
-        i32 = ir.IntegerType.get_signless(32)
+        ipiv = _alloc((max(n, 1),), "int64")  # reused by each matrix of the batch
 
         def body(i):
             pa, pp = _pointer(a, _offset(i, n * n), w), _pointer(ipiv, _index(0), 8)
-            layout = arith.constant(i32, _ROW_MAJOR)
-            f = _call(p + "getrf", [layout, _i64(n), _i64(n), pa, _i64(max(n, 1)), pp])
-            g = _call(p + "getri", [layout, _i64(n), pa, _i64(max(n, 1)), pp])
+            f = _call(p + "getrf", [_layout(), _i64(n), _i64(n), pa, _i64(max(n, 1)), pp])
+            g = _call(p + "getri", [_layout(), _i64(n), pa, _i64(max(n, 1)), pp])
             return [f, g]
 
         if n:
@@ -310,10 +312,6 @@ def _slice_last2(x, t: TensorType, rows: int, cols: int):
     shape = (*t.shape[:-2], rows, cols)
     return tensor.extract_slice(TensorType(shape, t.dtype).to_ir(storage=True), x, [], [], [],
                                 [0] * t.ndim, list(shape), [1] * t.ndim)
-
-
-def _layout():
-    return arith.constant(ir.IntegerType.get_signless(32), _ROW_MAJOR)
 
 
 def _slice_rule(b, x, rows: int, cols: int):
