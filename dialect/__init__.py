@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise,
     indexing,
     join,
+    lapack,
     linalg_ops,
     misc,
     random,

@@ -33,7 +33,11 @@ class DynamicDimsError(MxError):
 DTYPES: dict[str, tuple[str, Any]] = {
     "bool": ("i1", np.bool_),
     "uint8": ("ui8", np.uint8),
+    "uint16": ("ui16", np.uint16),
     "uint32": ("ui32", np.uint32),
+    "uint64": ("ui64", np.uint64),
+    "int8": ("i8", np.int8),
+    "int16": ("i16", np.int16),
     "int32": ("i32", np.int32),
     "int64": ("i64", np.int64),
     "float16": ("f16", np.float16),
@@ -42,8 +46,8 @@ DTYPES: dict[str, tuple[str, Any]] = {
     "float64": ("f64", np.float64),
 }
 FLOATS = ("float16", "bfloat16", "float32", "float64")
-SIGNED = ("int32", "int64")
-UNSIGNED = ("uint8", "uint32")
+SIGNED = ("int8", "int16", "int32", "int64")
+UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
 INTEGERS = SIGNED + UNSIGNED
 _FROM_MLIR = {spelling: name for name, (spelling, _) in DTYPES.items()}
 

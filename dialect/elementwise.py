@@ -417,6 +417,15 @@ def _np_power(x, y):
     return np.power(x, y.astype(x.dtype))
 
 
+def _power_exponent_partial(b, x, o):
+    """d x**y / dy = x**y log x; integers take the log in float32 and round back (as MLX)."""
+    dtype = b.type(x).dtype
+    if is_float(dtype):
+        return b.multiply(o, b.log(x))
+    xf, of = b.astype(x, dtype="float32"), b.astype(o, dtype="float32")
+    return b.astype(b.multiply(of, b.log(xf)), dtype=dtype)
+
+
 # a tie sends the whole gradient to the second operand, as MLX
 def _max_partials(b, x, y, out):
     mask = b.astype(b.greater(x, y), dtype=b.type(x).dtype)
@@ -433,7 +442,7 @@ def _power_partials(b, x, y, out):
     `(x - y) ** x` at x = y has gradient 1, as in MLX)."""
     dx = b.multiply(y, b.power(x, b.subtract(y, b.ones_like(y))))
     zero = b.zeros_like(out)
-    return dx, b.select(b.equal(out, zero), zero, b.multiply(out, b.log(x)))
+    return dx, b.select(b.equal(out, zero), zero, _power_exponent_partial(b, x, out))
 
 
 binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),

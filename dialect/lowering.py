@@ -122,6 +122,20 @@ def _width(dtype: str) -> int:
     return compute_type(dtype).width
 
 
+def _float_to_int(x, dst: str, dst_t):
+    """MLX's float -> integer conversion (a C++ cast compiled for x86-64): truncation, and
+    out-of-range values wrap as the 64-bit conversion gives them (uint32: the low half of the
+    int64; uint64: values from 2**63 up converted offset by 2**63)."""
+    if dst == "uint32":
+        return arith.trunci(dst_t, arith.fptosi(ir.IntegerType.get_signless(64), x))
+    if dst == "uint64":
+        big = arith.constant(x.type, float(2**63))
+        high = arith.xori(arith.fptosi(dst_t, arith.subf(x, big)),
+                          arith.constant(dst_t, -(2**63)))
+        return arith.select(arith.cmpf(fpred("oge"), x, big), high, arith.fptosi(dst_t, x))
+    return arith.fptoui(dst_t, x) if dst in UNSIGNED else arith.fptosi(dst_t, x)
+
+
 def cast(x, src: str, dst: str):
     """Convert compute value `x` from dtype `src` to `dst` (MLX's astype semantics)."""
     if src == dst:
@@ -135,7 +149,7 @@ def cast(x, src: str, dst: str):
             x, src = arith.extf(ir.F32Type.get(), x), "float32"
         return arith.extf(dst_t, x) if _width(dst) > _width(src) else arith.truncf(dst_t, x)
     if is_float(src):
-        return arith.fptoui(dst_t, x) if dst in UNSIGNED else arith.fptosi(dst_t, x)
+        return _float_to_int(x, dst, dst_t)
     if is_float(dst):
         unsigned = src in UNSIGNED or src == "bool"
         return arith.uitofp(dst_t, x) if unsigned else arith.sitofp(dst_t, x)

@@ -67,13 +67,13 @@ class AstypeOp(Op):
     def vjp(self, b, primals, outputs, cotangents, dtype):
         (x,), (ct,) = primals, cotangents
         src = b.type(x).dtype
-        if not (is_float(src) and is_float(dtype)):
+        if "bool" in (src, dtype):  # bools carry no derivative; integers do (MLX)
             return [None]
         return [b.astype(ct, dtype=src)]
 
     def jvp(self, b, primals, tangents, outputs, dtype):
         (x,), (t,) = primals, tangents
-        if t is None or not (is_float(b.type(x).dtype) and is_float(dtype)):
+        if t is None or "bool" in (b.type(x).dtype, dtype):
             return [None]
         return [b.astype(t, dtype=dtype)]
 

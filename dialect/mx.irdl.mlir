@@ -139,6 +139,14 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
+  irdl.operation @cholesky {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %upper = irdl.base "#builtin.integer"
+    irdl.attributes {"upper" = %upper}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @concatenate {
     %args = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -171,6 +179,15 @@ irdl.dialect @mx {
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
+  }
+  irdl.operation @eigh {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %upper = irdl.base "#builtin.integer"
+    irdl.attributes {"upper" = %upper}
+    irdl.results(r0: %r0, r1: %r1)
   }
   irdl.operation @equal {
     %x0 = irdl.base "!builtin.tensor"
@@ -228,6 +245,12 @@ irdl.dialect @mx {
     %x1 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @inv {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
   irdl.operation @left_shift {
@@ -301,6 +324,14 @@ irdl.dialect @mx {
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
+  }
+  irdl.operation @lu {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    %r2 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0, r1: %r1, r2: %r2)
   }
   irdl.operation @matmul {
     %x0 = irdl.base "!builtin.tensor"
@@ -386,6 +417,13 @@ irdl.dialect @mx {
     %keepdims = irdl.base "#builtin.integer"
     irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
     irdl.results(r0: %r0)
+  }
+  irdl.operation @qr {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0, r1: %r1)
   }
   irdl.operation @random_bits {
     %x0 = irdl.base "!builtin.tensor"
@@ -562,6 +600,20 @@ irdl.dialect @mx {
     irdl.attributes {"axes" = %axes, "keepdims" = %keepdims}
     irdl.results(r0: %r0)
   }
+  irdl.operation @svd {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    %r2 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0, r1: %r1, r2: %r2)
+  }
+  irdl.operation @svdvals {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
   irdl.operation @take {
     %x0 = irdl.base "!builtin.tensor"
     %x1 = irdl.base "!builtin.tensor"
@@ -598,6 +650,14 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     %perm = irdl.base "#builtin.dense_array"
     irdl.attributes {"perm" = %perm}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @tri_inv {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %upper = irdl.base "#builtin.integer"
+    irdl.attributes {"upper" = %upper}
     irdl.results(r0: %r0)
   }
 }

@@ -5,7 +5,8 @@ Each key owns a stream of 32-bit words, laid out as MLX lays them out, so a key 
 bits as in MLX: with `n` words per key and `h = n // 2`, word `i < h` is the first half of
 `threefry(key, (i, i + ceil(n / 2)))`, word `i >= ceil(n / 2)` the second half of
 `threefry(key, (i - ceil(n / 2), i))`, and for odd `n` word `h` is the first half of
-`threefry(key, (h, 0))`. Width 1 (uint8) reads that word stream as little-endian bytes.
+`threefry(key, (h, 0))`. Widths 1 and 2 (uint8, uint16) read that word stream as little-endian
+pieces.
 Every output element is computed independently of the others (one hash per element), so the
 lowering is a plain parallel linalg.generic.
 """
@@ -24,7 +25,7 @@ from .op import Op, register
 
 ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 KS_PARITY = 0x1BD11BDA
-WIDTH_DTYPES = {4: "uint32", 1: "uint8"}
+WIDTH_DTYPES = {4: "uint32", 2: "uint16", 1: "uint8"}
 
 
 def _shape_str(shape) -> str:
@@ -74,7 +75,8 @@ def random_bits_numpy(keys: np.ndarray, shape, width: int) -> np.ndarray:
     words = np.where(first, x0, x1).astype("<u4")
     if width == 4:
         return words.reshape(batch + tuple(shape))
-    stream = words.reshape(batch + (n,)).view(np.uint8).reshape(batch + (4 * n,))
+    per_word = 4 // width  # narrower widths read the word stream as little-endian pieces
+    stream = words.reshape(batch + (n,)).view(f"<u{width}").reshape(batch + (per_word * n,))
     return stream[..., :m].reshape(batch + tuple(shape))
 
 
@@ -100,8 +102,9 @@ def _threefry_ir(k0, k1, c0, c1):
 
 @register
 class RandomBitsOp(Op):
-    """Random bits from keys of shape (..., 2): result shape (..., *shape), uint32 (width 4)
-    or uint8 (width 1). A batch of keys (what vmap over keys makes) gives one stream per key."""
+    """Random bits from keys of shape (..., 2): result shape (..., *shape), uint32 (width 4),
+    uint16 (width 2) or uint8 (width 1). A batch of keys (what vmap over keys makes) gives one
+    stream per key."""
 
     name = "random_bits"
     attrs = {"shape": INTS, "width": INT}
@@ -114,9 +117,6 @@ class RandomBitsOp(Op):
             raise MxError(f"[bits] Expected key shape (2) but received {_shape_str(k.shape)}.")
         if width not in (1, 2, 4):
             raise MxError(f"[bits] Bit width must be in {{1, 2, 4}} but got {width}.")
-        if width == 2:
-            raise MxError("[bits] Bit width 2 needs uint16, which mxir does not have; "
-                          "use width 1 or 4.")
         if any(d < 0 for d in shape):
             raise MxError(f"[bits] Invalid shape {_shape_str(shape)}.")
         return [TensorType(k.shape[:-1] + tuple(shape), WIDTH_DTYPES[width])]
@@ -147,7 +147,8 @@ class RandomBitsOp(Op):
                                                         nb + d)).result
                 term = arith.index_cast(i32, idx)
                 e = arith.addi(e, arith.muli(term, const(stride)) if stride != 1 else term)
-            w = e if width == 4 else arith.shrui(e, const(2))
+            per_word = 4 // width
+            w = e if width == 4 else arith.shrui(e, const(per_word.bit_length() - 1))
             lt_upper = arith.cmpi(ipred("ult"), w, const(upper))
             c0 = arith.select(lt_upper, w, arith.subi(w, const(upper)))
             c1 = arith.select(arith.cmpi(ipred("ult"), w, const(half)), arith.addi(w, const(upper)),
@@ -156,8 +157,8 @@ class RandomBitsOp(Op):
             word = arith.select(lt_upper, x0, x1)
             if width == 4:
                 return word
-            shift = arith.shli(arith.andi(e, const(3)), const(3))
-            return arith.trunci(ir.IntegerType.get_signless(8), arith.shrui(word, shift))
+            shift = arith.muli(arith.andi(e, const(per_word - 1)), const(8 * width))
+            return arith.trunci(ir.IntegerType.get_signless(8 * width), arith.shrui(word, shift))
 
         out_map = ir.AffineMap.get_identity(rank)
         return lo.generic([key, key], [lo.empty(out)], key_maps + [out_map], [PARALLEL] * rank,

@@ -115,6 +115,11 @@ def _kept_broadcast(b, v, x, axes):
     return broadcast_like(b, kept, t.shape, x)
 
 
+def _divide(b, x, y):
+    """x / y in x's dtype: integer cotangents (MLX differentiates integers) divide flooring."""
+    return b.divide(x, y) if is_float(b.type(x).dtype) else b.floor_divide(x, y)
+
+
 def _extreme(dtype: str, largest: bool):
     """The identity of max (largest=False: the lowest value) or min (largest=True)."""
     if is_float(dtype):
@@ -160,14 +165,11 @@ class ProdOp(Reduction):
 
     def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
         (x,), (ct,) = primals, cotangents
-        t = b.type(x)
-        if not is_float(t.dtype):
-            return [None]
         return [b.multiply(_kept_broadcast(b, ct, x, axes), self.partial(b, x, axes))]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         (x,), (tx,) = primals, tangents
-        if tx is None or not is_float(b.type(x).dtype):
+        if tx is None:
             return [None]
         return [b.sum(b.multiply(tx, self.partial(b, x, axes)), axes=axes, keepdims=keepdims)]
 
@@ -207,18 +209,15 @@ class _Extremum(Reduction):
         count = b.sum(hit, axes=axes, keepdims=True)
         # a NaN result matches nothing: count 0, and the weights must stay 0, not 0/0
         count = b.maximum(count, b.ones_like(count))
-        return b.divide(hit, broadcast_like(b, count, t.shape, x))
+        return _divide(b, hit, broadcast_like(b, count, t.shape, x))
 
     def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
         (x,), (out,), (ct,) = primals, outputs, cotangents
-        t = b.type(x)
-        if not is_float(t.dtype):
-            return [None]
         return [b.multiply(_kept_broadcast(b, ct, x, axes), self.weights(b, x, out, axes))]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         (x,), (tx,), (out,) = primals, tangents, outputs
-        if tx is None or not is_float(b.type(x).dtype):
+        if tx is None:
             return [None]
         w = self.weights(b, x, out, axes)
         return [b.sum(b.multiply(tx, w), axes=axes, keepdims=keepdims)]

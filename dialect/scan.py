@@ -155,8 +155,6 @@ class ScanOp(Op):
 
     def vjp(self, b, primals, outputs, cotangents, kind, axis, reverse, inclusive):
         (x,), (y,), (ct,) = primals, outputs, cotangents
-        if not is_float(b.type(y).dtype):
-            return [None]
         if kind == SUM:  # the adjoint of a scan of sums is the scan the other way
             return [b.scan(ct, kind=SUM, axis=axis, reverse=not reverse, inclusive=inclusive)]
         jac, perm = _line_jacobian(b, x, y, kind, axis, reverse, inclusive)
@@ -167,7 +165,7 @@ class ScanOp(Op):
 
     def jvp(self, b, primals, tangents, outputs, kind, axis, reverse, inclusive):
         (x,), (t,), (y,) = primals, tangents, outputs
-        if t is None or not is_float(b.type(y).dtype):
+        if t is None:
             return [None]
         if kind == SUM:
             return [b.scan(t, kind=SUM, axis=axis, reverse=reverse, inclusive=inclusive)]

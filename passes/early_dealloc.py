@@ -6,9 +6,9 @@ memory is the sum of all of them; a gradient's backward sweep could not reuse th
 forward values it no longer needs, and mx.checkpoint's recomputation would only add buffers.
 This pass moves each `memref.dealloc` of a function's top block to just after the last
 top-level op that uses the buffer or a view of it (uses inside loops count at the loop).
-A buffer with a use it cannot follow (returned, or a result it does not know to be a view) is
-left where it is. Run it before anything asynchronous (mx-cpu-parallel), whose regions run
-after the op that launches them.
+A buffer with a use it cannot follow (returned, its raw pointer taken, or a result it does not
+know to be a view) is left where it is. Run it before anything asynchronous (mx-cpu-parallel),
+whose regions run after the op that launches them.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def _last_use(dealloc, func, position: dict) -> int | None:
             if user == dealloc:
                 continue
             top = _top(user, func)
-            if top is None or user.name == "func.return":
+            # a raw pointer (the LAPACK calls of mx.linalg) escapes: its uses cannot be followed
+            if top is None or user.name in ("func.return",
+                                            "memref.extract_aligned_pointer_as_index"):
                 return None
             last = max(last, position[top])
             for result in user.results:

@@ -42,6 +42,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import affine, arith, gpu, memref, scf
 from mxir.dialect import MxError
+from mxir.passes.lapack import refuse_on_gpu
 
 THREADS = 256
 ELEMS_PER_THREAD = 4
@@ -917,6 +918,7 @@ def _check_detached(op) -> None:
 def linalg_to_gpu(module) -> None:
     """Replace every linalg op and host-level loop of each function with gpu.launch ops (and,
     when the module has LIBRARY_ATTR, float matmuls with GEMM_OP library calls)."""
+    refuse_on_gpu(module)
     library = LIBRARY_ATTR in module.operation.attributes
     for f in module.body.operations:
         if _name(f) != "func.func":

@@ -62,7 +62,9 @@ def read_op(op) -> MxOp:
 
 
 def functions(module) -> list:
-    return [op for op in module.body.operations if op.operation.name == "func.func"]
+    """The defined functions (declarations, e.g. the LAPACK calls of mx.linalg, have no body)."""
+    return [op for op in module.body.operations
+            if op.operation.name == "func.func" and op.regions[0].blocks]
 
 
 def symbol_name(func) -> str:

@@ -19,6 +19,7 @@ from .early_dealloc import early_dealloc
 from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
 from .host import tag_host
+from .lapack import cpu_lapack
 from .math_approx import math_approx
 from .matmul import blas_matmul
 from .ptx import nvvm_pipeline, prepare_kernels
@@ -114,6 +115,8 @@ register_pass("mx-distinct-results", "copy a buffer that a function returns more
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
 register_pass("cpu-blas-matmul", "f32/f64 linalg matmuls on memrefs -> OpenBLAS gemm calls")(
     blas_matmul)
+register_pass("cpu-lapack", "define the LAPACK calls of mx.linalg ops (OpenBLAS's LAPACKE)")(
+    cpu_lapack)
 register_pass("mx-math-approx", "float32 math ops -> vectorisable arith approximations")(
     math_approx)
 register_pass("mx-cpu-codegen", "bounded fusion, tiling, vectorisation, threads, math approx")(
@@ -128,7 +131,7 @@ register_pass("mx-early-dealloc", "free each temporary buffer right after its la
 register_pass("mx-cpu-host", "LLVM functions ask for the host's vector width")(tag_host)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
                           "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
-                          "mx-early-dealloc", "cpu-blas-matmul", "mx-cpu-parallel",
+                          "mx-early-dealloc", "cpu-blas-matmul", "cpu-lapack", "mx-cpu-parallel",
                           *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
 
 register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(

@@ -188,6 +188,12 @@ def call_values(op, callee) -> list:
     return outs
 
 
+def differentiable(value) -> bool:
+    """Whether a value carries tangents and cotangents: every dtype but bool (MLX
+    differentiates integers in their own dtype, `grad(lambda x: x * 2)(1)` is int32 2)."""
+    return TensorType.from_ir(value.type).dtype != "bool"
+
+
 def vjp_values(op, callee) -> list:
     """Forward sweep (the callee's body), then the reverse sweep summing cotangents."""
     n_args = len(callee.regions[0].blocks[0].arguments)
@@ -212,8 +218,11 @@ def vjp_values(op, callee) -> list:
     b0 = Builder(ip, op.location)
 
     def accumulate(value, ct, b):
-        if ct is None or not is_float(TensorType.from_ir(value.type).dtype):
+        # as MLX, integer values carry cotangents in their own dtype; bools carry none
+        if ct is None or not differentiable(value):
             return
+        if ct.type != value.type:
+            ct = b.astype(ct, dtype=TensorType.from_ir(value.type).dtype)
         acc[value] = ct if value not in acc else b.add(acc[value], ct)
 
     for o, c in zip(returned, cotangents):
@@ -255,7 +264,7 @@ def jvp_values(op, callee) -> list:
                           op.location)
         # a constant zero tangent is a symbolic zero (None): rules then skip its terms, so
         # 0 * inf or 0 * nan from an unused partial never reaches the result
-        if is_float(TensorType.from_ir(a.type).dtype) and Builder.splat(t) != 0:
+        if differentiable(a) and Builder.splat(t) != 0:
             tan[p] = t
     cloned, outs, returned = _clone_body(callee, args, ip)
     _check_result_count(op, 2 * len(outs), "callee results, then one tangent per result")
@@ -271,7 +280,9 @@ def jvp_values(op, callee) -> list:
         else:
             out_ts = _rule(m, "jvp")(b, list(new.operands), ts, list(new.results), **m.attrs)
         for r, t in zip(m.op.results, out_ts):
-            if t is not None and is_float(TensorType.from_ir(r.type).dtype):
+            if t is not None and differentiable(r):
+                if t.type != r.type:
+                    t = b.astype(t, dtype=TensorType.from_ir(r.type).dtype)
                 tan[r] = t
     b0 = Builder(ip, op.location)
     return outs + [tan[r] if r in tan else b0.zeros_like(o) for r, o in zip(returned, outs)]

@@ -9,21 +9,35 @@ from .array import _install_operators, array
 from .compile import compile, disable_compile, enable_compile  # noqa: A004,F401
 from .custom import checkpoint, custom_function  # noqa: F401
 from .dtypes import (  # noqa: F401
+    Dtype,
+    DtypeCategory,
     bfloat16,
     bool_,
+    can_cast,
+    complexfloating,
+    finfo,
     float16,
     float32,
     float64,
     floating,
+    generic,
+    iinfo,
+    inexact,
+    int8,
+    int16,
     int32,
     int64,
     integer,
+    isdtype,
     issubdtype,
     number,
     promote_types,
+    result_type,
     signedinteger,
     uint8,
+    uint16,
     uint32,
+    uint64,
     unsignedinteger,
 )
 from .evaluate import eval_arrays as _eval_arrays
@@ -38,7 +52,7 @@ from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp,
 
 _install_operators()
 
-from . import random  # noqa: E402
+from . import fast, linalg, random  # noqa: E402,F401
 from .device import (  # noqa: E402
     Device,
     DeviceType,

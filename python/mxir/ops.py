@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from mxir.dialect import OPS, ConstValue, to_storage
+from mxir.dialect import INTEGERS, OPS, ConstValue, to_storage
 
 from . import dtypes as dt
 from . import shapeless
@@ -45,8 +45,9 @@ def constant(value, dtype) -> array:
 _SCALAR_CONSTANTS: dict = {}
 
 
-_INT_RANGES = {"uint8": (0, 2**8 - 1), "uint32": (0, 2**32 - 1), "int32": (-(2**31), 2**31 - 1),
-               "int64": (-(2**63), 2**63 - 1)}
+_INT_RANGES = {name: (int(np.iinfo(name).min), int(np.iinfo(name).max))
+               for name in INTEGERS}
+_INT_RANGES["uint64"] = (-(2**63), 2**64 - 1)  # MLX checks uint64 against int64: -1 wraps
 
 
 def _scalar_dtype(value, other: dt.Dtype) -> dt.Dtype:
@@ -309,8 +310,8 @@ def _reduce(name, a, axis, keepdims) -> array:
 
 def sum(a, axis=None, keepdims=False, stream=None) -> array:  # noqa: A001
     a = as_array(a)
-    if a.dtype == dt.bool_:
-        a = astype(a, dt.int32)
+    if dt.accumulator(a.dtype) != a.dtype:
+        a = astype(a, dt.accumulator(a.dtype))
     return _reduce("sum", a, axis, keepdims)
 
 
@@ -318,7 +319,8 @@ def mean(a, axis=None, keepdims=False, stream=None) -> array:
     a = as_array(a)
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
-    s = sum(_float(a), axes, keepdims)
+    # as MLX, integers are summed in their accumulator dtype (wrapping) and then divided
+    s = _float(sum(a, axes, keepdims))
     c = constant(n, s.dtype)
     if shapeless.recording is not None:
         shapeless.count(c, a, axes, s.dtype.name)

@@ -87,13 +87,10 @@ def _check_key(k) -> array:
 
 
 def bits(shape=(), width: int = 4, key: array | None = None, stream=None) -> array:
-    """Random bits: uint32 for width 4, uint8 for width 1 (the same stream as MLX's)."""
+    """Random bits: uint32, uint16 or uint8 for width 4, 2 or 1 (the same stream as MLX's)."""
     shape = _shape(shape)
     if width not in (1, 2, 4):
         raise ValueError(f"[bits] Bit width must be in {{1, 2, 4}} but got {width}.")
-    if width == 2:
-        raise ValueError("[bits] Bit width 2 needs uint16, which mxir does not have; use width "
-                         "1 or 4.")
     k = _check_key(key) if key is not None else _next_key()
     return array._op("random_bits", [k], shape=shape, width=width)
 

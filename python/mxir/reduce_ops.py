@@ -17,11 +17,8 @@ def _reduce(name: str, a, axis, keepdims) -> array:
 
 def prod(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     a = ops.as_array(a)
-    # MLX's accumulator types: bool and small ints widen to (u)int32
-    if a.dtype in (dt.bool_,):
-        a = ops.astype(a, dt.int32)
-    elif a.dtype == dt.uint8:
-        a = ops.astype(a, dt.uint32)
+    if dt.accumulator(a.dtype) != a.dtype:
+        a = ops.astype(a, dt.accumulator(a.dtype))
     return _reduce("prod", a, axis, keepdims)
 
 

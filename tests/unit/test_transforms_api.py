@@ -121,9 +121,16 @@ def test_data_dependent_control_flow():
     assert np.isclose(mx.grad(f)(mx.array(-1.0)).item(), np.sin(1.0))
 
 
-def test_integer_input_gets_zero_int_gradient():
+def test_integer_input_is_differentiated_in_its_dtype_as_mlx():
     g = mx.grad(lambda x: mx.sum(x * 2))(mx.array([1, 2]))
-    assert g.dtype == mx.int32 and g.tolist() == [0, 0]
+    assert g.dtype == mx.int32 and g.tolist() == [2, 2]
+    # through a float conversion the cotangent is cast back: int(cos(3)) == 0
+    assert mx.grad(lambda x: mx.sum(mx.sin(x)))(mx.array([3])).tolist() == [0]
+    assert mx.grad(mx.exp)(mx.array(3)).item() == 20
+    _, (t,) = mx.jvp(mx.sum, (mx.arange(4),), (mx.array([3, 2, 1, 0]),))
+    assert t.dtype == mx.int32 and t.item() == 6
+    g = mx.grad(lambda x: mx.sum(mx.where(x, 1.0, 2.0)))(mx.array([True]))
+    assert g.dtype == mx.bool_ and g.tolist() == [False]  # bools carry no derivative
 
 
 def test_same_array_for_two_arguments_gets_separate_gradients():
