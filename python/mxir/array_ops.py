@@ -1,0 +1,395 @@
+"""MLX functions added for name parity with `mlx.core`: aliases, shape and selection helpers,
+windows, dynamic slices and scatters. All are compositions of existing ops (no op of their own),
+so every transform (grad, jvp, vmap, compile) sees only the ops they expand to."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from . import dtypes as dt
+from . import ops
+from .array import array
+from .indexing import take, take_along_axis
+from .join_ops import concatenate, split
+from .reduce_ops import max as max_
+from .reduce_ops import min as min_
+from .scan_ops import cumprod, cumsum, left_shift, right_shift, sort
+
+# -- MLX's alternative names -----------------------------------------------------------------
+asin = ops.arcsin  # noqa: F821  (the float ops come from the op table)
+acos = ops.arccos  # noqa: F821
+atan = ops.arctan  # noqa: F821
+asinh = ops.arcsinh  # noqa: F821
+acosh = ops.arccosh  # noqa: F821
+atanh = ops.arctanh  # noqa: F821
+atan2 = ops.arctan2
+pow = ops.power  # noqa: A001
+concat = concatenate
+bitwise_left_shift = left_shift
+bitwise_right_shift = right_shift
+
+
+def permute_dims(a, /, axes=None, *, stream=None) -> array:
+    return ops.transpose(a, axes)
+
+
+def cumulative_sum(a, /, axis=None, *, reverse=False, inclusive=True, dtype=None,
+                   stream=None) -> array:
+    a = ops.as_array(a) if dtype is None else ops.astype(a, dtype)
+    return cumsum(a, axis, reverse=reverse, inclusive=inclusive)
+
+
+def cumulative_prod(a, /, axis=None, *, reverse=False, inclusive=True, dtype=None,
+                    stream=None) -> array:
+    a = ops.as_array(a) if dtype is None else ops.astype(a, dtype)
+    return cumprod(a, axis, reverse=reverse, inclusive=inclusive)
+
+
+def matrix_transpose(a, /, *, stream=None) -> array:
+    a = ops.as_array(a)
+    if a.ndim < 2:
+        raise ValueError("[matrix_transpose] Input array must have at least 2 dimensions.")
+    return ops.swapaxes(a, -1, -2)
+
+
+def positive(a, /, *, stream=None) -> array:
+    return ops.as_array(a)
+
+
+def empty(shape, dtype=dt.float32, *, stream=None) -> array:
+    """MLX's `empty` is `zeros` (its docstring is zeros')."""
+    return ops.zeros(shape, dtype)
+
+
+def empty_like(a, /, dtype=None, *, stream=None) -> array:
+    a = ops.as_array(a)
+    return ops.zeros(a.shape, a.dtype if dtype is None else dtype)
+
+
+def contiguous(a, /, allow_col_major=False, *, stream=None) -> array:
+    """mxir arrays are values without strides: every array is already row contiguous."""
+    return ops.as_array(a)
+
+
+# -- elementwise -----------------------------------------------------------------------------
+def trunc(a, /, *, stream=None) -> array:
+    a = ops.as_array(a)
+    if not dt.issubdtype(a.dtype, dt.floating):
+        return a
+    return ops.where(ops.less(a, 0), ops.ceil(a), ops.floor(a))  # noqa: F821
+
+
+def logical_xor(a, b, /, *, stream=None) -> array:
+    a, b = ops.astype(ops.as_array(a), dt.bool_), ops.astype(ops.as_array(b), dt.bool_)
+    return ops.not_equal(a, b)
+
+
+def _real_only(fn: str, a) -> array:
+    a = ops.as_array(a)
+    if a.dtype.name.startswith("complex"):
+        raise NotImplementedError(f"[{fn}] complex arrays are not supported yet.")
+    return a
+
+
+def real(a, /, *, stream=None) -> array:
+    return _real_only("real", a)
+
+
+def imag(a, /, *, stream=None) -> array:
+    a = _real_only("imag", a)
+    return ops.zeros_like(a)
+
+
+def conjugate(a, /, *, stream=None) -> array:
+    return _real_only("conjugate", a)
+
+
+conj = conjugate
+
+
+# -- reductions ------------------------------------------------------------------------------
+def count_nonzero(a, /, *, axis=None, keepdims=False, stream=None) -> array:
+    a = ops.as_array(a)
+    return ops.sum(ops.astype(ops.not_equal(a, ops.constant(0, a.dtype)), dt.int32), axis,
+                   keepdims)
+
+
+def minmax(a, /, axis=None, keepdims=False, *, stream=None) -> tuple[array, array]:
+    return min_(a, axis, keepdims), max_(a, axis, keepdims)
+
+
+def _to_last(a: array, axes: tuple[int, ...]) -> array:
+    """`a` with `axes` moved to the end and merged into one."""
+    rest = [d for d in range(a.ndim) if d not in axes]
+    a = ops.transpose(a, rest + list(axes))
+    return ops.reshape(a, tuple(a.shape[:len(rest)]) + (-1,)) if a.size else ops.reshape(
+        a, tuple(a.shape[:len(rest)]) + (math.prod(a.shape[len(rest):]),))
+
+
+def median(a, /, axis=None, keepdims=False, *, stream=None) -> array:
+    a = ops.as_array(a)
+    axes = ops.normalize_axes(axis, a.ndim)
+    out_dtype = a.dtype if dt.issubdtype(a.dtype, dt.floating) else dt.float32
+    s = sort(_to_last(ops.astype(a, out_dtype), axes), axis=-1)
+    n = s.shape[-1]
+    lo, hi = s[..., (n - 1) // 2], s[..., n // 2]
+    out = ops.divide(ops.add(lo, hi), ops.constant(2, out_dtype))
+    if keepdims:
+        out = ops.reshape(out, tuple(1 if d in axes else k for d, k in enumerate(a.shape)))
+    return out
+
+
+def vecdot(a, b, /, *, axis=-1, stream=None) -> array:
+    return ops.sum(ops.multiply(a, b), axis=axis)
+
+
+# -- shapes ----------------------------------------------------------------------------------
+def flip(a, /, axis=None, *, stream=None) -> array:
+    a = ops.as_array(a)
+    axes = ops.normalize_axes(axis, a.ndim)
+    every, reverse = builtins.slice(None), builtins.slice(None, None, -1)
+    return a[tuple(reverse if d in axes else every for d in range(a.ndim))]
+
+
+def unstack(x, /, *, axis=0, stream=None) -> tuple[array, ...]:
+    x = ops.as_array(x)
+    if x.ndim == 0:
+        raise ValueError("[unstack] Cannot unstack a scalar.")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"[unstack] Invalid axis {axis} for array with {x.ndim} dimensions.")
+    axis %= x.ndim
+    return tuple(take(x, i, axis) for i in range(x.shape[axis]))
+
+
+def diff(a, /, n=1, axis=-1, *, stream=None) -> array:
+    a = ops.as_array(a)
+    if not -a.ndim <= axis < a.ndim:
+        raise IndexError("[diff] Axis is out of bounds for the array.")
+    if n < 0:
+        raise ValueError("[diff] Order must be non-negative.")
+    axis %= a.ndim
+    lead = (builtins.slice(None),) * axis
+    for _ in range(n):
+        if a.shape[axis] == 0:
+            break
+        hi, lo = a[lead + (builtins.slice(1, None),)], a[lead + (builtins.slice(None, -1),)]
+        a = ops.not_equal(hi, lo) if a.dtype == dt.bool_ else ops.subtract(hi, lo)
+    return a
+
+
+def _array_split(self, indices_or_sections, axis=0, *, stream=None) -> list[array]:
+    return split(self, indices_or_sections, axis)
+
+
+# -- dynamic slices and scatters -------------------------------------------------------------
+def _dynamic_axes(fn: str, a: array, start_indices, axes) -> tuple[array, list[int]]:
+    start = ops.as_array(start_indices)
+    axes = [int(x) for x in axes]
+    if not dt.issubdtype(start.dtype, dt.integer):
+        raise ValueError(f"[{fn}] Start indices must be integers.")
+    if start.ndim != 1 or start.shape[0] != len(axes):
+        raise ValueError(f"[{fn}] Number of start indices must match the number of axes.")
+    for x in axes:
+        if not -a.ndim <= x < a.ndim:
+            raise ValueError(f"[{fn}] Invalid axis {x} for array with {a.ndim} dimensions.")
+    return start, [x % a.ndim for x in axes]
+
+
+def _clamped_start(start: array, i: int, size: int, length: int) -> array:
+    """start[i] clamped so that [start, start + length) lies in [0, size) (as MLX does)."""
+    s = ops.astype(ops.reshape(start[i], ()), dt.int32)
+    return ops.minimum(ops.maximum(s, 0), max(size - length, 0))
+
+
+def slice(a, start_indices, axes, slice_size, *, stream=None) -> array:  # noqa: A001
+    """The block of `a` of shape `slice_size` that starts at `start_indices` (an array: the
+    start may be computed) on `axes` and at 0 on the others."""
+    a = ops.as_array(a)
+    slice_size = [int(s) for s in slice_size]
+    if len(slice_size) != a.ndim:
+        raise ValueError(f"[slice] Invalid slice size for array with {a.ndim} dimensions.")
+    start, axes = _dynamic_axes("slice", a, start_indices, axes)
+    out = a[tuple(builtins.slice(0, s) for s in slice_size)] if not axes else a
+    for i, ax in enumerate(axes):
+        s = _clamped_start(start, i, a.shape[ax], slice_size[ax])
+        out = take(out, ops.add(ops.arange(slice_size[ax]), s), ax)
+    rest = tuple(builtins.slice(0, s) if d not in axes else builtins.slice(None)
+                 for d, s in enumerate(slice_size))
+    return out[rest]
+
+
+def slice_update(a, update, start_indices, axes, *, stream=None) -> array:
+    """`a` with the block at `start_indices` on `axes` (0 on the others) replaced by `update`."""
+    a = ops.as_array(a)
+    update = ops.astype(ops.as_array(update), a.dtype)
+    if update.ndim > a.ndim:
+        raise ValueError("[slice_update] Update array has more dimensions than the input.")
+    update = ops.reshape(update, (1,) * (a.ndim - update.ndim) + update.shape)
+    start, axes = _dynamic_axes("slice_update", a, start_indices, axes)
+    inside = ops.constant(True, dt.bool_)
+    spread = update
+    for ax in range(a.ndim):
+        n, m = a.shape[ax], update.shape[ax]
+        if m > n:
+            raise ValueError("[slice_update] Update is larger than the array.")
+        s = _clamped_start(start, axes.index(ax), n, m) if ax in axes else ops.constant(0, dt.int32)
+        rel = ops.subtract(ops.arange(n), s)  # position in the update along this axis
+        ok = ops.logical_and(ops.greater_equal(rel, 0), ops.less(rel, m))
+        shape = [1] * a.ndim
+        shape[ax] = n
+        inside = ops.logical_and(inside, ops.reshape(ok, shape))
+        spread = take(spread, ops.minimum(ops.maximum(rel, 0), max(m - 1, 0)), ax) if m else (
+            spread)
+    if update.size == 0:
+        return a
+    return ops.where(inside, spread, a)
+
+
+def _scatter_set(a: array, flat_pos: array, values: array) -> array:
+    """`a` with a.flat[flat_pos] = values; where a position repeats, the first value wins."""
+    flat_pos = ops.reshape(flat_pos, (-1,))
+    values = ops.reshape(values, (-1,))
+    n = flat_pos.shape[0]
+    # the first of equal positions writes, so a repeated position gets one value
+    same = ops.equal(ops.reshape(flat_pos, (n, 1)), ops.reshape(flat_pos, (1, n)))
+    earlier = ops.tri(n, n, -1, dt.bool_)
+    first = ops.logical_not(ops.any(ops.logical_and(same, earlier), axis=1))
+    work = dt.int32 if a.dtype == dt.bool_ else a.dtype
+    vals = ops.where(first, ops.astype(values, work), ops.constant(0, work))
+    summed = array._op("scatter_add", [ops.zeros((a.size,), work), flat_pos, vals], axis=0)
+    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat_pos,
+                                    ops.ones((n,), dt.int32)], axis=0)
+    out = ops.where(ops.greater(hit, 0), ops.astype(summed, a.dtype), ops.reshape(a, (-1,)))
+    return ops.reshape(out, a.shape)
+
+
+def _flat_positions(a: array) -> array:
+    return ops.reshape(ops.arange(a.size, dtype=dt.int32 if a.size < 2**31 else dt.int64),
+                       a.shape)
+
+
+def put_along_axis(a, /, indices, values, axis=None, *, stream=None) -> array:
+    a = ops.as_array(a)
+    if axis is None:
+        return ops.reshape(put_along_axis(ops.reshape(a, (-1,)), indices, values, 0), a.shape)
+    pos = take_along_axis(_flat_positions(a), indices, axis)
+    values = ops.broadcast_to(ops.as_array(values, like=a), pos.shape)
+    return _scatter_set(a, pos, values)
+
+
+def as_strided(a, /, shape=None, strides=None, offset=0, *, stream=None) -> array:
+    """The elements of row-contiguous `a` at `offset + sum(i_k * strides[k])`."""
+    a = ops.as_array(a)
+    shape = a.shape if shape is None else tuple(int(s) for s in shape)
+    if strides is None:
+        strides = [math.prod(shape[k + 1:]) for k in range(len(shape))]
+    if len(strides) != len(shape):
+        raise ValueError("[as_strided] The shape and strides must have the same length.")
+    pos = np.full(shape, int(offset), dtype=np.int64)
+    for k, (n, s) in enumerate(zip(shape, strides)):
+        pos = pos + (np.arange(n) * int(s)).reshape((1,) * k + (n,) + (1,) * (len(shape) - k - 1))
+    idt = np.int32 if a.size < 2**31 else np.int64
+    return take(ops.reshape(a, (-1,)), array(pos.astype(idt)), 0) if pos.size else ops.zeros(
+        shape, a.dtype)
+
+
+def searchsorted(sorted_sequence, values, /, side="left", *, stream=None) -> array:
+    seq = ops.as_array(sorted_sequence)
+    values = ops.as_array(values)
+    if seq.ndim != 1:
+        raise ValueError("[searchsorted] sorted_sequence must be 1-D.")
+    if side not in ("left", "right"):
+        raise ValueError("[searchsorted] side must be 'left' or 'right'.")
+    seq, values = ops._promote_pair(seq, values)
+    v = ops.expand_dims(values, -1)
+    before = ops.less(seq, v) if side == "left" else ops.less_equal(seq, v)
+    return ops.astype(ops.sum(before, axis=-1), dt.uint32)
+
+
+# -- windows and transforms ------------------------------------------------------------------
+def _cosine_window(m: int, coeffs: tuple[float, ...]) -> array:
+    """sum_k (-1)^k c_k cos(2 pi k n / (m - 1)) for n in [0, m)."""
+    if m < 1:
+        return ops.zeros((0,), dt.float32)
+    if m == 1:
+        return ops.ones((1,), dt.float32)
+    phase = ops.multiply(ops.arange(m, dtype=dt.float32), 2 * math.pi / (m - 1))
+    out = ops.full((m,), coeffs[0], dt.float32)
+    for k, c in enumerate(coeffs[1:], start=1):
+        out = ops.add(out, ops.multiply(ops.cos(ops.multiply(phase, float(k))),  # noqa: F821
+                                        (-1) ** k * c))
+    return out
+
+
+def hanning(M: int, *, stream=None) -> array:  # noqa: N803  (MLX's name)
+    return _cosine_window(M, (0.5, 0.5))
+
+
+def hamming(M: int, *, stream=None) -> array:  # noqa: N803
+    return _cosine_window(M, (0.54, 0.46))
+
+
+def blackman(M: int, *, stream=None) -> array:  # noqa: N803
+    return _cosine_window(M, (0.42, 0.5, 0.08))
+
+
+def bartlett(M: int, *, stream=None) -> array:  # noqa: N803
+    if M < 1:
+        return ops.zeros((0,), dt.float32)
+    if M == 1:
+        return ops.ones((1,), dt.float32)
+    n = ops.arange(M, dtype=dt.float32)
+    return ops.subtract(1.0, ops.abs(ops.subtract(ops.multiply(n, 2.0 / (M - 1)), 1.0)))
+
+
+def hadamard_transform(a, scale=None, stream=None) -> array:
+    """The Walsh-Hadamard transform of the last axis (Sylvester order) times `scale` (default
+    1/sqrt(n)), as log2(n) butterfly stages of additions; n must be a power of two."""
+    a = ops.as_array(a)
+    if not dt.issubdtype(a.dtype, dt.floating):
+        a = ops.astype(a, dt.float32)
+    n = a.shape[-1] if a.ndim else 1
+    if n & (n - 1):
+        raise ValueError(f"[hadamard_transform] mxir supports power-of-two sizes only, got {n} "
+                         "(MLX also takes 12, 20 and 28 times a power of two).")
+    lead = a.shape[:-1]
+    x = a
+    h = 1
+    while h < n:  # pair element i with i + h inside blocks of 2h
+        x = ops.reshape(x, lead + (n // (2 * h), 2, h))
+        lo, hi = x[..., 0:1, :], x[..., 1:2, :]
+        x = concatenate([ops.add(lo, hi), ops.subtract(lo, hi)], axis=-2)
+        h *= 2
+    x = ops.reshape(x, a.shape)
+    s = 1.0 / math.sqrt(n) if scale is None else float(scale)
+    return ops.multiply(x, ops.constant(s, x.dtype))
+
+
+def _install_methods() -> None:
+    array.split = _array_split
+    array.conj = lambda self, *, stream=None: conjugate(self)
+    array.real = property(real)
+    array.imag = property(imag)
+    array.swapaxes = lambda self, axis1, axis2, *, stream=None: ops.swapaxes(self, axis1, axis2)
+    array.moveaxis = lambda self, source, destination, *, stream=None: ops.moveaxis(
+        self, source, destination)
+    array.diagonal = lambda self, offset=0, axis1=0, axis2=1, stream=None: ops.diagonal(
+        self, offset, axis1, axis2)
+    array.diag = lambda self, k=0, *, stream=None: ops.diag(self, k)
+    array.mT = property(matrix_transpose)
+
+
+_install_methods()
+
+__all__ = [
+    "acos", "acosh", "as_strided", "asin", "asinh", "atan", "atan2", "atanh", "bartlett",
+    "bitwise_left_shift", "bitwise_right_shift", "blackman", "concat", "conj", "conjugate",
+    "contiguous", "count_nonzero", "cumulative_prod", "cumulative_sum", "diff", "empty",
+    "empty_like", "flip", "hadamard_transform", "hamming", "hanning", "imag", "logical_xor",
+    "matrix_transpose", "median", "minmax", "permute_dims", "positive", "pow",
+    "put_along_axis", "real", "searchsorted", "slice", "slice_update", "trunc", "unstack",
+    "vecdot",
+]
