@@ -479,6 +479,7 @@ def identity(n, dtype=dt.float32, stream=None) -> array:
 # The rest of the API, by family (each module defines its functions with `__all__`).
 from .array_ops import *  # noqa: E402,F401,F403
 from .composites import *  # noqa: E402,F401,F403
+from .einsum import *  # noqa: E402,F401,F403
 from .indexing import *  # noqa: E402,F401,F403
 from .join_ops import *  # noqa: E402,F401,F403
 from .reduce_ops import *  # noqa: E402,F401,F403
