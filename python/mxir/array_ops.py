@@ -368,7 +368,26 @@ def hadamard_transform(a, scale=None, stream=None) -> array:
     return ops.multiply(x, ops.constant(s, x.dtype))
 
 
+class ArrayIterator:
+    """Iterates over the first axis of an array (`iter(a)`)."""
+
+    def __init__(self, a: array):
+        if a.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        self._a, self._i = a, 0
+
+    def __iter__(self) -> ArrayIterator:
+        return self
+
+    def __next__(self) -> array:
+        if self._i >= self._a.shape[0]:
+            raise StopIteration
+        self._i += 1
+        return self._a[self._i - 1]
+
+
 def _install_methods() -> None:
+    array.__iter__ = ArrayIterator
     array.split = _array_split
     array.conj = lambda self, *, stream=None: conjugate(self)
     array.real = property(real)

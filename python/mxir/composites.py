@@ -316,26 +316,10 @@ def addmm(c, a, b, alpha: float = 1.0, beta: float = 1.0, stream=None) -> array:
     return add(multiply(matmul(a, b), alpha), multiply(c, beta))
 
 
-def save(file, arr) -> None:
-    np.save(file, np.asarray(as_array(arr)))
-
-
-def savez(file, *args, **kwargs) -> None:
-    np.savez(file, *[np.asarray(as_array(a)) for a in args],
-             **{k: np.asarray(as_array(v)) for k, v in kwargs.items()})
-
-
-def load(file, format=None, return_metadata=False, stream=None):  # noqa: A002
-    data = np.load(file)
-    if isinstance(data, np.ndarray):
-        return array(data)
-    return {k: array(data[k]) for k in data.files}
-
-
 __all__ = [
     "addmm", "allclose", "array_equal", "atleast_1d", "atleast_2d", "atleast_3d",
     "broadcast_arrays", "degrees", "diag", "diagonal", "divmod", "isclose", "isfinite", "isinf",
-    "isnan", "isneginf", "isposinf", "kron", "load", "meshgrid", "moveaxis", "nan_to_num",
-    "radians", "repeat", "roll", "save", "savez", "swapaxes", "tile", "trace", "tri", "tril",
+    "isnan", "isneginf", "isposinf", "kron", "meshgrid", "moveaxis", "nan_to_num",
+    "radians", "repeat", "roll", "swapaxes", "tile", "trace", "tri", "tril",
     "triu", "unflatten",
 ]

@@ -481,6 +481,7 @@ from .array_ops import *  # noqa: E402,F401,F403
 from .composites import *  # noqa: E402,F401,F403
 from .einsum import *  # noqa: E402,F401,F403
 from .indexing import *  # noqa: E402,F401,F403
+from .interop import *  # noqa: E402,F401,F403
 from .join_ops import *  # noqa: E402,F401,F403
 from .reduce_ops import *  # noqa: E402,F401,F403
 from .scan_ops import *  # noqa: E402,F401,F403
