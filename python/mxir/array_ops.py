@@ -12,7 +12,7 @@ import numpy as np
 from . import dtypes as dt
 from . import ops
 from .array import array
-from .indexing import take, take_along_axis
+from .indexing import scatter_set, take, take_along_axis
 from .join_ops import concatenate, split
 from .reduce_ops import max as max_
 from .reduce_ops import min as min_
@@ -248,24 +248,6 @@ def slice_update(a, update, start_indices, axes, *, stream=None) -> array:
     return ops.where(inside, spread, a)
 
 
-def _scatter_set(a: array, flat_pos: array, values: array) -> array:
-    """`a` with a.flat[flat_pos] = values; where a position repeats, the first value wins."""
-    flat_pos = ops.reshape(flat_pos, (-1,))
-    values = ops.reshape(values, (-1,))
-    n = flat_pos.shape[0]
-    # the first of equal positions writes, so a repeated position gets one value
-    same = ops.equal(ops.reshape(flat_pos, (n, 1)), ops.reshape(flat_pos, (1, n)))
-    earlier = ops.tri(n, n, -1, dt.bool_)
-    first = ops.logical_not(ops.any(ops.logical_and(same, earlier), axis=1))
-    work = dt.int32 if a.dtype == dt.bool_ else a.dtype
-    vals = ops.where(first, ops.astype(values, work), ops.constant(0, work))
-    summed = array._op("scatter_add", [ops.zeros((a.size,), work), flat_pos, vals], axis=0)
-    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat_pos,
-                                    ops.ones((n,), dt.int32)], axis=0)
-    out = ops.where(ops.greater(hit, 0), ops.astype(summed, a.dtype), ops.reshape(a, (-1,)))
-    return ops.reshape(out, a.shape)
-
-
 def _flat_positions(a: array) -> array:
     return ops.reshape(ops.arange(a.size, dtype=dt.int32 if a.size < 2**31 else dt.int64),
                        a.shape)
@@ -277,7 +259,7 @@ def put_along_axis(a, /, indices, values, axis=None, *, stream=None) -> array:
         return ops.reshape(put_along_axis(ops.reshape(a, (-1,)), indices, values, 0), a.shape)
     pos = take_along_axis(_flat_positions(a), indices, axis)
     values = ops.broadcast_to(ops.as_array(values, like=a), pos.shape)
-    return _scatter_set(a, pos, values)
+    return scatter_set(a, pos, values)
 
 
 def as_strided(a, /, shape=None, strides=None, offset=0, *, stream=None) -> array:
