@@ -132,6 +132,8 @@ def _to_last(a: array, axes: tuple[int, ...]) -> array:
 def median(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     a = ops.as_array(a)
     axes = ops.normalize_axes(axis, a.ndim)
+    if any(a.shape[d] == 0 for d in axes):
+        raise ValueError("[median] Cannot take median along empty axis.")
     out_dtype = a.dtype if dt.issubdtype(a.dtype, dt.floating) else dt.float32
     s = sort(_to_last(ops.astype(a, out_dtype), axes), axis=-1)
     n = s.shape[-1]
@@ -158,16 +160,14 @@ def unstack(x, /, *, axis=0, stream=None) -> tuple[array, ...]:
     x = ops.as_array(x)
     if x.ndim == 0:
         raise ValueError("[unstack] Cannot unstack a scalar.")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"[unstack] Invalid axis {axis} for array with {x.ndim} dimensions.")
-    axis %= x.ndim
+    axis = ops.check_axis("unstack", axis, x.ndim)
     return tuple(take(x, i, axis) for i in range(x.shape[axis]))
 
 
 def diff(a, /, n=1, axis=-1, *, stream=None) -> array:
     a = ops.as_array(a)
     if not -a.ndim <= axis < a.ndim:
-        raise IndexError("[diff] Axis is out of bounds for the array.")
+        raise ops.AxisError("[diff] Axis is out of bounds for the array.")
     if n < 0:
         raise ValueError("[diff] Order must be non-negative.")
     axis %= a.ndim

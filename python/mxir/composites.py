@@ -17,6 +17,7 @@ from .ops import (
     astype,
     broadcast_shapes,
     broadcast_to,
+    check_axis,
     constant,
     equal,
     expand_dims,
@@ -115,7 +116,7 @@ def array_equal(a, b, equal_nan=False, stream=None) -> array:
 
 def moveaxis(a, source: int, destination: int, stream=None) -> array:
     a = as_array(a)
-    src, dst = source % a.ndim, destination % a.ndim
+    src, dst = check_axis("moveaxis", source, a.ndim), check_axis("moveaxis", destination, a.ndim)
     perm = [i for i in range(a.ndim) if i != src]
     perm.insert(dst, src)
     return transpose(a, perm)
@@ -124,7 +125,7 @@ def moveaxis(a, source: int, destination: int, stream=None) -> array:
 def swapaxes(a, axis1: int, axis2: int, stream=None) -> array:
     a = as_array(a)
     perm = list(range(a.ndim))
-    i, j = axis1 % a.ndim, axis2 % a.ndim
+    i, j = check_axis("swapaxes", axis1, a.ndim), check_axis("swapaxes", axis2, a.ndim)
     perm[i], perm[j] = perm[j], perm[i]
     return transpose(a, perm)
 
@@ -222,7 +223,7 @@ def repeat(a, repeats: int, axis: int | None = None, stream=None) -> array:
     a = as_array(a)
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
-    axis %= a.ndim
+    axis = check_axis("repeat", axis, a.ndim)
     x = expand_dims(a, axis + 1)
     shape = list(x.shape)
     shape[axis + 1] = repeats
@@ -258,7 +259,7 @@ def roll(a, shift, axis=None, stream=None) -> array:
     if len(shifts) == 1 and len(axes) > 1:
         shifts = shifts * len(axes)
     for s, ax in zip(shifts, axes):
-        ax %= a.ndim
+        ax = check_axis("roll", ax, a.ndim)
         n = a.shape[ax]
         if n == 0:
             continue

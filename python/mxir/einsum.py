@@ -34,6 +34,17 @@ def _parse(subscripts: str, operands: list[array]) -> tuple[list[str], str]:
             raise ValueError(f"[einsum] Invalid number of subscripts, {len(s)}, for operand "
                              f"with {op.ndim} dimensions.")
         labels.append(s)
+    size: dict[str, int] = {}
+    for s, op in zip(labels, operands):
+        for c, d in zip(s, op.shape):
+            if size.setdefault(c, d) != d and 1 not in (size[c], d):
+                raise ValueError(f"[einsum] Size of subscript '{c}' differs between operands "
+                                 f"or axes: {size[c]} and {d}.")
+            size[c] = max(size[c], d) if 1 in (size[c], d) else d
+    for s, op in zip(labels, operands):  # a label repeated in one operand is a diagonal
+        for c in set(s):
+            if len({op.shape[i] for i, e in enumerate(s) if e == c}) > 1:
+                raise ValueError(f"[einsum] Size of subscript '{c}' differs within an operand.")
     if not arrow:  # implicit output: labels seen once, sorted, after the broadcast ones
         counts = "".join(labels)
         out = ell + "".join(sorted(c for c in set(counts) - set(ell) if counts.count(c) == 1))

@@ -39,7 +39,8 @@ def _index_array(indices, fn: str) -> array:
 def _axis(fn: str, axis, ndim: int) -> int:
     axis = operator.index(axis)
     if not -ndim <= axis < ndim:
-        raise ValueError(f"[{fn}] Received invalid axis {axis} for array with {ndim} dimensions.")
+        raise ops.AxisError(f"[{fn}] Received invalid axis {axis} for array with {ndim} "
+                            "dimensions.")
     return axis % ndim
 
 
@@ -85,7 +86,7 @@ def take_along_axis(a, indices, axis=None, stream=None) -> array:
     if axis is None:
         a, axis = ops.reshape(a, (-1,)), 0
     if not -a.ndim <= axis < a.ndim:
-        raise ValueError(f"[take_along_axis] Received invalid axis for array with {a.ndim} "
+        raise ops.AxisError(f"[take_along_axis] Received invalid axis for array with {a.ndim} "
                          "dimensions.")
     axis %= a.ndim
     if indices.ndim != a.ndim:

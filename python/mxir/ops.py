@@ -177,6 +177,36 @@ for _n, _op in OPS.items():
     if getattr(_op, "float_only", False) and _op.arity == 1:
         globals()[_n] = _unary_float(_n)
 
+
+def _integral_identity(fn):
+    """floor, ceil and round of integers are the integers themselves (MLX keeps the dtype)."""
+    def wrapped(a, *args, **kwargs) -> array:
+        a = as_array(a)
+        if a.dtype == dt.bool_ or dt.issubdtype(a.dtype, dt.integer):
+            return a
+        return fn(a, *args, **kwargs)
+
+    wrapped.__name__ = wrapped.__qualname__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+floor = _integral_identity(floor)  # noqa: F821  (defined from the op table above)
+ceil = _integral_identity(ceil)  # noqa: F821
+_round_op = round  # noqa: F821
+
+
+def round(a, /, decimals: int = 0, stream=None) -> array:  # noqa: A001
+    """Round half to even, to `decimals` decimal places (as MLX: scale, round, unscale;
+    integers keep their dtype and change only for negative `decimals`)."""
+    a = as_array(a)
+    if a.dtype == dt.bool_ or dt.issubdtype(a.dtype, dt.integer):
+        return a if decimals >= 0 else astype(round(astype(a, dt.float32), decimals), a.dtype)
+    if decimals == 0:
+        return _round_op(a)
+    scale = constant(10.0 ** decimals, a.dtype)
+    return divide(_round_op(multiply(a, scale)), scale)
+
 abs = _unary_same("abs")  # noqa: A001
 negative = _unary_same("negative")
 sign = _unary_same("sign")
@@ -272,6 +302,17 @@ def where(condition, x, y, stream=None) -> array:
 
 
 # -- reductions -------------------------------------------------------------------------------
+class AxisError(IndexError, ValueError):
+    """An axis out of range. MLX raises IndexError; it is a ValueError too, as mxir raised."""
+
+
+def check_axis(fn: str, axis: int, ndim: int) -> int:
+    """`axis` in [0, ndim), or MLX's error for an axis out of range."""
+    if not -ndim <= axis < ndim:
+        raise AxisError(f"[{fn}] Axis {axis} is out of bounds for array with {ndim} dimensions.")
+    return axis % ndim
+
+
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
@@ -279,7 +320,7 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"[reduce] Invalid axis {a} for array with {ndim} dimensions.")
+            raise AxisError(f"[reduce] Invalid axis {a} for array with {ndim} dimensions.")
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError("[reduce] Received duplicate axes.")
@@ -365,7 +406,7 @@ def expand_dims(a, axis, stream=None) -> array:
     a = as_array(a)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     nd = a.ndim + len(axes)
-    axes = sorted(x % nd for x in axes)
+    axes = sorted(check_axis("expand_dims", x, nd) for x in axes)
     out = reshape(a, _insert_ones(a.shape, axes))
     if shapeless.recording is not None:
         shapeless.reshape(out, a, lambda s: _insert_ones(s, axes))
@@ -384,7 +425,8 @@ def squeeze(a, axis=None, stream=None) -> array:
     if axis is None:
         axes = {i for i, d in enumerate(a.shape) if d == 1}
     else:
-        axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {check_axis("squeeze", x, a.ndim) for x in ((axis,) if isinstance(axis, int)
+                                                            else axis)}
     for x in axes:
         if a.shape[x] != 1:
             raise ValueError("[squeeze] Cannot squeeze axis with size != 1.")

@@ -1,0 +1,64 @@
+"""Generated differential tests against MLX: values, dtypes, shapes, exception types, vjp, jvp
+and vmap on every axis (mlx_diff.py says how and holds the op specs). The cases run in a child
+process (a compiler crash must not take pytest down: it is charged to the op that was running,
+and the run goes on with the next op). MLX_DIFF_CASES=n sets the cases per op (default 3, which
+keeps this file under a minute); MLX_DIFF_REPORT=1 prints the pass rate and every failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("mlx.core")
+
+from mlx_diff import SPECS, Result, summarize  # noqa: E402
+
+N_CASES = int(os.environ.get("MLX_DIFF_CASES", "3"))
+HERE = os.path.dirname(__file__)
+
+
+def _run_all(names: list[str]) -> dict[str, list[Result]]:
+    out: dict[str, list[Result]] = {}
+    todo = list(names)
+    while todo:
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "mlx_diff.py"), str(N_CASES),
+                               *todo], capture_output=True, text=True, timeout=900, cwd=HERE)
+        current = None
+        for line in proc.stdout.splitlines():
+            rec = json.loads(line)
+            if "begin" in rec:
+                current = rec["begin"]
+                out[current] = []
+            else:
+                out[current].append(Result(**rec))
+        if proc.returncode == 0:
+            break
+        crashed = current if current is not None else todo[0]
+        out.setdefault(crashed, []).append(Result(
+            crashed, "crash", f"the child process died (rc {proc.returncode}): "
+            + proc.stderr.strip().splitlines()[-1:][0] if proc.stderr.strip() else "", False))
+        todo = todo[todo.index(crashed) + 1:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def results():
+    res = _run_all([s.name for s in SPECS])
+    yield res
+    if os.environ.get("MLX_DIFF_REPORT"):
+        flat = [r for rs in res.values() for r in rs]
+        print("\nmlx differential:", summarize(flat))
+        for r in flat:
+            if not r.ok:
+                print(f"  FAIL {r.op} {r.check}: {r.detail}")
+
+
+@pytest.mark.parametrize("name", [s.name for s in SPECS])
+def test_matches_mlx(name, results):
+    failed = [f"{r.check}: {r.detail}" for r in results.get(name, []) if not r.ok]
+    assert name in results, "not run"
+    assert not failed, "\n".join(failed)
