@@ -369,7 +369,7 @@ class ArrayIterator:
 
 
 def _install_methods() -> None:
-    array.__iter__ = ArrayIterator
+    array.__iter__ = lambda self: ArrayIterator(self)
     array.split = _array_split
     array.conj = lambda self, *, stream=None: conjugate(self)
     array.real = property(real)

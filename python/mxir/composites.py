@@ -291,6 +291,8 @@ def meshgrid(*arrays, sparse: bool = False, indexing: str = "xy", stream=None) -
 
 def kron(a, b, stream=None) -> array:
     a, b = as_array(a), as_array(b)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("[kron] Input arrays cannot be empty.")
     nd = max(a.ndim, b.ndim)
     a = reshape(a, (1,) * (nd - a.ndim) + a.shape)
     b = reshape(b, (1,) * (nd - b.ndim) + b.shape)
@@ -314,7 +316,11 @@ def unflatten(a, axis: int, shape, stream=None) -> array:
 def addmm(c, a, b, alpha: float = 1.0, beta: float = 1.0, stream=None) -> array:
     from .join_ops import matmul
 
-    return add(multiply(matmul(a, b), alpha), multiply(c, beta))
+    ab = matmul(a, b)
+    c = as_array(c)
+    if broadcast_shapes(c.shape, ab.shape) != ab.shape:
+        raise ValueError("[addmm] input c must broadcast to the output shape")
+    return add(multiply(ab, alpha), multiply(c, beta))
 
 
 __all__ = [

@@ -335,8 +335,10 @@ def _reduce(name, a, axis, keepdims) -> array:
 
 def sum(a, axis=None, keepdims=False, stream=None) -> array:  # noqa: A001
     a = as_array(a)
-    if a.dtype == dt.bool_:
+    if a.dtype == dt.bool_:  # MLX's accumulator types: bool and small ints widen to (u)int32
         a = astype(a, dt.int32)
+    elif a.dtype == dt.uint8:
+        a = astype(a, dt.uint32)
     return _reduce("sum", a, axis, keepdims)
 
 
