@@ -139,7 +139,7 @@ _GGUF_TYPES = {"float32": 0, "float16": 1, "int8": 24, "int16": 25, "int32": 26,
 _GGUF_NAMES = {v: k for k, v in _GGUF_TYPES.items()}
 _GGUF_SAVE = ("float32", "float16", "int8", "int16", "int32")  # the dtypes MLX writes
 _GGUF_ALIGN = 32
-_KV_UINT32, _KV_FLOAT32, _KV_STRING, _KV_ARRAY = 4, 6, 8, 9
+_KV_STRING, _KV_ARRAY = 8, 9
 _KV_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
                10: "<Q", 11: "<q", 12: "<d"}
 _KV_NUMPY = {"uint8": 0, "int8": 1, "uint16": 2, "int16": 3, "uint32": 4, "int32": 5,
@@ -177,9 +177,9 @@ def save_gguf(file, arrays: dict, metadata: dict | None = None) -> None:
     for name, a in arrays.items():
         a = ops.as_array(a)
         if a.dtype.name not in _GGUF_SAVE:
-            raise ValueError(f"[save_gguf] dtype {a.dtype.name} is not supported")
+            raise RuntimeError(f"[save_gguf] dtype {a.dtype.name} is not supported")
         blob = _raw(a)
-        dims = a.shape[::-1] or (1,)
+        dims = a.shape[::-1]  # innermost first; a scalar has none (as MLX writes it)
         infos.append(_gguf_str(name) + struct.pack("<I", len(dims))
                      + struct.pack(f"<{len(dims)}Q", *dims)
                      + struct.pack("<IQ", _GGUF_TYPES[a.dtype.name], offset))
