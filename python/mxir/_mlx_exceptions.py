@@ -59,7 +59,6 @@ MISSING: dict[str, str] = {
     "view": (
         "needs a bitcast op in the dialect (arith.bitcast on CPU, as_type in MSL) with all "
         "parts of the op table; a bit reinterpretation has no derivative, like MLX's"),
-    "unique": "not yet: MLX's static-size unique with its fill rules for the unused entries",
     "ArrayLike": "not yet: arrays from objects with __mlx_array__",
     "ThreadLocalStream": "not yet: mxir's streams are labels; evaluation is synchronous",
     "new_thread_local_stream": "not yet: see ThreadLocalStream",

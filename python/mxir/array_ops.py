@@ -278,6 +278,53 @@ def as_strided(a, /, shape=None, strides=None, offset=0, *, stream=None) -> arra
         shape, a.dtype)
 
 
+def _scatter_sum(size: int, pos: array, values: array) -> array:
+    return array._op("scatter_add", [ops.zeros((size,), values.dtype), pos, values], axis=0)
+
+
+def unique(a, /, size: int, return_index=False, return_inverse=False, return_counts=False,
+           fill_value=None, *, stream=None):
+    """The `size` smallest unique elements of flattened `a`, sorted, padded with `fill_value`
+    (default: the smallest element); optionally each one's first index, the inverse map
+    (clamped to the last entry when truncated) and the counts (0 in the padding)."""
+    from .scan_ops import argsort
+
+    a = ops.as_array(a)
+    size = int(size)
+    if size < 0:
+        raise ValueError("[unique] size must be non-negative.")
+    flat = ops.reshape(a, (-1,))
+    n = flat.shape[0]
+    if n == 0 and size > 0 and fill_value is None:
+        raise ValueError("[unique] A fill value is required for an empty input with a non-zero "
+                         "size.")
+    order = ops.astype(argsort(flat), dt.int32)  # stable: ties keep their first index first
+    s = take(flat, order, 0)
+    first = concatenate([ops.ones((min(n, 1),), dt.bool_),
+                         ops.not_equal(s[1:], s[:-1])]) if n else ops.zeros((0,), dt.bool_)
+    rank = ops.subtract(cumsum(ops.astype(first, dt.int32)), 1)  # group of each sorted entry
+    kept = ops.less(rank, size)
+    slot = ops.where(ops.logical_and(first, kept), rank, size)  # slot `size` is discarded
+    work = dt.int32 if a.dtype == dt.bool_ else a.dtype
+    vals = _scatter_sum(size + 1, slot, ops.where(first, ops.astype(s, work),
+                                                  ops.constant(0, work)))[:size]
+    filled = ops.greater(_scatter_sum(size + 1, slot, ops.astype(first, dt.int32))[:size], 0)
+    fill = s[:1] if fill_value is None else ops.astype(ops.as_array(fill_value), a.dtype)
+    values = ops.where(filled, ops.astype(vals, a.dtype), fill)
+    outs = [values]
+    if return_index:
+        idx = _scatter_sum(size + 1, slot, ops.where(first, order, 0))[:size]
+        outs.append(ops.astype(ops.where(filled, idx, idx[:1]), dt.uint32))
+    if return_inverse:
+        inv = _scatter_sum(n, order, ops.minimum(rank, max(size - 1, 0))) if n else (
+            ops.zeros((0,), dt.int32))
+        outs.append(ops.reshape(ops.astype(inv, dt.uint32), a.shape))
+    if return_counts:
+        outs.append(_scatter_sum(size + 1, ops.where(kept, rank, size),
+                                 ops.ones((n,), dt.int32))[:size])
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
 def searchsorted(sorted_sequence, values, /, side="left", *, stream=None) -> array:
     seq = ops.as_array(sorted_sequence)
     values = ops.as_array(values)
@@ -391,6 +438,7 @@ __all__ = [
     "contiguous", "count_nonzero", "cumulative_prod", "cumulative_sum", "diff", "empty",
     "empty_like", "flip", "hadamard_transform", "hamming", "hanning", "imag", "logical_xor",
     "matrix_transpose", "median", "minmax", "permute_dims", "positive", "pow",
-    "put_along_axis", "real", "searchsorted", "slice", "slice_update", "trunc", "unstack",
+    "put_along_axis", "real", "searchsorted", "slice", "slice_update", "trunc", "unique",
+    "unstack",
     "vecdot",
 ]

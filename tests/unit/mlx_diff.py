@@ -484,6 +484,8 @@ SPECS = [
     _axis_op("unstack", _axis_req, dtypes=NUMERIC),
     _axis_op("cumulative_sum", _axis, dtypes=NUMERIC, min_ndim=0),
     Spec("minmax", lambda L, x, **p: L.minmax(x, **p), NUMERIC, params=_reduce),
+    Spec("unique", lambda L, x, size: L.unique(x, size, True, True, True, fill_value=0), ALL,
+         grad=False, params=lambda rng, s: {"size": int(rng.integers(0, 8))}),
     Spec("matrix_transpose", lambda L, x: L.matrix_transpose(x), NUMERIC, min_ndim=1),
     Spec("permute_dims", lambda L, x: L.permute_dims(x), NUMERIC),
     Spec("vecdot", lambda L, x, y: L.vecdot(x, y), FLOATS, arity=2, min_ndim=1,
