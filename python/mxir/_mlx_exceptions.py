@@ -14,8 +14,8 @@ _LINALG = "in progress: dtypes-linalg (mx.linalg, mx.fft, mx.fast)"
 _MEMORY = "in progress: memory API (the runtime's own allocation accounting)"
 _CONV = "in progress: convolutions"
 _TRANSFORMS = "in progress: transform API (custom_function, checkpoint, export)"
-_QUANT = ("not yet: MLX's quantized formats (affine 2-8 bit groups packed into uint32, mxfp4, "
-          "mxfp8, nvfp4) need their packing written and checked bit for bit against MLX")
+_QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxfp8), which "
+       "mxir's quantize (affine mode only) does not have")
 
 MISSING: dict[str, str] = {
     # -- other branches of issue 12
@@ -49,13 +49,9 @@ MISSING: dict[str, str] = {
         "a Metal GPU trace (MTLCaptureManager) for Xcode; mxir's Metal runtime has no capture "
         "hook yet and on Linux there is no Metal device to capture"),
     "metal.stop_capture": "see metal.start_capture",
-    **{n: _QUANT for n in ("quantize", "dequantize", "quantized_matmul", "gather_qmm",
-                           "qqmm", "gather_qqmm")},
+    **{n: _QQ for n in ("qqmm", "gather_qqmm")},
     "to_fp8": "not yet: e4m3 rounding (saturation, subnormals) to be matched bit for bit",
     "from_fp8": "not yet: see to_fp8",
-    "gather_mm": "not yet: batched matmul with gathered operands (a take + matmul composite)",
-    "block_masked_mm": "not yet: blockwise masks applied around a matmul",
-    "segmented_mm": "not yet: a matmul summed over segments of the inner axis",
     "view": (
         "needs a bitcast op in the dialect (arith.bitcast on CPU, as_type in MSL) with all "
         "parts of the op table; a bit reinterpretation has no derivative, like MLX's"),

@@ -527,5 +527,6 @@ from .einsum import *  # noqa: E402,F401,F403
 from .indexing import *  # noqa: E402,F401,F403
 from .interop import *  # noqa: E402,F401,F403
 from .join_ops import *  # noqa: E402,F401,F403
+from .quantized import *  # noqa: E402,F401,F403
 from .reduce_ops import *  # noqa: E402,F401,F403
 from .scan_ops import *  # noqa: E402,F401,F403

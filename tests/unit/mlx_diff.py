@@ -486,6 +486,33 @@ SPECS = [
     Spec("minmax", lambda L, x, **p: L.minmax(x, **p), NUMERIC, params=_reduce),
     Spec("unique", lambda L, x, size: L.unique(x, size, True, True, True, fill_value=0), ALL,
          grad=False, params=lambda rng, s: {"size": int(rng.integers(0, 8))}),
+    # quantized and gathered matmuls (quantized.py); MLX has no vmap rule for most of them
+    Spec("quantize", lambda L, x, bits: L.quantize(L.reshape(L.tile(x, (32,)), (-1, 32)),
+                                                    group_size=32, bits=bits),
+         FLOATS, min_ndim=1, grad=False, vmap=False,
+         params=lambda rng, s: {"bits": int(rng.choice([1, 2, 3, 4, 5, 6, 8]))}),
+    Spec("dequantize", lambda L, x, bits: L.dequantize(
+        *L.quantize(L.reshape(L.tile(x, (64,)), (-1, 64)), group_size=64, bits=bits),
+        group_size=64, bits=bits), FLOATS, min_ndim=1, grad=False, vmap=False,
+         params=lambda rng, s: {"bits": int(rng.choice([2, 4, 8]))}),
+    Spec("quantized_matmul", lambda L, x, w: L.quantized_matmul(
+        L.reshape(L.tile(x, (32,)), (-1, 32)), *L.quantize(
+            L.reshape(L.tile(w, (32,)), (-1, 32)), group_size=32, bits=4), group_size=32,
+        bits=4), ("float32",), arity=2, same_shape=True, min_ndim=1, tol_scale=20,
+         vmap=False, grad=False),  # MLX: no vjp/jvp through quantize
+    Spec("gather_mm", lambda L, a, b: L.gather_mm(
+        a, L.swapaxes(b, -1, -2), L.array([0, 0]), L.array([1 % max(b.shape[0], 1), 0])),
+         ("float32",), arity=2, same_shape=True, min_ndim=3, tol_scale=5, vmap=False,
+         jvp=False),  # MLX: no jvp for gather_mm
+    Spec("segmented_mm", lambda L, a, b: L.segmented_mm(
+        a, L.swapaxes(b, -1, -2), L.array([[0, a.shape[-1] // 2], [a.shape[-1] // 2,
+                                                                  a.shape[-1]]])),
+         ("float32",), arity=2, same_shape=True, min_ndim=2, max_ndim=2, tol_scale=5,
+         vmap=False, grad=False),  # MLX: no vjp/jvp for segmented_mm
+    Spec("block_masked_mm", lambda L, a, b: L.block_masked_mm(
+        L.tile(a, (20, 20)), L.tile(L.swapaxes(b, -1, -2), (20, 20)), 32,
+        L.array([[True, False], [False, True]]), None, None), ("float32",), arity=2,
+         same_shape=True, min_ndim=2, max_ndim=2, tol_scale=20, vmap=False, grad=False),
     Spec("matrix_transpose", lambda L, x: L.matrix_transpose(x), NUMERIC, min_ndim=1),
     Spec("permute_dims", lambda L, x: L.permute_dims(x), NUMERIC),
     Spec("vecdot", lambda L, x, y: L.vecdot(x, y), FLOATS, arity=2, min_ndim=1,
