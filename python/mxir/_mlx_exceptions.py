@@ -50,8 +50,6 @@ MISSING: dict[str, str] = {
         "hook yet and on Linux there is no Metal device to capture"),
     "metal.stop_capture": "see metal.start_capture",
     **{n: _QQ for n in ("qqmm", "gather_qqmm")},
-    "to_fp8": "not yet: e4m3 rounding (saturation, subnormals) to be matched bit for bit",
-    "from_fp8": "not yet: see to_fp8",
     "view": (
         "needs a bitcast op in the dialect (arith.bitcast on CPU, as_type in MSL) with all "
         "parts of the op table; a bit reinterpretation has no derivative, like MLX's"),

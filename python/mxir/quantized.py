@@ -215,5 +215,50 @@ def block_masked_mm(a, b, /, block_size=64, mask_out=None, mask_lhs=None, mask_r
     return out
 
 
-__all__ = ["block_masked_mm", "dequantize", "gather_mm", "gather_qmm", "quantize",
-           "quantized_matmul", "segmented_mm"]
+def _e4m3_values() -> np.ndarray:
+    """The float value of each of the 256 fp8 e4m3 codes (sign, 4 exponent bits with bias 7,
+    3 mantissa bits; exponent 0 is subnormal; 0x7f and 0xff are NaN, there is no inf)."""
+    c = np.arange(256)
+    exp, man = (c >> 3) & 15, (c & 7).astype(np.float64)
+    mag = np.where(exp == 0, man / 8 * 2.0 ** -6, (1 + man / 8) * 2.0 ** (exp - 7))
+    mag = np.where((exp == 15) & (man == 7), np.nan, mag)
+    return np.where(c >= 128, -mag, mag).astype(np.float32)
+
+
+_E4M3 = _e4m3_values()
+_E4M3_MAX = 126  # the code of 448, the largest finite value
+
+
+def from_fp8(x, dtype=dt.bfloat16, *, stream=None) -> array:
+    """The values of fp8 (e4m3) codes held in a uint8 array."""
+    x = ops.as_array(x)
+    if x.dtype != dt.uint8:
+        raise ValueError(f"[from_fp8] Input must have type uint8 but x.dtype() == "
+                         f"{x.dtype.name}.")
+    return ops.astype(take(array(_E4M3), ops.astype(x, dt.int32), 0), dtype)
+
+
+def to_fp8(x, *, stream=None) -> array:
+    """fp8 (e4m3) codes (uint8) of a float array: round to nearest, ties to the even code,
+    saturating at +-448 (infinities too; NaN becomes 448, as MLX)."""
+    x = ops.as_array(x)
+    if not dt.issubdtype(x.dtype, dt.floating):
+        raise ValueError(f"[to_fp8] Only real floating types are supported but x.dtype() == "
+                         f"{x.dtype.name}.")
+    x = ops.astype(x, dt.float32)
+    finite = array(_E4M3[:_E4M3_MAX + 1])  # increasing: codes 0..126
+    a = ops.minimum(ops.where(ops.isnan(x), 448.0, ops.abs(x)), 448.0)
+    below = ops.subtract(ops.sum(ops.less_equal(finite, ops.expand_dims(a, -1)), axis=-1), 1)
+    above = ops.minimum(ops.add(below, 1), _E4M3_MAX)
+    d_lo = ops.subtract(a, take(finite, below, 0))
+    d_hi = ops.subtract(take(finite, above, 0), a)
+    odd = ops.equal(ops.remainder(below, 2), 1)
+    up = ops.logical_or(ops.less(d_hi, d_lo), ops.logical_and(ops.equal(d_hi, d_lo), odd))
+    code = ops.where(up, above, below)
+    negative = ops.logical_or(ops.less(x, 0), ops.logical_and(
+        ops.equal(x, 0), ops.less(ops.divide(1.0, x), 0)))  # -0.0 keeps its sign
+    return ops.astype(ops.where(negative, ops.add(code, 128), code), dt.uint8)
+
+
+__all__ = ["block_masked_mm", "dequantize", "from_fp8", "gather_mm", "gather_qmm", "quantize",
+           "quantized_matmul", "segmented_mm", "to_fp8"]

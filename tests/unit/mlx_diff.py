@@ -67,6 +67,8 @@ def random_values(rng, shape, dtype: str, domain: str) -> np.ndarray:
         return rng.random(shape) < 0.5
     if dtype in INTS:
         lo, hi = (0, 10) if dtype.startswith("u") or domain in ("pos", "ge1") else (-6, 7)
+        if domain == "bytes":
+            lo, hi = 0, 256
         if domain in ("pos", "ge1"):
             lo = 1
         return rng.integers(lo, hi, size=shape).astype(dtype)
@@ -513,6 +515,9 @@ SPECS = [
         L.tile(a, (20, 20)), L.tile(L.swapaxes(b, -1, -2), (20, 20)), 32,
         L.array([[True, False], [False, True]]), None, None), ("float32",), arity=2,
          same_shape=True, min_ndim=2, max_ndim=2, tol_scale=20, vmap=False, grad=False),
+    Spec("to_fp8", lambda L, x: L.to_fp8(x * 100), FLOATS, grad=False),
+    Spec("from_fp8", lambda L, x: L.from_fp8(x, L.float32), ("uint8",), grad=False,
+         domain="bytes"),
     Spec("matrix_transpose", lambda L, x: L.matrix_transpose(x), NUMERIC, min_ndim=1),
     Spec("permute_dims", lambda L, x: L.permute_dims(x), NUMERIC),
     Spec("vecdot", lambda L, x, y: L.vecdot(x, y), FLOATS, arity=2, min_ndim=1,
