@@ -50,9 +50,6 @@ MISSING: dict[str, str] = {
         "hook yet and on Linux there is no Metal device to capture"),
     "metal.stop_capture": "see metal.start_capture",
     **{n: _QQ for n in ("qqmm", "gather_qqmm")},
-    "view": (
-        "needs a bitcast op in the dialect (arith.bitcast on CPU, as_type in MSL) with all "
-        "parts of the op table; a bit reinterpretation has no derivative, like MLX's"),
     "ArrayLike": "not yet: arrays from objects with __mlx_array__",
     "ThreadLocalStream": "not yet: mxir's streams are labels; evaluation is synchronous",
     "new_thread_local_stream": "not yet: see ThreadLocalStream",

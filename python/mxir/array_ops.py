@@ -74,6 +74,63 @@ def contiguous(a, /, allow_col_major=False, *, stream=None) -> array:
     return ops.as_array(a)
 
 
+# -- view: the same bytes as another dtype ---------------------------------------------------
+_BYTES = {"bool": 1, "uint8": 1, "uint32": 4, "int32": 4, "float32": 4, "int64": 8,
+          "float64": 8}
+_BITS_OF = {1: dt.uint8, 4: dt.uint32, 8: dt.int64}  # the integer holding n bytes
+
+
+def _as_bits(a: array) -> array:
+    """`a`'s bits in the integer type of its size (bool is a byte holding 0 or 1)."""
+    name = a.dtype.name
+    if name == "bool":
+        return ops.astype(a, dt.uint8)
+    target = _BITS_OF[_BYTES[name]]
+    return a if a.dtype == target else array._op("bitcast", [a], dtype=target.name)
+
+
+def _from_bits(bits: array, dtype: dt.Dtype) -> array:
+    if dtype == dt.bool_:
+        return ops.astype(bits, dt.bool_)
+    return bits if bits.dtype == dtype else array._op("bitcast", [bits], dtype=dtype.name)
+
+
+def view(a, dtype, stream=None) -> array:
+    """The bytes of `a` read as `dtype`; a size change splits or joins the last axis (bytes in
+    little-endian order, as MLX on every machine it runs on)."""
+    a = ops.as_array(a)
+    dtype = dt.to_dtype(dtype)
+    if dtype == a.dtype:
+        return a
+    if a.dtype.name not in _BYTES or dtype.name not in _BYTES:
+        raise ValueError(f"[view] mxir cannot view {a.dtype.name} as {dtype.name} yet "
+                         "(float16/bfloat16 views are not implemented).")
+    s, d = _BYTES[a.dtype.name], _BYTES[dtype.name]
+    bits = _as_bits(a)
+    if s == d:
+        return _from_bits(ops.astype(bits, _BITS_OF[d]) if bits.dtype != _BITS_OF[d] else bits,
+                          dtype)
+    if a.ndim == 0:
+        raise ValueError("[view] Changing the type of a scalar is only allowed for types with "
+                         "the same size.")
+    mask = ops.constant((1 << (8 * d)) - 1, bits.dtype)
+    if d < s:  # each element becomes s // d pieces, lowest bytes first
+        pieces = [ops.astype(ops.bitwise_and(right_shift(bits, 8 * d * k), mask), _BITS_OF[d])
+                  for k in range(s // d)]
+        out = ops.stack(pieces, axis=-1)
+        out = ops.reshape(out, a.shape[:-1] + (a.shape[-1] * (s // d),))
+        return _from_bits(out, dtype)
+    n = d // s
+    if a.shape[-1] % n:
+        raise ValueError(f"[view] Cannot view array of shape {a.shape} with dtype "
+                         f"{a.dtype.name} as {dtype.name}: the last axis must be divisible "
+                         f"by {n}.")
+    wide = ops.astype(ops.reshape(bits, a.shape[:-1] + (a.shape[-1] // n, n)), _BITS_OF[d])
+    wide = ops.bitwise_and(wide, ops.constant((1 << (8 * s)) - 1, wide.dtype))
+    shifts = ops.constant(np.arange(n) * 8 * s, wide.dtype)
+    return _from_bits(ops.sum(left_shift(wide, shifts), axis=-1), dtype)  # disjoint: sum = or
+
+
 # -- elementwise -----------------------------------------------------------------------------
 def trunc(a, /, *, stream=None) -> array:
     a = ops.as_array(a)
@@ -428,6 +485,7 @@ def _install_methods() -> None:
         self, offset, axis1, axis2)
     array.diag = lambda self, k=0, *, stream=None: ops.diag(self, k)
     array.mT = property(matrix_transpose)
+    array.view = lambda self, dtype, *, stream=None: view(self, dtype)
 
 
 _install_methods()
@@ -439,6 +497,6 @@ __all__ = [
     "empty_like", "flip", "hadamard_transform", "hamming", "hanning", "imag", "logical_xor",
     "matrix_transpose", "median", "minmax", "permute_dims", "positive", "pow",
     "put_along_axis", "real", "searchsorted", "slice", "slice_update", "trunc", "unique",
-    "unstack",
+    "unstack", "view",
     "vecdot",
 ]

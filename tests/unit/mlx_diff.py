@@ -518,6 +518,10 @@ SPECS = [
     Spec("to_fp8", lambda L, x: L.to_fp8(x * 100), FLOATS, grad=False, vmap=False),  # MLX: no vmap
     Spec("from_fp8", lambda L, x: L.from_fp8(x, L.float32), ("uint8",), grad=False,
          domain="bytes"),
+    Spec("view", lambda L, x, to: L.view(x, getattr(L, to)), ("float32", "int32", "uint8",
+                                                              "int64", "uint32"),
+         min_ndim=1, grad=False, params=lambda rng, s: {
+             "to": str(rng.choice(["float32", "int32", "uint8", "uint32", "int64"]))}),
     Spec("matrix_transpose", lambda L, x: L.matrix_transpose(x), NUMERIC, min_ndim=1),
     Spec("permute_dims", lambda L, x: L.permute_dims(x), NUMERIC),
     Spec("vecdot", lambda L, x, y: L.vecdot(x, y), FLOATS, arity=2, min_ndim=1,
