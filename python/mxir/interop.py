@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import typing
 
 import numpy as np
 
@@ -16,6 +17,14 @@ from mxir.dialect.core import bf16_bits_from_f32, f32_from_bf16_bits
 from . import dtypes as dt
 from . import ops
 from .array import array
+
+
+@typing.runtime_checkable
+class ArrayLike(typing.Protocol):
+    """Any object with an `__mlx_array__` method returning an array: `mx.array(obj)` and every
+    op accept it."""
+
+    def __mlx_array__(self) -> array: ...
 
 
 def asarray(a, dtype=None, *, copy=None) -> array:
@@ -281,5 +290,5 @@ def load(file, format=None, return_metadata=False, stream=None):  # noqa: A002
 
 _install_methods()
 
-__all__ = ["asarray", "from_dlpack", "load", "save", "save_gguf", "save_safetensors", "savez",
-           "savez_compressed"]
+__all__ = ["ArrayLike", "asarray", "from_dlpack", "load", "save", "save_gguf",
+           "save_safetensors", "savez", "savez_compressed"]

@@ -120,3 +120,13 @@ def test_random_permutation_is_mlx_stream():
         ours = mx.random.permutation(mx.array(x), axis=axis, key=mx.random.key(1))
         theirs = mlx.random.permutation(mlx.array(x), axis=axis, key=mlx.random.key(1))
         assert ours.tolist() == theirs.tolist()
+
+
+def test_array_like_objects():
+    class Holder:
+        def __mlx_array__(self):
+            return mx.array([1.0, 2.0])
+
+    assert isinstance(Holder(), mx.ArrayLike) and not isinstance(3, mx.ArrayLike)
+    assert mx.array(Holder()).tolist() == [1.0, 2.0]
+    assert mx.add(Holder(), 1).tolist() == [2.0, 3.0]
