@@ -54,5 +54,4 @@ MISSING: dict[str, str] = {
     "new_thread_local_stream": "not yet: see ThreadLocalStream",
     "clear_streams": ("not yet: mxir's streams are labels that own no resources; MLX's "
                       "semantics for the default streams after clearing are to be matched"),
-    "StreamContext": "mx.stream() is a generator-based context manager in mxir, not a class",
 }

@@ -10,7 +10,6 @@ evaluation — refuses a device without a backend with a RuntimeError that names
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import itertools
 import os
@@ -174,18 +173,29 @@ def new_stream(device) -> Stream:
 default_stream(_default_device)  # the cpu stream is stream 0, as in MLX's CPU build
 
 
-@contextlib.contextmanager
-def stream(s):
+class StreamContext:
+    """Makes `s` (a Stream, Device or DeviceType) the default inside a `with` block; restores
+    the previous default device and stream on exit (`mx.stream(s)` returns one)."""
+
+    def __init__(self, s):
+        self._stream = s if isinstance(s, Stream) else default_stream(s)
+        self._saved: list[tuple[Device, Stream]] = []
+
+    def __enter__(self) -> None:
+        s = self._stream
+        self._saved.append((_default_device, default_stream(s.device)))
+        set_default_device(s.device)
+        set_default_stream(s)
+
+    def __exit__(self, *exc) -> None:
+        device, saved = self._saved.pop()
+        set_default_device(device)
+        set_default_stream(saved)
+
+
+def stream(s) -> StreamContext:
     """Make `s` (a Stream, Device or DeviceType) the default inside a `with` block."""
-    s = s if isinstance(s, Stream) else default_stream(s)
-    saved_device, saved_stream = _default_device, default_stream(s.device)
-    set_default_device(s.device)
-    set_default_stream(s)
-    try:
-        yield s
-    finally:
-        set_default_device(saved_device)
-        set_default_stream(saved_stream)
+    return StreamContext(s)
 
 
 def synchronize(stream: Stream | None = None) -> None:
@@ -215,6 +225,6 @@ def check_device(device: Device | None = None) -> None:
                            "mx.set_default_device(mx.cpu).")
 
 
-__all__ = ["Device", "DeviceType", "Stream", "cpu", "default_device", "default_stream", "gpu",
-           "is_available", "new_stream", "set_default_device", "set_default_stream", "stream",
-           "synchronize"]
+__all__ = ["Device", "DeviceType", "Stream", "StreamContext", "cpu", "default_device",
+           "default_stream", "gpu", "is_available", "new_stream", "set_default_device",
+           "set_default_stream", "stream", "synchronize"]
