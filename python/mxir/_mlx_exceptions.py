@@ -50,8 +50,6 @@ MISSING: dict[str, str] = {
         "hook yet and on Linux there is no Metal device to capture"),
     "metal.stop_capture": "see metal.start_capture",
     **{n: _QQ for n in ("qqmm", "gather_qqmm")},
-    "ThreadLocalStream": "not yet: mxir's streams are labels; evaluation is synchronous",
-    "new_thread_local_stream": "not yet: see ThreadLocalStream",
     "clear_streams": ("not yet: mxir's streams are labels that own no resources; MLX's "
                       "semantics for the default streams after clearing are to be matched"),
 }

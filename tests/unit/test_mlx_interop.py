@@ -130,3 +130,29 @@ def test_array_like_objects():
     assert isinstance(Holder(), mx.ArrayLike) and not isinstance(3, mx.ArrayLike)
     assert mx.array(Holder()).tolist() == [1.0, 2.0]
     assert mx.add(Holder(), 1).tolist() == [2.0, 3.0]
+
+
+def test_streams_as_mlx():
+    import threading
+
+    t = mx.new_thread_local_stream(mx.cpu)
+    assert repr(t).startswith("ThreadLocalStream(Device(cpu, 0),") and t.device == mx.cpu
+    base = mx.default_stream(mx.cpu)
+    with mx.stream(t) as entered:
+        assert entered is None  # as MLX's StreamContext
+        mine = mx.default_stream(mx.cpu)
+        assert mine != base
+    with mx.StreamContext(t):
+        assert mx.default_stream(mx.cpu) == mine  # one stream per thread
+    other = []
+
+    def work():
+        with mx.stream(t):
+            other.append(mx.default_stream(mx.cpu))
+
+    th = threading.Thread(target=work)
+    th.start()
+    th.join()
+    assert other[0] not in (mine, base)
+    assert mx.default_stream(mx.cpu) == base
+    assert mx.add(mx.array(1), 1, stream=t).item() == 2
