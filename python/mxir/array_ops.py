@@ -314,6 +314,8 @@ def put_along_axis(a, /, indices, values, axis=None, *, stream=None) -> array:
     a = ops.as_array(a)
     if axis is None:
         return ops.reshape(put_along_axis(ops.reshape(a, (-1,)), indices, values, 0), a.shape)
+    if a.size == 0:  # nothing to put (MLX ignores the indices)
+        return a
     pos = take_along_axis(_flat_positions(a), indices, axis)
     values = ops.broadcast_to(ops.as_array(values, like=a), pos.shape)
     return scatter_set(a, pos, values)

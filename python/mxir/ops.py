@@ -333,13 +333,19 @@ def _reduce(name, a, axis, keepdims) -> array:
     return array._op(name, [a], axes=axes, keepdims=bool(keepdims))
 
 
+def widen_for_sum(a: array, axis) -> array:
+    """MLX's accumulator types for sum and prod: bool and small ints widen to (u)int32, unless
+    no axis is reduced (a 0-d array, `axis=[]`), where MLX returns the input as it is."""
+    if not normalize_axes(axis, a.ndim):
+        return a
+    if a.dtype == dt.bool_:
+        return astype(a, dt.int32)
+    return astype(a, dt.uint32) if a.dtype == dt.uint8 else a
+
+
 def sum(a, axis=None, keepdims=False, stream=None) -> array:  # noqa: A001
     a = as_array(a)
-    if a.dtype == dt.bool_:  # MLX's accumulator types: bool and small ints widen to (u)int32
-        a = astype(a, dt.int32)
-    elif a.dtype == dt.uint8:
-        a = astype(a, dt.uint32)
-    return _reduce("sum", a, axis, keepdims)
+    return _reduce("sum", widen_for_sum(a, axis), axis, keepdims)
 
 
 def mean(a, axis=None, keepdims=False, stream=None) -> array:
