@@ -246,9 +246,7 @@ def run_op(spec: Spec, n_cases: int, seed: int, transforms: bool = True) -> list
 
 
 def _finish(spec: Spec, pending: list, results: list[Result]) -> None:
-    """Evaluate one case's mxir results together and compare them with MLX's. (Not all cases
-    at once: two identical cases make a program that returns one value twice, which crashes
-    the MLIR pipeline today; see the report of branch `names`.)"""
+    """Evaluate one case's mxir results together (one program) and compare them with MLX's."""
     import mxir as mx
 
     if not pending:
