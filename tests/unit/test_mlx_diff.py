@@ -25,8 +25,12 @@ def _run_all(names: list[str]) -> dict[str, list[Result]]:
     out: dict[str, list[Result]] = {}
     todo = list(names)
     while todo:
+        # the child is the crash isolation: no fork per compile (forking after MLX has started
+        # its threads can leave the forked child waiting on a lock forever)
+        env = dict(os.environ, MXIR_NO_FORK="1")
         proc = subprocess.run([sys.executable, os.path.join(HERE, "mlx_diff.py"), str(N_CASES),
-                               *todo], capture_output=True, text=True, timeout=900, cwd=HERE)
+                               *todo], capture_output=True, text=True, timeout=900, cwd=HERE,
+                              env=env)
         current = None
         for line in proc.stdout.splitlines():
             rec = json.loads(line)
