@@ -24,21 +24,10 @@ MISSING: dict[str, str] = {
                             "isdtype", "can_cast", "result_type")},
     **{n: _LINALG for n in ("linalg", "fft", "fast", "matrix_norm")},
     "random.multivariate_normal": _LINALG + ": samples through linalg's cholesky/svd",
-    **{n: _MEMORY for n in ("clear_cache", "get_active_memory", "get_cache_memory",
-                            "get_memory_limit", "get_peak_memory", "reset_peak_memory",
-                            "set_cache_limit", "set_memory_limit", "set_wired_limit",
-                            "get_array_buffer_size")},
-    # mx.metal's memory functions are MLX's deprecated spellings of the top-level ones:
-    # mxir.metal forwards to those, so they appear when the memory API lands
-    **{"metal." + n: _MEMORY for n in ("clear_cache", "get_active_memory", "get_cache_memory",
-                                       "get_peak_memory", "reset_peak_memory",
-                                       "set_cache_limit", "set_memory_limit",
-                                       "set_wired_limit")},
+    **{n: _MEMORY for n in ("get_memory_limit", "get_array_buffer_size")},
     **{n: _CONV for n in ("conv1d", "conv2d", "conv3d", "conv_general", "conv_transpose1d",
                           "conv_transpose2d", "conv_transpose3d", "convolve")},
-    **{n: _TRANSFORMS for n in ("checkpoint", "custom_function", "depends", "export_function",
-                                "import_function", "exporter", "FunctionExporter",
-                                "export_to_dot")},
+    **{n: _TRANSFORMS for n in ("FunctionExporter",)},
     # -- not in mxir, with the reason
     "distributed": (
         "needs a real multi-process collective engine: MLX's backends are MPI, its ring (TCP) "
