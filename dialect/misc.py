@@ -82,6 +82,49 @@ class AstypeOp(Op):
 
 
 @register
+class BitcastOp(Op):
+    """The same bits read as another dtype of the same size (MLX's `view`; the frontend splits
+    and joins bytes around it). Reinterpreting bits has no derivative."""
+
+    name = "bitcast"
+    attrs = {"dtype": DTYPE}
+    dynamic = True
+    # 2-byte floats are left out: the reference interpreter holds both in float32
+    SIZES = {"uint32": 4, "int32": 4, "float32": 4, "int64": 8, "float64": 8}
+
+    def infer(self, types, dtype):
+        src = types[0].dtype
+        if self.SIZES.get(src) is None or self.SIZES.get(src) != self.SIZES.get(dtype):
+            raise MxError(f"'mx.bitcast' cannot reinterpret {src} as {dtype} (same-size "
+                          f"{', '.join(self.SIZES)} only)")
+        return [types[0].with_dtype(dtype)]
+
+    def reference(self, x, dtype):
+        from .core import numpy_dtype
+
+        return np.ascontiguousarray(x).view(numpy_dtype(dtype))
+
+    def lower(self, lo, xs, in_types, out_types, dtype):
+        from .lowering import compute_type
+
+        rank = in_types[0].ndim
+        ident = ir.AffineMap.get_identity(rank)
+        out = lo.empty(out_types[0], lo.dims(xs[0], in_types[0]))
+        to = compute_type(dtype)
+        return lo.generic(xs, [out], [ident, ident], [PARALLEL] * rank,
+                          lambda x, _o: arith.bitcast(to, x))
+
+    def vjp(self, b, primals, outputs, cotangents, dtype):
+        return [None]
+
+    def jvp(self, b, primals, tangents, outputs, dtype):
+        return [None]
+
+    def batch(self, b, operands, axes, dtype):
+        return [b.bitcast(operands[0], dtype=dtype)], [axes[0]]
+
+
+@register
 class ArangeOp(Op):
     """start + step * i for i in range(shape[0])."""
 

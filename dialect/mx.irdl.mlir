@@ -98,6 +98,14 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
   }
+  irdl.operation @bitcast {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %dtype = irdl.base "#builtin.type"
+    irdl.attributes {"dtype" = %dtype}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @bitwise_and {
     %x0 = irdl.base "!builtin.tensor"
     %x1 = irdl.base "!builtin.tensor"

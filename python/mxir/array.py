@@ -72,6 +72,8 @@ class array:
     __array_priority__ = 100
 
     def __init__(self, val, dtype=None):
+        if not isinstance(val, array) and hasattr(val, "__mlx_array__"):  # mx.ArrayLike
+            val = val.__mlx_array__()
         if isinstance(val, array):
             src = val if dtype is None else val.astype(dtype)
             self._node, self._index = src._node, src._index

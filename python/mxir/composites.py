@@ -17,6 +17,7 @@ from .ops import (
     astype,
     broadcast_shapes,
     broadcast_to,
+    check_axis,
     constant,
     equal,
     expand_dims,
@@ -115,7 +116,7 @@ def array_equal(a, b, equal_nan=False, stream=None) -> array:
 
 def moveaxis(a, source: int, destination: int, stream=None) -> array:
     a = as_array(a)
-    src, dst = source % a.ndim, destination % a.ndim
+    src, dst = check_axis("moveaxis", source, a.ndim), check_axis("moveaxis", destination, a.ndim)
     perm = [i for i in range(a.ndim) if i != src]
     perm.insert(dst, src)
     return transpose(a, perm)
@@ -124,7 +125,7 @@ def moveaxis(a, source: int, destination: int, stream=None) -> array:
 def swapaxes(a, axis1: int, axis2: int, stream=None) -> array:
     a = as_array(a)
     perm = list(range(a.ndim))
-    i, j = axis1 % a.ndim, axis2 % a.ndim
+    i, j = check_axis("swapaxes", axis1, a.ndim), check_axis("swapaxes", axis2, a.ndim)
     perm[i], perm[j] = perm[j], perm[i]
     return transpose(a, perm)
 
@@ -222,7 +223,7 @@ def repeat(a, repeats: int, axis: int | None = None, stream=None) -> array:
     a = as_array(a)
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
-    axis %= a.ndim
+    axis = check_axis("repeat", axis, a.ndim)
     x = expand_dims(a, axis + 1)
     shape = list(x.shape)
     shape[axis + 1] = repeats
@@ -258,7 +259,7 @@ def roll(a, shift, axis=None, stream=None) -> array:
     if len(shifts) == 1 and len(axes) > 1:
         shifts = shifts * len(axes)
     for s, ax in zip(shifts, axes):
-        ax %= a.ndim
+        ax = check_axis("roll", ax, a.ndim)
         n = a.shape[ax]
         if n == 0:
             continue
@@ -290,6 +291,8 @@ def meshgrid(*arrays, sparse: bool = False, indexing: str = "xy", stream=None) -
 
 def kron(a, b, stream=None) -> array:
     a, b = as_array(a), as_array(b)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("[kron] Input arrays cannot be empty.")
     nd = max(a.ndim, b.ndim)
     a = reshape(a, (1,) * (nd - a.ndim) + a.shape)
     b = reshape(b, (1,) * (nd - b.ndim) + b.shape)
@@ -313,29 +316,17 @@ def unflatten(a, axis: int, shape, stream=None) -> array:
 def addmm(c, a, b, alpha: float = 1.0, beta: float = 1.0, stream=None) -> array:
     from .join_ops import matmul
 
-    return add(multiply(matmul(a, b), alpha), multiply(c, beta))
-
-
-def save(file, arr) -> None:
-    np.save(file, np.asarray(as_array(arr)))
-
-
-def savez(file, *args, **kwargs) -> None:
-    np.savez(file, *[np.asarray(as_array(a)) for a in args],
-             **{k: np.asarray(as_array(v)) for k, v in kwargs.items()})
-
-
-def load(file, format=None, return_metadata=False, stream=None):  # noqa: A002
-    data = np.load(file)
-    if isinstance(data, np.ndarray):
-        return array(data)
-    return {k: array(data[k]) for k in data.files}
+    ab = matmul(a, b)
+    c = as_array(c)
+    if broadcast_shapes(c.shape, ab.shape) != ab.shape:
+        raise ValueError("[addmm] input c must broadcast to the output shape")
+    return add(multiply(ab, alpha), multiply(c, beta))
 
 
 __all__ = [
     "addmm", "allclose", "array_equal", "atleast_1d", "atleast_2d", "atleast_3d",
     "broadcast_arrays", "degrees", "diag", "diagonal", "divmod", "isclose", "isfinite", "isinf",
-    "isnan", "isneginf", "isposinf", "kron", "load", "meshgrid", "moveaxis", "nan_to_num",
-    "radians", "repeat", "roll", "save", "savez", "swapaxes", "tile", "trace", "tri", "tril",
+    "isnan", "isneginf", "isposinf", "kron", "meshgrid", "moveaxis", "nan_to_num",
+    "radians", "repeat", "roll", "swapaxes", "tile", "trace", "tri", "tril",
     "triu", "unflatten",
 ]

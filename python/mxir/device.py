@@ -10,11 +10,11 @@ evaluation — refuses a device without a backend with a RuntimeError that names
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import itertools
 import os
 import sys
+import threading
 
 
 class DeviceType(enum.Enum):
@@ -174,18 +174,58 @@ def new_stream(device) -> Stream:
 default_stream(_default_device)  # the cpu stream is stream 0, as in MLX's CPU build
 
 
-@contextlib.contextmanager
-def stream(s):
+class ThreadLocalStream:
+    """A stream that is a different Stream on each thread (made on first use there), as
+    `new_thread_local_stream` makes; accepted wherever a stream is."""
+
+    __slots__ = ("device", "index", "_local")
+
+    def __init__(self, device: Device, index: int):
+        self.device, self.index = device, index
+        self._local = threading.local()
+
+    def resolve(self) -> Stream:
+        """This thread's stream."""
+        s = getattr(self._local, "stream", None)
+        if s is None:
+            s = self._local.stream = new_stream(self.device)
+        return s
+
+    def __repr__(self) -> str:
+        return f"ThreadLocalStream({self.device!r}, {self.index})"
+
+
+_thread_local_ids = itertools.count()
+
+
+def new_thread_local_stream(device) -> ThreadLocalStream:
+    return ThreadLocalStream(_device(device), next(_thread_local_ids))
+
+
+class StreamContext:
+    """Makes `s` (a Stream, Device or DeviceType) the default inside a `with` block; restores
+    the previous default device and stream on exit (`mx.stream(s)` returns one)."""
+
+    def __init__(self, s):
+        self._stream = s if isinstance(s, (Stream, ThreadLocalStream)) else default_stream(s)
+        self._saved: list[tuple[Device, Stream]] = []
+
+    def __enter__(self) -> None:
+        s = self._stream.resolve() if isinstance(self._stream, ThreadLocalStream) else (
+            self._stream)
+        self._saved.append((_default_device, default_stream(s.device)))
+        set_default_device(s.device)
+        set_default_stream(s)
+
+    def __exit__(self, *exc) -> None:
+        device, saved = self._saved.pop()
+        set_default_device(device)
+        set_default_stream(saved)
+
+
+def stream(s) -> StreamContext:
     """Make `s` (a Stream, Device or DeviceType) the default inside a `with` block."""
-    s = s if isinstance(s, Stream) else default_stream(s)
-    saved_device, saved_stream = _default_device, default_stream(s.device)
-    set_default_device(s.device)
-    set_default_stream(s)
-    try:
-        yield s
-    finally:
-        set_default_device(saved_device)
-        set_default_stream(saved_stream)
+    return StreamContext(s)
 
 
 def synchronize(stream: Stream | None = None) -> None:
@@ -215,6 +255,7 @@ def check_device(device: Device | None = None) -> None:
                            "mx.set_default_device(mx.cpu).")
 
 
-__all__ = ["Device", "DeviceType", "Stream", "cpu", "default_device", "default_stream", "gpu",
-           "is_available", "new_stream", "set_default_device", "set_default_stream", "stream",
+__all__ = ["Device", "DeviceType", "Stream", "StreamContext", "ThreadLocalStream", "cpu",
+           "default_device", "default_stream", "gpu", "is_available", "new_stream",
+           "new_thread_local_stream", "set_default_device", "set_default_stream", "stream",
            "synchronize"]

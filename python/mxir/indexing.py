@@ -39,7 +39,8 @@ def _index_array(indices, fn: str) -> array:
 def _axis(fn: str, axis, ndim: int) -> int:
     axis = operator.index(axis)
     if not -ndim <= axis < ndim:
-        raise ValueError(f"[{fn}] Received invalid axis {axis} for array with {ndim} dimensions.")
+        raise ops.AxisError(f"[{fn}] Received invalid axis {axis} for array with {ndim} "
+                            "dimensions.")
     return axis % ndim
 
 
@@ -85,7 +86,7 @@ def take_along_axis(a, indices, axis=None, stream=None) -> array:
     if axis is None:
         a, axis = ops.reshape(a, (-1,)), 0
     if not -a.ndim <= axis < a.ndim:
-        raise ValueError(f"[take_along_axis] Received invalid axis for array with {a.ndim} "
+        raise ops.AxisError(f"[take_along_axis] Received invalid axis for array with {a.ndim} "
                          "dimensions.")
     axis %= a.ndim
     if indices.ndim != a.ndim:
@@ -297,10 +298,62 @@ def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
     return array._op("scatter_add", [zeros, flat, ops.reshape(v, (-1,))], axis=0), flat
 
 
+def scatter_set(a: array, flat_pos: array, values: array) -> array:
+    """`a` with a.flat[flat_pos] = values; where a position repeats, the first value wins."""
+    flat_pos = ops.reshape(flat_pos, (-1,))
+    values = ops.reshape(values, (-1,))
+    n = flat_pos.shape[0]
+    # only the first of equal positions writes, so that the sum below is that one value
+    same = ops.equal(ops.reshape(flat_pos, (n, 1)), ops.reshape(flat_pos, (1, n)))
+    first = ops.logical_not(ops.any(ops.logical_and(same, ops.tri(n, n, -1, dt.bool_)), axis=1))
+    work = dt.int32 if a.dtype == dt.bool_ else a.dtype
+    vals = ops.where(first, ops.astype(values, work), ops.constant(0, work))
+    summed = array._op("scatter_add", [ops.zeros((a.size,), work), flat_pos, vals], axis=0)
+    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat_pos,
+                                    ops.ones((n,), dt.int32)], axis=0)
+    out = ops.where(ops.greater(hit, 0), ops.astype(summed, a.dtype), ops.reshape(a, (-1,)))
+    return ops.reshape(out, a.shape)
+
+
+def _is_mask(index) -> bool:
+    return (isinstance(index, array) and index.dtype == dt.bool_) or (
+        isinstance(index, np.ndarray) and index.dtype == np.bool_)
+
+
+def _masked_set(a: array, mask, value) -> array:
+    """MLX's masked scatter `a[mask] = value`: `mask` covers a's leading axes; `value` is one
+    block for every selected entry (broadcast to the trailing axes) or one block per selected
+    entry, in row-major order."""
+    mask = ops.as_array(mask)
+    if mask.shape != a.shape[:mask.ndim]:
+        raise ValueError(f"[masked_scatter] The mask shape {mask.shape} must match the leading "
+                         f"dimensions of the input {a.shape}.")
+    trailing = a.shape[mask.ndim:]
+    value = ops.astype(ops.as_array(value, like=a), a.dtype)
+    full = ops.reshape(mask, mask.shape + (1,) * len(trailing))
+    try:
+        ops.broadcast_shapes(value.shape, trailing)
+        one_block = value.ndim <= len(trailing)
+    except ValueError:
+        one_block = False
+    if one_block:
+        return ops.where(full, ops.broadcast_to(value, a.shape), a)
+    blocks = ops.reshape(value, (-1,) + trailing)
+    flat = ops.reshape(mask, (-1,))
+    rank = ops.subtract(ops.cumsum(ops.astype(flat, dt.int32)), 1)  # block of each entry
+    rank = ops.minimum(ops.maximum(rank, 0), max(blocks.shape[0] - 1, 0))
+    spread = ops.reshape(take(blocks, rank, 0), a.shape)
+    return ops.where(full, spread, a)
+
+
 def _setitem(a: array, index, value) -> None:
     """MLX's `a[index] = value`: `a` is rebound to the updated array (duplicates: undefined)."""
     # a fresh handle on a's current value: the graph must not refer to `a`, which is rebound
     a_ = array._from(a._node, a._index)
+    if _is_mask(index):
+        new = _masked_set(a_, index, value)
+        a._node, a._index = new._node, new._index
+        return
     work = dt.int32 if a_.dtype == dt.bool_ else a_.dtype
     vals, flat = _scatter_flat(a_, index, value, work)
     ones = ops.ones((flat.size,), dt.int32)
@@ -323,6 +376,40 @@ class _AtIndexer:
 
     def subtract(self, value) -> array:
         return self.add(ops.negative(ops.as_array(value, like=self._a)))
+
+    def multiply(self, value) -> array:
+        return self._combine(value, ops.multiply, "prod")
+
+    def divide(self, value) -> array:
+        return self._combine(value, ops.divide, "prod")
+
+    def minimum(self, value) -> array:
+        return self._combine(value, ops.minimum, "min")
+
+    def maximum(self, value) -> array:
+        return self._combine(value, ops.maximum, "max")
+
+    def _combine(self, value, op, reduce: str) -> array:
+        """a[index] = op(a[index], the `reduce` of the values at each position): repeated
+        indices combine (an n x n comparison of the n updated positions, no scatter op)."""
+        a = self._a
+        pos = _positions(a, self._index)
+        v = ops.as_array(value, like=a)
+        lead = 0
+        while lead < v.ndim - pos.ndim and v.shape[lead] == 1:  # MLX drops leading singletons
+            lead += 1
+        v = ops.reshape(ops.broadcast_to(ops.reshape(v, v.shape[lead:]), pos.shape), (-1,))
+        pos = ops.reshape(pos, (-1,))
+        n = pos.shape[0]
+        same = ops.equal(ops.reshape(pos, (n, 1)), ops.reshape(pos, (1, n)))
+        row = ops.broadcast_to(ops.reshape(v, (1, n)), (n, n))
+        if reduce == "prod":
+            combined = ops.prod(ops.where(same, row, ops.constant(1, v.dtype)), axis=1)
+        else:  # entries of other positions are replaced by the row's own value
+            own = ops.broadcast_to(ops.reshape(v, (n, 1)), (n, n))
+            combined = getattr(ops, reduce)(ops.where(same, row, own), axis=1)
+        current = take(ops.reshape(a, (-1,)), pos, 0)
+        return scatter_set(a, pos, ops.astype(op(current, combined), a.dtype))
 
 
 class _At:

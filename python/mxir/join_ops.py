@@ -122,10 +122,7 @@ def concatenate(arrays, axis=0, *, stream=None) -> array:
     if len(arrays) == 1:
         return arrays[0]
     ndim = arrays[0].ndim
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"[concatenate] Axis {axis} is out of bounds for array with {ndim} "
-                         "dimensions.")
-    ax = axis % ndim
+    ax = ops.check_axis("concatenate", axis, ndim)
     for x in arrays:
         if x.ndim != ndim:
             raise ValueError("[concatenate] All the input arrays must have the same number of "
@@ -150,9 +147,7 @@ def stack(arrays, axis=0, *, stream=None) -> array:
     if any(x.shape != arrays[0].shape for x in arrays):
         raise ValueError("[stack] All arrays must have the same shape")
     ndim = arrays[0].ndim + 1
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"[stack] Axis {axis} is out of bounds for array with {ndim} "
-                         "dimensions.")
+    ops.check_axis("stack", axis, ndim)
     return concatenate([ops.expand_dims(x, axis % ndim) for x in arrays], axis % ndim)
 
 
@@ -162,7 +157,7 @@ def split(a, /, indices_or_sections, axis=0, *, stream=None) -> list[array]:
     sections = isinstance(indices_or_sections, numbers.Integral)
     if not -a.ndim <= axis < a.ndim:
         where = f"{axis}" if sections else f"({axis})"
-        raise ValueError(f"Invalid axis {where} passed to split for array with shape "
+        raise ops.AxisError(f"Invalid axis {where} passed to split for array with shape "
                          f"{_fmt(a.shape)}.")
     ax = axis % a.ndim
     size = a.shape[ax]

@@ -178,6 +178,7 @@ for _n, _op in OPS.items():
     if getattr(_op, "float_only", False) and _op.arity == 1:
         globals()[_n] = _unary_float(_n)
 
+
 abs = _unary_same("abs")  # noqa: A001
 negative = _unary_same("negative")
 sign = _unary_same("sign")
@@ -187,7 +188,7 @@ ceil = _unary_same("ceil")
 _round_even = _unary_same("round")
 
 
-def round(a, decimals=0, stream=None) -> array:  # noqa: A001
+def round(a, /, decimals: int = 0, stream=None) -> array:  # noqa: A001
     """Round half to even at `decimals` places (negative: tens, hundreds, ...); integers keep
     their dtype, as MLX."""
     a = as_array(a)
@@ -288,6 +289,17 @@ def where(condition, x, y, stream=None) -> array:
 
 
 # -- reductions -------------------------------------------------------------------------------
+class AxisError(IndexError, ValueError):
+    """An axis out of range. MLX raises IndexError; it is a ValueError too, as mxir raised."""
+
+
+def check_axis(fn: str, axis: int, ndim: int) -> int:
+    """`axis` in [0, ndim), or MLX's error for an axis out of range."""
+    if not -ndim <= axis < ndim:
+        raise AxisError(f"[{fn}] Axis {axis} is out of bounds for array with {ndim} dimensions.")
+    return axis % ndim
+
+
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
@@ -295,7 +307,7 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"[reduce] Invalid axis {a} for array with {ndim} dimensions.")
+            raise AxisError(f"[reduce] Invalid axis {a} for array with {ndim} dimensions.")
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError("[reduce] Received duplicate axes.")
@@ -308,11 +320,17 @@ def _reduce(name, a, axis, keepdims) -> array:
     return array._op(name, [a], axes=axes, keepdims=bool(keepdims))
 
 
+def widen_for_sum(a: array, axis) -> array:
+    """MLX's accumulator types for sum and prod: bool and small ints widen to (u)int32, unless
+    no axis is reduced (a 0-d array, `axis=[]`), where MLX returns the input as it is."""
+    if not normalize_axes(axis, a.ndim) or dt.accumulator(a.dtype) == a.dtype:
+        return a
+    return astype(a, dt.accumulator(a.dtype))
+
+
 def sum(a, axis=None, keepdims=False, stream=None) -> array:  # noqa: A001
     a = as_array(a)
-    if dt.accumulator(a.dtype) != a.dtype:
-        a = astype(a, dt.accumulator(a.dtype))
-    return _reduce("sum", a, axis, keepdims)
+    return _reduce("sum", widen_for_sum(a, axis), axis, keepdims)
 
 
 def mean(a, axis=None, keepdims=False, stream=None) -> array:
@@ -382,7 +400,7 @@ def expand_dims(a, axis, stream=None) -> array:
     a = as_array(a)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     nd = a.ndim + len(axes)
-    axes = sorted(x % nd for x in axes)
+    axes = sorted(check_axis("expand_dims", x, nd) for x in axes)
     out = reshape(a, _insert_ones(a.shape, axes))
     if shapeless.recording is not None:
         shapeless.reshape(out, a, lambda s: _insert_ones(s, axes))
@@ -401,7 +419,8 @@ def squeeze(a, axis=None, stream=None) -> array:
     if axis is None:
         axes = {i for i, d in enumerate(a.shape) if d == 1}
     else:
-        axes = {x % a.ndim for x in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {check_axis("squeeze", x, a.ndim) for x in ((axis,) if isinstance(axis, int)
+                                                            else axis)}
     for x in axes:
         if a.shape[x] != 1:
             raise ValueError("[squeeze] Cannot squeeze axis with size != 1.")
@@ -494,8 +513,12 @@ def identity(n, dtype=dt.float32, stream=None) -> array:
 
 
 # The rest of the API, by family (each module defines its functions with `__all__`).
+from .array_ops import *  # noqa: E402,F401,F403
 from .composites import *  # noqa: E402,F401,F403
+from .einsum import *  # noqa: E402,F401,F403
 from .indexing import *  # noqa: E402,F401,F403
+from .interop import *  # noqa: E402,F401,F403
 from .join_ops import *  # noqa: E402,F401,F403
+from .quantized import *  # noqa: E402,F401,F403
 from .reduce_ops import *  # noqa: E402,F401,F403
 from .scan_ops import *  # noqa: E402,F401,F403

@@ -236,5 +236,16 @@ def categorical(logits, axis: int = -1, shape=None, num_samples=None, key: array
     return array._op("argmax", [scores], axis=offset, keepdims=False)
 
 
-__all__ = ["bernoulli", "bits", "categorical", "gumbel", "key", "laplace", "normal", "randint",
-           "seed", "split", "state", "truncated_normal", "uniform"]
+def permutation(x, axis: int = 0, key: array | None = None, stream=None) -> array:
+    """A random permutation of `arange(x)` (uint32), or `x` shuffled along `axis`: the order
+    that sorts a draw of random bits (MLX's stream: the same key gives the same order)."""
+    from .scan_ops import argsort
+
+    if isinstance(x, int):
+        return ops.astype(argsort(bits((x,), key=key)), dt.uint32)
+    x = ops.as_array(x)
+    return ops.take(x, argsort(bits((x.shape[axis],), key=key)), axis)
+
+
+__all__ = ["bernoulli", "bits", "categorical", "gumbel", "key", "laplace", "normal", "permutation",
+           "randint", "seed", "split", "state", "truncated_normal", "uniform"]

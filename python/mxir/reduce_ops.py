@@ -17,14 +17,13 @@ def _reduce(name: str, a, axis, keepdims) -> array:
 
 def prod(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     a = ops.as_array(a)
-    if dt.accumulator(a.dtype) != a.dtype:
-        a = ops.astype(a, dt.accumulator(a.dtype))
-    return _reduce("prod", a, axis, keepdims)
+    return _reduce("prod", ops.widen_for_sum(a, axis), axis, keepdims)
 
 
 def _extremum(name: str):
     def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
         a = ops.as_array(a)
+        ops.normalize_axes(axis, a.ndim)  # MLX checks the axes first
         if a.size == 0:
             raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
         return _reduce(name, a, axis, keepdims)

@@ -18,10 +18,7 @@ __all__ = ["argpartition", "argsort", "bitwise_and", "bitwise_invert", "bitwise_
 
 
 def _axis(name: str, axis: int, ndim: int) -> int:
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"[{name}] Axis {axis} is out of bounds for array with {ndim} "
-                         "dimensions.")
-    return axis % ndim
+    return ops.check_axis(name, axis, ndim)
 
 
 def _flat(a: array) -> array:

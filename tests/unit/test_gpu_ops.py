@@ -50,6 +50,7 @@ def extra_cases():
          [np.array([2.0, np.nan, -1.0, 2.0, -np.inf, 0.0, np.nan], np.float32)]),
         ("astype", [((5,), f32)], {"dtype": "int32"}, [None]),
         ("barrier", [((2, 3), f32), ((), f32)], {}, [None, np.array(np.inf, np.float32)]),
+        ("bitcast", [((5,), f32)], {"dtype": "uint32"}, [None]),
         ("size", [((3, 5, 2), f32)], {"axes": (0, 2), "dtype": "float32"}, [None]),
         ("random_bits", [((2,), "uint32")], {"shape": (3, 4), "width": 4},
          [np.array([7, 11], np.uint32)]),
