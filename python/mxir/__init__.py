@@ -127,3 +127,5 @@ def ir_of(fun, *args, lowered: bool = False) -> str:
     from .tree import tree_flatten
 
     return program_ir([x for x in tree_flatten(fun(*args)) if isinstance(x, array)], lowered)
+
+matrix_norm = linalg.norm  # MLX 0.32 exports the same function at the top level too
