@@ -52,7 +52,7 @@ def scaled_dot_product_attention(q, k, v, scale: float, mask=None):
     if n_q != n_kv:
         k = mx.repeat(k, n_q // n_kv, axis=-3)
         v = mx.repeat(v, n_q // n_kv, axis=-3)
-    scores = (q * scale) @ k.swapaxes(-1, -2)
+    scores = (q * scale) @ mx.swapaxes(k, -1, -2)
     if isinstance(mask, str):
         lq, lk = scores.shape[-2:]
         keep = mx.arange(lq)[:, None] + (lk - lq) >= mx.arange(lk)[None, :]

@@ -59,7 +59,7 @@ class Bilinear(Module):
         batch = x1.shape[:-1]
         # (n, in1) @ (in1, out*in2) then contract in2 with x2 as a batched matmul
         y = x1.reshape(-1, in1) @ self.weight.reshape(out * in2, in1).T
-        y = (x2.reshape(-1, 1, in2) @ y.reshape(-1, out, in2).swapaxes(-2, -1)).squeeze(1)
+        y = (x2.reshape(-1, 1, in2) @ mx.swapaxes(y.reshape(-1, out, in2), -2, -1)).squeeze(1)
         y = y.reshape(*batch, out)
         return y + self.bias if "bias" in self else y
 
