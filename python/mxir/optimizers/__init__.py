@@ -1,6 +1,7 @@
 """`mxir.optimizers`: MLX's optimizers and learning-rate schedules."""
 
 from .optimizers import (  # noqa: F401
+    SGD,
     AdaDelta,
     Adafactor,
     Adagrad,
@@ -11,7 +12,6 @@ from .optimizers import (  # noqa: F401
     MultiOptimizer,
     Optimizer,
     RMSprop,
-    SGD,
     clip_grad_norm,
 )
 from .schedulers import (  # noqa: F401

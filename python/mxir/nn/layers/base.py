@@ -219,10 +219,10 @@ class Module(dict):
             current = tree_flatten(self.parameters(), destination={})
             if extras := new.keys() - current.keys():
                 raise ValueError(f"Received {len(extras)} parameters not in model: \n"
-                                 f"{',{}'.format(chr(10)).join(sorted(extras))}.")
+                                 f"{f',{chr(10)}'.join(sorted(extras))}.")
             if missing := current.keys() - new.keys():
                 raise ValueError(f"Missing {len(missing)} parameters: \n"
-                                 f"{',{}'.format(chr(10)).join(sorted(missing))}.")
+                                 f"{f',{chr(10)}'.join(sorted(missing))}.")
             for k, v in current.items():
                 if not isinstance(new[k], mx.array):
                     raise ValueError(f"Expected mx.array but received {type(new[k])} for "
