@@ -44,15 +44,12 @@ def _slice(x: array, axis: int, start: int, stop: int, step: int) -> array:
     return x[tuple(index)]
 
 
-def _pad_or_crop(x: array, axis: int, lo: int, hi: int) -> array:
-    if lo < 0 or hi < 0:
-        x = _slice(x, axis, max(-lo, 0), x.shape[axis] - max(-hi, 0), 1)
-        lo, hi = max(lo, 0), max(hi, 0)
-    if lo or hi:
-        widths = [(0, 0)] * x.ndim
-        widths[axis] = (lo, hi)
-        x = ops.pad(x, widths)
-    return x
+def _pad(x: array, axis: int, lo: int, hi: int) -> array:
+    if not (lo or hi):
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (lo, hi)
+    return ops.pad(x, widths)
 
 
 def conv_general(input: array, weight: array, /, stride: int | Sequence[int] = 1,  # noqa: A002
@@ -104,12 +101,17 @@ def conv_general(input: array, weight: array, /, stride: int | Sequence[int] = 1
         lo = hi = _tuple(padding, n, "padding")
 
     kernel = w.shape[1:-1]
+    # negative padding crops the input itself, before any dilation (as MLX does)
     for i in range(n):
-        x = _pad_or_crop(_dilate(x, i + 1, i_dil[i]), i + 1, lo[i], hi[i])
+        x = _slice(x, i + 1, max(-lo[i], 0), x.shape[i + 1] - max(-hi[i], 0), 1)
+    lo, hi = tuple(max(p, 0) for p in lo), tuple(max(p, 0) for p in hi)
+    cropped = x.shape
+    for i in range(n):
+        x = _pad(_dilate(x, i + 1, i_dil[i]), i + 1, lo[i], hi[i])
         if x.shape[i + 1] < (kernel[i] - 1) * k_dil[i] + 1:
             raise ValueError("[conv] Spatial dimensions of input after padding cannot be smaller "
                              f"than weight spatial dimensions. Got error at axis {i + 1} for "
-                             f"input with shape {_shape_str(input.shape)}, padding low "
+                             f"input with shape {_shape_str(cropped)}, padding low "
                              f"{_shape_str(lo)}, padding high {_shape_str(hi)}, and weight of "
                              f"shape {_shape_str(w.shape)}.")
     cols = windows(x, kernel, strides, k_dil, flip)  # (N, *out, K, C_in)
