@@ -1,10 +1,9 @@
 """mx.conv* composites: values and result shapes vs MLX on generated cases, gradients vs
 finite differences, vmap vs a loop, MLX's errors."""
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 mlx = pytest.importorskip("mlx.core")
 
