@@ -104,10 +104,10 @@ def test_save_and_load_weights(tmp_path):
     mx.random.seed(5)
     other = _mlp(nn, mx)
     other.load_weights(path)
-    for (k, a), (_, b) in zip(tree_flatten(ours.parameters()), tree_flatten(other.parameters())):
+    for (_k, a), (_, b) in zip(tree_flatten(ours.parameters()), tree_flatten(other.parameters())):
         _close(a, b, 0)
     theirs.load_weights(path)  # MLX reads the file mxir wrote
-    for (k, a), (_, b) in zip(tree_flatten(ours.parameters()),
+    for (_k, a), (_, b) in zip(tree_flatten(ours.parameters()),
                               mlx_tree_flatten(theirs.parameters())):
         _close(a, b, 0)
     with pytest.raises(ValueError, match="Missing 1 parameters"):
@@ -187,7 +187,7 @@ def test_layer_matches_mlx(case):
     ours, theirs = _twins(lambda lib_nn, lib: _build(lib_nn, name, args, kwargs))
     if name != "RNN":  # its repr holds the address of its nonlinearity function
         assert repr(ours) == repr(theirs)
-    for (k, a), (_, b) in zip(tree_flatten(ours.parameters()),
+    for (_k, a), (_, b) in zip(tree_flatten(ours.parameters()),
                               mlx_tree_flatten(theirs.parameters())):
         _close(a, b, 1e-6)
     state = RNG_INPUTS.bit_generator.state
@@ -244,7 +244,6 @@ def _loss_cases(lib):
     w = lib.array(RNG_L.random(4).astype(np.float32))
     sign = lib.array(np.sign(RNG_L.standard_normal((4, 5))).astype(np.float32))
     unit = lib.sigmoid(a)
-    L = lib.nn.losses if False else None  # noqa: F841 (keeps the cases symmetric)
     return [
         ("cross_entropy", (a, labels), {}),
         ("cross_entropy", (a, labels), {"weights": w, "label_smoothing": 0.2,
@@ -311,7 +310,7 @@ def test_value_and_grad_matches_mlx_and_finite_differences():
     v2, g2 = mnn.value_and_grad(theirs, loss(mnn))(theirs, mlx.array(x), mlx.array(y))
     _close(v, v2, 1e-5)
     assert _keys(g, tree_flatten) == _keys(g2, mlx_tree_flatten)
-    for (k, a), (_, b) in zip(sorted(tree_flatten(g)), sorted(mlx_tree_flatten(g2))):
+    for (_k, a), (_, b) in zip(sorted(tree_flatten(g)), sorted(mlx_tree_flatten(g2))):
         _close(a, b, 1e-4)
     # one weight entry against a central difference
     w = np.array(ours.blocks[0].weight)
