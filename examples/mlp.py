@@ -22,7 +22,8 @@ def synthetic_mnist(n: int, seed: int = 0):
     return images.astype(np.float32), labels
 
 
-def main(argv=None):
+def build(argv=None):
+    """(args, mx, step, batch, state): step(x, y) -> loss; batch(i) -> (x, y) arrays."""
     p = argparse.ArgumentParser()
     p.add_argument("--backend", default="mxir", choices=["mxir", "mlx"])
     p.add_argument("--steps", type=int, default=50)
@@ -65,17 +66,26 @@ def main(argv=None):
         optimizer.update(model, grads)
         return loss
 
+    state = [model.state, optimizer.state]
     if args.compile:
-        state = [model.state, optimizer.state]
         step = partial(mx.compile, inputs=state, outputs=state)(step)
 
     images, labels = synthetic_mnist(args.steps * args.batch_size, args.seed)
+
+    def batch(i):
+        sl = slice(i * args.batch_size, (i + 1) * args.batch_size)
+        return mx.array(images[sl]), mx.array(labels[sl])
+
+    return args, mx, step, batch, state
+
+
+def main(argv=None):
+    args, mx, step, batch, state = build(argv)
     losses, times = [], []
     for i in range(args.steps):
         start = time.perf_counter()
-        sl = slice(i * args.batch_size, (i + 1) * args.batch_size)
-        loss = step(mx.array(images[sl]), mx.array(labels[sl]))
-        mx.eval(loss, model.parameters(), optimizer.state)
+        loss = step(*batch(i))
+        mx.eval(loss, state)
         losses.append(loss.item())
         times.append(time.perf_counter() - start)
         print(f"step {i}: loss {losses[-1]:.6f}")

@@ -25,7 +25,8 @@ def synthetic_corpus(n_tokens: int, vocab: int, seed: int = 0) -> np.ndarray:
     return np.array(out[:n_tokens], dtype=np.int32)
 
 
-def main(argv=None):
+def build(argv=None):
+    """(args, mx, step, batch, state): step(x, y) -> loss; batch(i) -> (x, y) arrays."""
     p = argparse.ArgumentParser()
     p.add_argument("--backend", default="mxir", choices=["mxir", "mlx"])
     p.add_argument("--steps", type=int, default=50)
@@ -88,11 +89,20 @@ def main(argv=None):
                               args.seed)
     windows = corpus.reshape(-1, args.context + 1)
     print(f"{args.backend}: {n_params} parameters, initial loss ~ {math.log(args.vocab):.3f}")
+
+    def batch(i):
+        rows = windows[i * args.batch_size:(i + 1) * args.batch_size]
+        return mx.array(rows[:, :-1]), mx.array(rows[:, 1:])
+
+    return args, mx, step, batch, state
+
+
+def main(argv=None):
+    args, mx, step, batch, state = build(argv)
     losses, times = [], []
     for i in range(args.steps):
         start = time.perf_counter()
-        batch = windows[i * args.batch_size:(i + 1) * args.batch_size]
-        loss = step(mx.array(batch[:, :-1]), mx.array(batch[:, 1:]))
+        loss = step(*batch(i))
         mx.eval(loss, state)  # one evaluation of the step: its loss and new state
         losses.append(loss.item())
         times.append(time.perf_counter() - start)
