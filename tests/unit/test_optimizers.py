@@ -31,6 +31,7 @@ OPTIMIZERS = [
     ("AdamW", (0.01,), {"weight_decay": 0.1}), ("Adamax", (0.01,), {}),
     ("Lion", (0.01,), {"weight_decay": 0.1}), ("Adafactor", (), {}),
     ("Adafactor", (0.01,), {"relative_step": False, "beta_1": 0.9, "weight_decay": 0.1}),
+    ("Muon", (0.02,), {}), ("Muon", (0.02,), {"nesterov": False, "weight_decay": 0.0}),
 ]
 
 

@@ -10,6 +10,7 @@ from .optimizers import (  # noqa: F401
     AdamW,
     Lion,
     MultiOptimizer,
+    Muon,
     Optimizer,
     RMSprop,
     clip_grad_norm,

@@ -400,6 +400,49 @@ class Adafactor(Optimizer):
         return parameter - update
 
 
+class Muon(Optimizer):
+    """Momentum whose update of a matrix (or a reshaped higher-rank weight) is orthogonalised
+    by five Newton-Schulz iterations; vectors and scalars get the plain momentum update."""
+
+    def __init__(self, learning_rate: Schedule, momentum: float = 0.95,
+                 weight_decay: float = 0.01, nesterov: bool = True, ns_steps: int = 5):
+        super().__init__()
+        self._maybe_schedule("learning_rate", learning_rate)
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self.ns_steps = ns_steps
+
+    def init_single(self, parameter, state):
+        state["v"] = mx.zeros_like(parameter)
+
+    @staticmethod
+    def _orthogonalise(x, steps: int):
+        a, b, c = 3.4445, -4.7750, 2.0315  # the quintic's coefficients (Keller Jordan's)
+        wide = x.shape[-2] > x.shape[-1]
+        if wide:
+            x = x.T
+        x = x / (mx.sqrt(mx.sum(mx.square(x), keepdims=True)) + 1e-7)
+        for _ in range(steps):
+            g = x @ x.T
+            x = mx.addmm(a * x, mx.addmm(b * g, g, g, alpha=c), x)
+        return x.T if wide else x
+
+    def apply_single(self, gradient, parameter, state):
+        if self.weight_decay != 0:
+            gradient = gradient + self.weight_decay * parameter
+        v = self.momentum * state["v"] + (1 - self.momentum) * gradient
+        state["v"] = v
+        update = gradient * (1 - self.momentum) + v * self.momentum if self.nesterov else v
+        lr = self._lr(gradient)
+        if update.ndim >= 2:
+            shape = update.shape
+            update = self._orthogonalise(update.reshape(shape[0], -1), self.ns_steps)
+            update = update.reshape(shape)
+            lr = lr * max(1, update.shape[-2] / update.shape[-1]) ** 0.5
+        return parameter - lr * update
+
+
 def clip_grad_norm(grads, max_norm: float):
     """Scale the gradient tree so that its global L2 norm is at most `max_norm`; returns
     (clipped gradients, the norm before clipping)."""
