@@ -365,6 +365,148 @@ def w7_shapeless(fws, rng):
             ("W7 MLP step x8 batch sizes, shapeless", shapeless)]
 
 
+def _example(name: str):
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",
+                        name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _example_steps(fws, name: str, argv: list[str]) -> dict:
+    """One compiled training step of examples/<name>.py (model and optimizer state as the
+    compiled function's implicit inputs/outputs) for mxir and MLX, run to completion."""
+    steps = {}
+    for fw in ("mxir", "mlx"):
+        if fw in fws:
+            _, mx, step, batch, state = _example(name).build(argv + ["--backend", fw])
+            x, y = batch(0)
+            steps[fw] = lambda mx=mx, step=step, x=x, y=y, state=state: mx.eval(step(x, y),
+                                                                                 state)
+    return steps
+
+
+MLP_ARGV = ["--batch-size", "256", "--hidden", "256", "--layers", "2", "--compile"]
+LM_ARGV = ["--batch-size", "8", "--context", "32", "--vocab", "64", "--dims", "64",
+           "--heads", "4", "--layers", "2"]
+
+
+def w9_mlp_training(fws, rng):
+    """examples/mlp.py's compiled SGD step (784-256-256-10, batch 256); JAX: the same MLP and
+    SGD written by hand, jitted."""
+    steps = _example_steps(fws, "mlp", MLP_ARGV)
+    if "jax" in fws:
+        jax = fws["jax"]
+        jnp = jax.numpy
+        sizes = [784, 256, 256, 10]
+        params = [(jnp.asarray(rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i)),
+                   jnp.zeros(o, jnp.float32)) for i, o in zip(sizes[:-1], sizes[1:])]
+        x = jnp.asarray(rng.standard_normal((256, 784)).astype(np.float32))
+        y = jnp.asarray(rng.integers(0, 10, 256).astype(np.int32))
+
+        def loss(params, x, y):
+            for w, b in params[:-1]:
+                x = jnp.maximum(x @ w.T + b, 0)
+            logits = x @ params[-1][0].T + params[-1][1]
+            picked = jnp.take_along_axis(logits, y[:, None], axis=1)[:, 0]
+            return jnp.mean(jax.nn.logsumexp(logits, axis=1) - picked)
+
+        @jax.jit
+        def step(params, x, y):
+            value, grads = jax.value_and_grad(loss)(params, x, y)
+            return value, jax.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grads)
+
+        def run():
+            nonlocal params
+            value, params = step(params, x, y)
+            jax.block_until_ready((value, params))
+        steps["jax"] = run
+    return [("W9 MLP training step (mlp.py), compiled", steps)]
+
+
+def w10_lm_training(fws, rng):
+    """examples/transformer_lm.py's compiled AdamW step (2 pre-norm layers, 64 dims, 4 heads,
+    context 32, batch 8, grad clipping); JAX: the same model and optimizer by hand, jitted."""
+    steps = _example_steps(fws, "transformer_lm", LM_ARGV)
+    if "jax" in fws:
+        steps["jax"] = _jax_lm_step(fws["jax"], rng)
+    return [("W10 transformer LM training step, compiled", steps)]
+
+
+def _jax_lm_step(jax, rng, vocab=64, dims=64, heads=4, layers=2, context=32, batch=8):
+    jnp = jax.numpy
+
+    def lin(i, o, bias=True):
+        w = jnp.asarray(rng.uniform(-1, 1, (o, i)).astype(np.float32) / np.sqrt(i))
+        return {"w": w, "b": jnp.zeros(o, jnp.float32)} if bias else {"w": w}
+
+    def ln():
+        return {"w": jnp.ones(dims, jnp.float32), "b": jnp.zeros(dims, jnp.float32)}
+
+    params = {"emb": jnp.asarray(rng.standard_normal((vocab, dims)).astype(np.float32) / 8),
+              "layers": [{"ln1": ln(), "ln2": ln(), "q": lin(dims, dims, False),
+                          "k": lin(dims, dims, False), "v": lin(dims, dims, False),
+                          "o": lin(dims, dims, False), "l1": lin(dims, 4 * dims),
+                          "l2": lin(4 * dims, dims)} for _ in range(layers)],
+              "ln": ln(), "out": lin(dims, vocab)}
+    half = dims // 2
+    freqs = np.exp(np.linspace(np.log(1.0), np.log(1e-4), half)).astype(np.float32)
+    pos = np.arange(context, dtype=np.float32)[:, None] * freqs
+    pe = jnp.asarray(np.concatenate([np.sin(pos), np.cos(pos)], -1) * np.sqrt(2 / dims))
+    mask = jnp.asarray(np.triu(np.full((context, context), -1e9, np.float32), 1))
+
+    def apply(p, x):
+        return x @ p["w"].T + p["b"] if "b" in p else x @ p["w"].T
+
+    def norm(p, x):
+        mu = x.mean(-1, keepdims=True)
+        return (x - mu) / jnp.sqrt(x.var(-1, keepdims=True) + 1e-5) * p["w"] + p["b"]
+
+    def attention(p, x):
+        def split(t):
+            return t.reshape(batch, context, heads, -1).transpose(0, 2, 1, 3)
+        q, k, v = split(apply(p["q"], x)), split(apply(p["k"], x)), split(apply(p["v"], x))
+        s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(dims // heads) + mask
+        o = (jax.nn.softmax(s, -1) @ v).transpose(0, 2, 1, 3).reshape(batch, context, dims)
+        return apply(p["o"], o)
+
+    def loss(params, x, y):
+        h = params["emb"][x] + pe
+        for p in params["layers"]:
+            h = h + attention(p, norm(p["ln1"], h))
+            h = h + apply(p["l2"], jnp.maximum(apply(p["l1"], norm(p["ln2"], h)), 0))
+        logits = apply(params["out"], norm(params["ln"], h))
+        picked = jnp.take_along_axis(logits, y[..., None], -1)[..., 0]
+        return jnp.mean(jax.nn.logsumexp(logits, -1) - picked)
+
+    opt = {"m": jax.tree_util.tree_map(jnp.zeros_like, params),
+           "v": jax.tree_util.tree_map(jnp.zeros_like, params)}
+
+    @jax.jit
+    def step(params, opt, x, y, lr=3e-3, b1=0.9, b2=0.999, wd=0.01):
+        value, g = jax.value_and_grad(loss)(params, x, y)
+        norm2 = sum(jnp.sum(t * t) for t in jax.tree_util.tree_leaves(g))
+        scale = jnp.minimum(1.0 / (jnp.sqrt(norm2) + 1e-6), 1.0)
+        g = jax.tree_util.tree_map(lambda t: t * scale, g)
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, opt["m"], g)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, opt["v"], g)
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p * (1 - lr * wd) - lr * m / (jnp.sqrt(v) + 1e-8), params, m, v)
+        return value, params, {"m": m, "v": v}
+
+    x = jnp.asarray(rng.integers(0, vocab, (batch, context)).astype(np.int32))
+    y = jnp.asarray(rng.integers(0, vocab, (batch, context)).astype(np.int32))
+
+    def run():
+        nonlocal params, opt
+        value, params, opt = step(params, opt, x, y)
+        jax.block_until_ready((value, params, opt))
+    return run
+
+
 def w8_chain(fws, rng):
     """A memory-bound elementwise chain, x * 2 + 1 on 16M f32: 64 MB read, 64 MB written;
     NumPy makes a fresh output each call, as the others do."""
@@ -398,7 +540,8 @@ def w8_chain(fws, rng):
 
 
 WORKLOADS = {"W1": w1_seed, "W2": w2_mlp, "W3": w3_elementwise, "W4": w4_per_example,
-             "W5": w5_latency, "W6": w6_matmul, "W7": w7_shapeless, "W8": w8_chain}
+             "W5": w5_latency, "W6": w6_matmul, "W7": w7_shapeless, "W8": w8_chain,
+             "W9": w9_mlp_training, "W10": w10_lm_training}
 
 
 # -- roofline ----------------------------------------------------------------------------------

@@ -53,6 +53,16 @@ from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp,
 _install_operators()
 
 from . import fast, linalg, random  # noqa: E402,F401
+from .conv import (  # noqa: E402
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_general,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    convolve,
+)
 from .device import (  # noqa: E402
     Device,
     DeviceType,

@@ -12,7 +12,6 @@ from __future__ import annotations
 _COMPLEX = ("not yet: complex64 (and mx.fft, whose results are complex) needs complex "
             "element types through the dialect, the lowering and the runtime's buffers")
 _MEMORY = "in progress: memory API (the runtime's own allocation accounting)"
-_CONV = "in progress: convolutions"
 _TRANSFORMS = "in progress: transform API (custom_function, checkpoint, export)"
 _QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxfp8), which "
        "mxir's quantize (affine mode only) does not have")
@@ -26,8 +25,6 @@ MISSING: dict[str, str] = {
     "fast.gated_delta_update": "not yet: the gated delta-rule recurrence (a scan over time)",
     "random.multivariate_normal": "not yet: samples through linalg's cholesky/svd",
     **{n: _MEMORY for n in ("get_memory_limit", "get_array_buffer_size")},
-    **{n: _CONV for n in ("conv1d", "conv2d", "conv3d", "conv_general", "conv_transpose1d",
-                          "conv_transpose2d", "conv_transpose3d", "convolve")},
     **{n: _TRANSFORMS for n in ("FunctionExporter",)},
     # -- not in mxir, with the reason
     "distributed": (

@@ -72,6 +72,12 @@ def tree_map(fn: Callable, tree, *rest, is_leaf: Callable | None = None):
     if node is None:
         return fn(tree, *rest)
     children, rebuild = node
+    if isinstance(tree, dict):  # as MLX: `rest` matched by key (extra keys allowed), plain dict
+        if not all(isinstance(r, dict) and tree.keys() <= r.keys() for r in rest):
+            raise ValueError("[tree_map] Additional input tree is not a valid prefix of the "
+                             "first tree.")
+        return {k: tree_map(fn, v, *(r[k] for r in rest), is_leaf=is_leaf)
+                for k, v in tree.items()}
     rest_children = []
     for r in rest:
         rn = _children(r)
