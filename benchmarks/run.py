@@ -368,8 +368,7 @@ def w7_shapeless(fws, rng):
 def _example(name: str):
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",
-                        name + ".py")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -377,7 +376,7 @@ def _example(name: str):
 
 
 def _example_steps(fws, name: str, argv: list[str]) -> dict:
-    """One compiled training step of examples/<name>.py (model and optimizer state as the
+    """One compiled training step of benchmarks/<name>.py (model and optimizer state as the
     compiled function's implicit inputs/outputs) for mxir and MLX, run to completion."""
     steps = {}
     for fw in ("mxir", "mlx"):

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("mlx.core")
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
 
 
 def _example(name: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mxir as mx
 
-from . import _fast
 from .base import Module
 
 
@@ -53,7 +52,7 @@ class LayerNorm(Module):
         return f"{self.dims}, eps={self.eps}, affine={'weight' in self}"
 
     def __call__(self, x):
-        return _fast.layer_norm(x, self.get("weight"), self.get("bias"), self.eps)
+        return mx.fast.layer_norm(x, self.get("weight"), self.get("bias"), self.eps)
 
 
 class RMSNorm(Module):
@@ -66,7 +65,7 @@ class RMSNorm(Module):
         return f"{self.weight.shape[0]}, eps={self.eps}"
 
     def __call__(self, x):
-        return _fast.rms_norm(x, self["weight"], self.eps)
+        return mx.fast.rms_norm(x, self["weight"], self.eps)
 
 
 class GroupNorm(Module):
@@ -101,7 +100,7 @@ class GroupNorm(Module):
         g = self.num_groups
         if self.pytorch_compatible:
             y = x.reshape(batch, -1, g, dims // g).transpose(0, 2, 1, 3).reshape(batch, g, -1)
-            y = _fast.layer_norm(y, eps=self.eps).reshape(batch, g, -1, dims // g)
+            y = mx.fast.layer_norm(y, None, None, self.eps).reshape(batch, g, -1, dims // g)
             x = y.transpose(0, 2, 1, 3).reshape(batch, *rest, dims)
         else:
             y = x.reshape(batch, -1, g)

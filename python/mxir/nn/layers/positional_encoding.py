@@ -6,7 +6,6 @@ import math
 
 import mxir as mx
 
-from . import _fast
 from .base import Module
 
 
@@ -25,7 +24,8 @@ class RoPE(Module):
         return f"{self.dims}, traditional={self.traditional}"
 
     def __call__(self, x, offset: int = 0):
-        return _fast.rope(x, self.dims, self.traditional, self.base, self.scale, offset)
+        return mx.fast.rope(x, self.dims, traditional=self.traditional, base=self.base,
+                           scale=self.scale, offset=offset)
 
 
 class SinusoidalPositionalEncoding(Module):

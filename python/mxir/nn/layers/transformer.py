@@ -10,7 +10,6 @@ import numpy as np
 
 import mxir as mx
 
-from . import _fast
 from .activations import relu
 from .base import Module
 from .dropout import Dropout
@@ -47,7 +46,8 @@ class MultiHeadAttention(Module):
 
         q = heads(self.query_proj(queries))
         k, v = heads(self.key_proj(keys)), heads(self.value_proj(values))
-        out = _fast.scaled_dot_product_attention(q, k, v, math.sqrt(1 / q.shape[-1]), mask)
+        out = mx.fast.scaled_dot_product_attention(
+            q, k, v, scale=math.sqrt(1 / q.shape[-1]), mask=mask)
         return self.out_proj(out.transpose(0, 2, 1, 3).flatten(-2, -1))
 
     @staticmethod

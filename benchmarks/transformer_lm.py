@@ -1,7 +1,7 @@
 """A small transformer language model trained with a compiled step (AdamW, cosine schedule,
 gradient clipping); model, optimizer and random state are the compiled step's implicit state.
 
-    python examples/transformer_lm.py [--steps 50] [--backend mxir|mlx] [--no-compile]
+    python benchmarks/transformer_lm.py [--steps 50] [--backend mxir|mlx] [--no-compile]
 
 The corpus is synthetic (NumPy, seeded): a few "words" (fixed random token strings) drawn at
 random, so next-token prediction inside a word is learnable and the loss falls. `--backend mlx`

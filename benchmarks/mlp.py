@@ -1,6 +1,6 @@
 """The classic MLP on MNIST-shaped data (784 features, 10 classes), trained with SGD.
 
-    python examples/mlp.py [--steps 50] [--compile] [--backend mxir|mlx]
+    python benchmarks/mlp.py [--steps 50] [--compile] [--backend mxir|mlx]
 
 The data is synthetic (NumPy, seeded): each class is a random prototype image plus noise, so
 the loss falls. `--backend mlx` runs the very same script on Apple MLX: with the same seed the
