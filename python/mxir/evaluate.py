@@ -6,6 +6,7 @@ import numpy as np
 
 from mxir.dialect import MxError, numpy_dtype
 
+from . import eager
 from .device import check_device
 from .device import target as current_target
 from .program import Function, FunctionEmitter, build_module, trace_program
@@ -195,10 +196,13 @@ def eval_arrays(arrays) -> None:
     node = pending[0]._node
     if node.op == "call" and _eval_call(node, pending):
         return
+    pending += eager.held_intermediates(pending)  # kept, as MLX keeps what Python holds
     main, inputs = trace_program(pending)
-    exe, out_specs = compile_program_with_outputs(main)
-    outputs = [np.empty(shape, dtype) for shape, dtype in out_specs]
-    exe(inputs, outputs)
+    outputs = eager.run(main, inputs) if current_target() == "cpu" else None
+    if outputs is None:  # compile the whole program (fused)
+        exe, out_specs = compile_program_with_outputs(main)
+        outputs = [np.empty(shape, dtype) for shape, dtype in out_specs]
+        exe(inputs, outputs)
     for a, v in zip(pending, outputs):
         node = a._node
         if node.values is None:
