@@ -94,19 +94,34 @@ class CpuExecutable:
             raise RuntimeError(f"JIT lookup of '{entry}' failed")
         self._fn = _PACKED(address)
         self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
+        # earlier layouts by shapes: a kernel with dynamic dims (python/mxir/eager.py) is called
+        # on a few shapes in turn, and laying out descriptors anew cost more than the call
+        self._layouts: dict[tuple, tuple] = {}
 
     def _prepare(self, shapes: list) -> None:
+        key = tuple(shapes)
+        layout = self._layouts.get(key)
+        if layout is not None:
+            self._layout = layout
+            return
         words, slots = [], []
         for shape in shapes:
             slots.append(len(words))
-            strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
-            words += [0, 0, 0, *shape, *strides]  # allocated, aligned, offset, sizes, strides
+            strides, n = [], 1
+            for d in reversed(shape):
+                strides.append(n)
+                n *= d
+            words += [0, 0, 0, *shape, *reversed(strides)]  # allocated, aligned, offset, sizes,
+            # strides
         desc = (ctypes.c_int64 * (len(words) + 1))(*words)
         base = ctypes.addressof(desc)
         pointers = (ctypes.c_void_p * max(1, len(slots)))(*[base + 8 * s for s in slots])
         packed = (ctypes.c_void_p * max(1, len(slots)))(
             *[ctypes.addressof(pointers) + 8 * i for i in range(len(slots))])
         self._layout = (shapes, desc, slots, (pointers, packed), ctypes.addressof(packed))
+        if len(self._layouts) >= 64:
+            self._layouts.clear()
+        self._layouts[key] = self._layout
 
     def __call__(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
         arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous

@@ -48,10 +48,12 @@ def held_intermediates(roots) -> list:
         if node.op == DATA or node.op == PARAM or node.traced:
             continue
         for a in node.inputs:
+            n = a._node
+            if n.op == DATA:  # nothing to compute, nothing to keep
+                continue
             u = uses.get(id(a))
             if u is None:
                 uses[id(a)] = [a, 1]
-                n = a._node
                 if id(n) not in seen and not _evaluated(n):
                     seen.add(id(n))
                     stack.append(n)
@@ -65,7 +67,7 @@ def held_intermediates(roots) -> list:
     for u in uses.values():
         a = u[0]
         if (_getrefcount(a) - u[1] > base and id(a) not in roots_ids and not a._node.traced
-                and a._node.op != DATA and not _is_value(a)):
+                and not _is_value(a)):
             held.append(a)
     return held
 
@@ -140,7 +142,7 @@ def run(main: tuple, inputs: list) -> list | None:
         if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
             _forget(main)
             return None
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
     types = list(arg_types)
     values = list(inputs)
     for op, attrs, refs, out_types, callee in instrs:
@@ -156,7 +158,7 @@ def run(main: tuple, inputs: list) -> list | None:
                for v in (values[r] for r in results)]
     if len(_EAGER_TIME) > 4096:  # a long session of distinct graphs: keep the map bounded
         _EAGER_TIME.clear()
-    _EAGER_TIME[main] = spent + time.perf_counter() - t0
+    _EAGER_TIME[main] = spent + time.perf_counter() - _BUILD_TIME[0] - t0
     return outputs
 
 
@@ -169,24 +171,22 @@ def _forget(main) -> None:
 
 def _compute(op, attrs, xs, in_types, out_types):
     """A compute op through its library kernel, shapes canonicalised; None without one."""
-    spec = OPS.get(op)
-    if spec is None or not spec.dynamic:
-        return None
+    kind = _KIND.get(op) or _kind(op)
     outs = [np.empty(t.shape, numpy_dtype(t.dtype)) for t in out_types]
-    if _is_elementwise(spec, in_types, out_types):
-        flat = [TensorType((None,), t.dtype) for t in in_types]
-        kernel = _kernel(op, attrs, flat, [TensorType((None,), t.dtype) for t in out_types])
+    if kind == "elementwise" and all(t.shape == out_types[0].shape for t in in_types):
+        kernel = _kernel(op, attrs, tuple(_FLAT[t.dtype] for t in in_types),
+                         tuple(_FLAT[t.dtype] for t in out_types))
         args = [x.reshape(-1) for x in xs]
         results = [o.reshape(-1) for o in outs]
-    elif spec.name in _REDUCTIONS and (split := _contiguous_axes(in_types[0], attrs)):
+    elif kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
         t, o = in_types[0], out_types[0]
-        kernel = _kernel(op, (("axes", (1,)), ("keepdims", False)),
-                         [TensorType((None,) * 3, t.dtype)], [TensorType((None,) * 2, o.dtype)])
+        kernel = _kernel(op, _MIDDLE, (TensorType((None,) * 3, t.dtype),),
+                         (TensorType((None,) * 2, o.dtype),))
         args = [xs[0].reshape(split)]
         results = [outs[0].reshape(split[0], split[2])]
     else:
-        kernel = _kernel(op, attrs, [_shape_class(t) for t in in_types],
-                         [_shape_class(t) for t in out_types])
+        kernel = _kernel(op, attrs, tuple(_SHAPE_CLASS[t] for t in in_types),
+                         tuple(_SHAPE_CLASS[t] for t in out_types))
         args, results = xs, outs
     if kernel is None:
         return None
@@ -195,22 +195,33 @@ def _compute(op, attrs, xs, in_types, out_types):
     return outs
 
 
-_REDUCTIONS = ("sum", "prod", "max", "min")
+_MIDDLE = (("axes", (1,)), ("keepdims", False))  # a reduction over (outer, reduced, inner)
+_KIND: dict[str, str] = {}  # op -> "elementwise", "reduction" or "other" (dynamic ops only)
 
 
-def _is_elementwise(spec, in_types, out_types) -> bool:
+class _Flat(dict):
+    def __missing__(self, dtype):
+        self[dtype] = t = TensorType((None,), dtype)
+        return t
+
+
+_FLAT = _Flat()  # dtype -> its one-dynamic-dim type
+
+
+def _kind(op: str) -> str:
     from mxir.dialect.elementwise import Binary, SelectOp, Unary
     from mxir.dialect.misc import AstypeOp
+    from mxir.dialect.reduction import Reduction
 
-    global _ELEMENTWISE
-    try:
-        classes = _ELEMENTWISE
-    except NameError:
-        classes = _ELEMENTWISE = (Unary, Binary, SelectOp, AstypeOp)
-    if not isinstance(spec, classes):
-        return False
-    shape = out_types[0].shape
-    return all(t.shape == shape for t in in_types)
+    spec = OPS[op]
+    if isinstance(spec, (Unary, Binary, SelectOp, AstypeOp)):
+        kind = "elementwise"
+    elif isinstance(spec, Reduction):
+        kind = "reduction"
+    else:
+        kind = "other"
+    _KIND[op] = kind
+    return kind
 
 
 def _contiguous_axes(t: TensorType, attrs) -> tuple | None:
@@ -225,9 +236,18 @@ def _contiguous_axes(t: TensorType, attrs) -> tuple | None:
     return (math.prod(shape[:lo]), math.prod(shape[lo:hi + 1]), math.prod(shape[hi + 1:]))
 
 
-def _shape_class(t: TensorType) -> TensorType:
-    """Dims dynamic except those of size 1 (broadcasting differs only there)."""
-    return TensorType(tuple(1 if d == 1 else None for d in t.shape), t.dtype)
+class _ShapeClass(dict):
+    """TensorType -> the type with its dims dynamic except those of size 1 (broadcasting
+    differs only there)."""
+
+    def __missing__(self, t):
+        if len(self) > 4096:
+            self.clear()
+        self[t] = c = TensorType(tuple(1 if d == 1 else None for d in t.shape), t.dtype)
+        return c
+
+
+_SHAPE_CLASS = _ShapeClass()
 
 
 def _kernel(op, attrs, in_types, out_types):
@@ -243,13 +263,18 @@ def _kernel(op, attrs, in_types, out_types):
     n = len(in_types)
     main = (tuple(in_types), ((op, attrs, tuple(range(n)), tuple(out_types), None),),
             tuple(range(n, n + len(out_types))))
+    t0 = time.perf_counter()
     try:
         OPS[op].infer(list(in_types), **dict(attrs))  # the rule itself must take `?` dims
-        kernel = compile_program(main, "cpu")
+        kernel = compile_program(main, "cpu", "mx-kernel-to-cpu")
     except (MxError, TypeError, ValueError):  # needs static dims here: compile whole programs
         kernel = None
+    _BUILD_TIME[0] += time.perf_counter() - t0
     _KERNELS[key] = kernel
     return kernel
+
+
+_BUILD_TIME = [0.0]  # seconds spent building kernels (not counted as a program's eager time)
 
 
 # -- layout ops: views and copies (they move data; they compute nothing) -------------------------

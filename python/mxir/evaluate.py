@@ -37,12 +37,14 @@ def context():
         return _CTX
 
 
-def compile_program(main: tuple, target: str = "cpu"):
+def compile_program(main: tuple, target: str = "cpu", pipeline: str = "mx-to-cpu"):
     """The executable for a Program on `target` ("cpu" or a GPU backend, see device.target):
-    compiled once per distinct Program, in memory and in the on-disk cache (runtime/cache.py)."""
+    compiled once per distinct Program, in memory and in the on-disk cache (runtime/cache.py).
+    On the CPU another `pipeline` may compile it (the eager kernels' "mx-kernel-to-cpu")."""
     if target != "cpu":
         return _compile_gpu(main, target)
-    exe = _CACHE.get(main)
+    memo = main if pipeline == "mx-to-cpu" else (pipeline, main)
+    exe = _CACHE.get(memo)
     if exe is None:
         from mlir import ir
 
@@ -50,7 +52,7 @@ def compile_program(main: tuple, target: str = "cpu"):
         from mxir.runtime import cache
         from mxir.runtime.cpu import CpuExecutable
 
-        key = program_digest(main)
+        key = program_digest(main) + ("" if memo is main else "-" + pipeline)
         with context(), ir.Location.unknown():
             text = cache.load(key)
             if text is not None:
@@ -60,14 +62,14 @@ def compile_program(main: tuple, target: str = "cpu"):
                     cache.invalidate(key)
                     exe = None
             if exe is None:
-                text = call_isolated(_lower_for_cpu, main)
+                text = call_isolated(_lower_for_cpu, main, pipeline)
                 exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
-        _remember(main, exe)
+        _remember(memo, exe)
     return exe
 
 
-def _lower_for_cpu(main: tuple) -> str:
+def _lower_for_cpu(main: tuple, pipeline: str = "mx-to-cpu") -> str:
     """The LLVM-dialect module of a Program, as text. Runs in a forked child (call_isolated),
     in a context of its own: the parent's may own MLIR threads, which a fork does not copy."""
     from mlir import ir
@@ -77,7 +79,7 @@ def _lower_for_cpu(main: tuple) -> str:
 
     with new_context(), ir.Location.unknown():
         module = build_module(main)
-        run_pipeline(module, ["mx-to-cpu"])
+        run_pipeline(module, [pipeline])
         return str(module)
 
 
