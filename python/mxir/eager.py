@@ -4,9 +4,11 @@
 
 - `held_intermediates(roots)`: the lazy arrays inside the graph being evaluated that something
   besides that graph still refers to (a Python variable, a list, another lazy graph). They are
-  evaluated with the roots and keep their buffers, as MLX keeps every array it computes while
-  it is referenced, so a later graph takes them as inputs instead of computing them again (and
-  a random array keeps its values).
+  evaluated first, as a graph of their own, and keep their buffers, as MLX keeps every array
+  it computes while it is referenced; the roots' graph and later graphs take them as inputs
+  instead of computing them again (and a random array keeps its values). Evaluated apart, an
+  op without a kernel among them (random bits, gathers) does not force the whole graph into
+  one per-shape compile.
 - `run(main, inputs)`: the Program's values computed op by op through a kernel library, or None
   when the whole program must be compiled (an op without a kernel, a transform or call op, a GPU
   target, or a Program that has repeated long enough for its fused compile to pay off).

@@ -198,7 +198,9 @@ def eval_arrays(arrays) -> None:
     node = pending[0]._node
     if node.op == "call" and _eval_call(node, pending):
         return
-    pending += eager.held_intermediates(pending)  # kept, as MLX keeps what Python holds
+    held = eager.held_intermediates(pending)
+    if held:  # first, as a graph of their own: kept, as MLX keeps what Python holds
+        eval_arrays(held)
     main, inputs = trace_program(pending)
     outputs = eager.run(main, inputs) if current_target() == "cpu" else None
     if outputs is None:  # compile the whole program (fused)
