@@ -89,9 +89,22 @@ class CpuExecutable:
         for name, address in symbols.items():  # bound before the first lookup links the code
             self.engine.raw_register_runtime(name, ctypes.c_void_p(address))
         self.entry = entry
+        self.bound = tuple(symbols)  # functions bound by address (runtime/native.py skips them)
         address = self.engine.raw_lookup(f"_mlir_ciface_{entry}")
         if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)
             raise RuntimeError(f"JIT lookup of '{entry}' failed")
+        self._bind(address)
+
+    @classmethod
+    def loaded(cls, address: int, owner, entry: str = "main") -> CpuExecutable:
+        """The executable whose entry's C wrapper is already at `address` in this process
+        (runtime/native.py); `owner` (the loaded library) is kept alive with it."""
+        self = cls.__new__(cls)
+        self.engine, self.entry, self.bound = owner, entry, ()
+        self._bind(address)
+        return self
+
+    def _bind(self, address: int) -> None:
         self._fn = _PACKED(address)
         self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
         # earlier layouts by shapes: a kernel with dynamic dims (python/mxir/eager.py) is called

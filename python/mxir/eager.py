@@ -260,28 +260,38 @@ def _kernel(op, attrs, in_types, out_types):
         return _KERNELS[key]
     except KeyError:
         pass
-    from .evaluate import compile_program
+    from mxir.runtime import native
+
+    from .evaluate import compile_program, program_digest
 
     n = len(in_types)
     main = (tuple(in_types), ((op, attrs, tuple(range(n)), tuple(out_types), None),),
             tuple(range(n, n + len(out_types))))
     t0 = time.perf_counter()
-    try:
-        OPS[op].infer(list(in_types), **dict(attrs))  # the rule itself must take `?` dims
-        kernel = compile_program(main, "cpu", "mx-kernel-to-cpu")
-    except (MxError, TypeError, ValueError):  # needs static dims here: compile whole programs
-        kernel = None
+    digest = program_digest(main) + "-" + KERNEL_PIPELINE
+    kernel = native.load(digest)  # machine code from an earlier process
+    if kernel is None:
+        try:
+            OPS[op].infer(list(in_types), **dict(attrs))  # the rule itself must take `?` dims
+            kernel = compile_program(main, "cpu", KERNEL_PIPELINE)
+        except (MxError, TypeError, ValueError):  # needs static dims: whole programs compile
+            kernel = None
+        else:
+            BUILDS[0] += 1
+            native.store(digest, kernel)
     _BUILD_TIME[0] += time.perf_counter() - t0
     _KERNELS[key] = kernel
     return kernel
 
 
+KERNEL_PIPELINE = "mx-kernel-to-cpu"
+BUILDS = [0]  # kernels compiled in this process (not loaded from the native cache)
 _BUILD_TIME = [0.0]  # seconds spent building kernels (not counted as a program's eager time)
 
 
 # -- layout ops: views and copies (they move data; they compute nothing) -------------------------
 def _constant(op, attrs, xs, in_types, out_types):
-    return [dict(attrs)["value"].array]
+    return [np.array(dict(attrs)["value"].array)]  # a fresh buffer: constants are shared
 
 
 def _reshape(op, attrs, xs, in_types, out_types):
