@@ -276,6 +276,8 @@ def _kernel(op, attrs, in_types, out_types):
             kernel = compile_program(main, "cpu", KERNEL_PIPELINE)
         except (MxError, TypeError, ValueError):  # needs static dims: whole programs compile
             kernel = None
+        except RuntimeError:  # the JIT refused it (arcsinh, arccosh, arctanh with `?` dims
+            kernel = None  # leave a vector.extract unlowered): whole programs compile
         else:
             BUILDS[0] += 1
             native.store(digest, kernel)
@@ -317,3 +319,30 @@ def _concatenate(op, attrs, xs, in_types, out_types):
 
 _STEPS = {"constant": _constant, "reshape": _reshape, "transpose": _transpose,
           "broadcast_to": _broadcast_to, "slice": _slice, "concatenate": _concatenate}
+
+
+def warm(dtypes=("float32",)) -> int:
+    """Build (or load from disk) the elementwise and reduction kernels for `dtypes`, so that
+    a first eager use does not JIT: `python -m mxir.warm [dtype ...]`. Returns how many are
+    ready (ops that refuse a dtype are skipped)."""
+    from mxir.dialect import infer_types
+
+    ready = 0
+    for op, spec in OPS.items():
+        kind = _kind(op) if spec.dynamic else None
+        if kind not in ("elementwise", "reduction") or (kind == "elementwise" and spec.attrs):
+            continue
+        for dtype in dtypes:
+            if kind == "reduction":
+                ins, attrs = (TensorType((None,) * 3, dtype),), _MIDDLE
+            else:
+                ins, attrs = (_FLAT[dtype],) * (spec.arity or 1), ()
+                if op == "select":
+                    ins = (_FLAT["bool"],) + ins[1:]
+            try:
+                outs = tuple(infer_types(op, list(ins), dict(attrs)))
+            except MxError:
+                continue
+            ready += _kernel(op, attrs, ins, outs) is not None
+    return ready
+

@@ -1,6 +1,10 @@
 """Eager evaluation (python/mxir/eager.py): arrays Python holds keep their buffers, and compute
 ops run library kernels with dynamic dims, so a new shape runs no pipeline. Counted, not timed."""
 
+import os
+import shutil
+import subprocess
+import sys
 import weakref
 
 import mxir as mx
@@ -95,3 +99,23 @@ def test_ops_without_kernels_still_evaluate():
     got = mx.take(x, idx, axis=0) + mx.sum(x[:, 1:3], axis=1, keepdims=True)[:2]
     want = np.arange(12, dtype=np.float32).reshape(3, 4)
     np.testing.assert_array_equal(np.array(got), want[[2, 0]] + want[:, 1:3].sum(1)[:2, None])
+
+
+@pytest.mark.skipif(shutil.which("ld") is None, reason="no system linker: kernels stay JIT-only")
+def test_kernels_load_from_disk_in_a_new_process(tmp_path):
+    """Machine code of library kernels (runtime/native.py) is loaded, not rebuilt, by a later
+    process; run in subprocesses, as loading native code is the risky part."""
+    code = (
+        "import numpy as np, mxir as mx\n"
+        "from mxir import eager\n"
+        "h = np.arange(12, dtype=np.float32).reshape(3, 4) / 7\n"
+        "got = np.array(mx.sum(mx.exp(mx.array(h)) * 2, axis=1))\n"
+        "ok = np.allclose(got, (np.exp(h) * 2).sum(1), rtol=1e-5)\n"
+        "print(eager.BUILDS[0], ok)\n")
+    env = dict(os.environ, MXIR_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=300) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    assert runs[0].stdout.split() == ["3", "True"]  # exp, multiply, sum built
+    assert runs[1].stdout.split() == ["0", "True"]  # all three loaded from disk
