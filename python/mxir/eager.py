@@ -43,8 +43,8 @@ def held_intermediates(roots) -> list:
     """Unevaluated arrays reachable from `roots` (not themselves roots, not traced) that are
     referenced from outside the graph: their reference count exceeds the graph's own uses."""
     uses: dict[int, list] = {}  # id(array) -> [array, uses by the inputs of the graph's nodes]
-    seen = {id(r._node) for r in roots}
     stack = [r._node for r in roots]
+    seen = {id(n) for n in stack}
     while stack:
         node = stack.pop()
         if node.op == DATA or node.op == PARAM or node.traced:
@@ -126,24 +126,25 @@ COMPILE_AFTER_S = 0.1
 ENABLED = os.environ.get("MXIR_EAGER", "1") not in ("0", "")
 
 _EAGER_TIME: dict[tuple, float] = {}  # Program -> seconds spent op by op
-_NOT_EAGER: set = set()  # Programs with an op that has no kernel (and those now compiled)
+_NOT_EAGER: set = set()  # Programs compiled whole: repeated, or a kernel failed to build
 _KERNELS: dict[tuple, object] = {}  # kernel key -> executable, or None: no dynamic kernel
 KERNEL_RUNS = [0]  # kernels run op by op (tests count them)
 
 
 def run(main: tuple, inputs: list) -> list | None:
     """The results of Program `main` on `inputs` computed op by op, or None: compile it."""
-    if not ENABLED or main in _NOT_EAGER:
+    if not ENABLED:
+        return None
+    arg_types, instrs, results = main
+    for ins in instrs:  # all or nothing, decided before hashing the Program (W5's latency)
+        if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
+            return None
+    if main in _NOT_EAGER:
         return None
     spent = _EAGER_TIME.get(main, 0.0)
     if spent >= COMPILE_AFTER_S:  # it repeats: its fused program pays off from here
         _forget(main)
         return None
-    arg_types, instrs, results = main
-    for ins in instrs:  # all or nothing: no kernels run for a program compiled anyway
-        if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
-            _forget(main)
-            return None
     t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
     types = list(arg_types)
     values = list(inputs)
