@@ -14,8 +14,9 @@
   target, or a Program that has repeated long enough for its fused compile to pay off).
 
 The kernel library holds one compiled single-op program per op x attributes x dtypes x shape
-class, with dynamic dims (the ops with `dynamic = True`), compiled once through the normal
-pipeline and cached in memory and on disk like any program (evaluate.compile_program). Shapes
+class, with dynamic dims (the ops with `dynamic = True`), compiled once by the pipeline
+"mx-kernel-to-cpu" (evaluate.compile_program) and kept in memory, and on disk as machine code
+(runtime/native.py) so that later processes load it instead of JIT-compiling it. Shapes
 are canonicalised so that few kernels serve everything: an elementwise op runs on its operands
 flattened to one dynamic dim; a reduction over contiguous axes runs as a reduction over the
 middle axis of (outer, reduced, inner). Layout ops (reshape, transpose, broadcast_to, slice,
@@ -121,7 +122,7 @@ def _calibrate() -> int:
 # -- op-by-op evaluation -------------------------------------------------------------------------
 
 # cumulative seconds a Program has spent evaluated op by op; past this the whole program is
-# compiled (fused, one call): ski rental against a compile measured at 70-130 ms on the dev box
+# compiled (fused, one call): ski rental against a compile measured at 60-300 ms on the dev box
 COMPILE_AFTER_S = 0.1
 ENABLED = os.environ.get("MXIR_EAGER", "1") not in ("0", "")
 
