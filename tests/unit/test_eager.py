@@ -8,28 +8,29 @@ import sys
 import weakref
 
 import mxir as mx
-import mxir.passes
 import numpy as np
 import pytest
-from mxir import eager
+from mxir import eager, evaluate
+from mxir.passes import isolate
 from mxir.runtime import cpu
 
 
 @pytest.fixture
 def runs(monkeypatch):
-    """Counts of real pipeline runs and executable (program or kernel) runs."""
+    """Counts of real pipeline runs (each in its forked child: counted where it is started)
+    and of executable (program or kernel) runs."""
     counts = {"pipelines": 0, "executables": 0}
-    run_pipeline, call = mxir.passes.run_pipeline, cpu.CpuExecutable.__call__
+    call_isolated, call = isolate.call_isolated, cpu.CpuExecutable.__call__
 
-    def counted_pipeline(*args, **kwargs):
-        counts["pipelines"] += 1
-        return run_pipeline(*args, **kwargs)
+    def counted_isolated(fn, *args):
+        counts["pipelines"] += fn is evaluate._lower_for_cpu
+        return call_isolated(fn, *args)
 
     def counted_call(self, inputs, outputs):
         counts["executables"] += 1
         return call(self, inputs, outputs)
 
-    monkeypatch.setattr(mxir.passes, "run_pipeline", counted_pipeline)
+    monkeypatch.setattr(isolate, "call_isolated", counted_isolated)
     monkeypatch.setattr(cpu.CpuExecutable, "__call__", counted_call)
     return counts
 
