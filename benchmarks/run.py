@@ -102,6 +102,7 @@ def _mx_like(fws, name):
 # -- workloads ---------------------------------------------------------------------------------
 # A workload returns rows: (label, {framework: step}) where step() runs one call to completion.
 def w1_seed(fws, rng):
+    """As the seed writes it: `xs`, `ys` are lazy random arrays, never evaluated by hand."""
     xs_np = rng.uniform(size=(4096, 100)).astype(np.float32)
     ys_np = rng.uniform(size=(100, 4096)).astype(np.float32)
     loop, vec = {}, {}
@@ -115,8 +116,8 @@ def w1_seed(fws, rng):
         if name not in fws:
             continue
         mx, ev, _ = _mx_like(fws, name)
-        xs, ys = mx.array(xs_np), mx.array(ys_np)
-        ev(xs, ys)
+        xs = mx.random.uniform(shape=(4096, 100))
+        ys = mx.random.uniform(shape=(100, 4096))
 
         def naive_add(xs, ys):
             return [xs[i] + ys[:, i] for i in range(xs.shape[1])]
@@ -394,7 +395,7 @@ LM_ARGV = ["--batch-size", "8", "--context", "32", "--vocab", "64", "--dims", "6
 
 
 def w9_mlp_training(fws, rng):
-    """examples/mlp.py's compiled SGD step (784-256-256-10, batch 256); JAX: the same MLP and
+    """benchmarks/mlp.py's compiled SGD step (784-256-256-10, batch 256); JAX: the same MLP and
     SGD written by hand, jitted."""
     steps = _example_steps(fws, "mlp", MLP_ARGV)
     if "jax" in fws:
@@ -427,7 +428,7 @@ def w9_mlp_training(fws, rng):
 
 
 def w10_lm_training(fws, rng):
-    """examples/transformer_lm.py's compiled AdamW step (2 pre-norm layers, 64 dims, 4 heads,
+    """benchmarks/transformer_lm.py's compiled AdamW step (2 pre-norm layers, 64 dims, 4 heads,
     context 32, batch 8, grad clipping); JAX: the same model and optimizer by hand, jitted."""
     steps = _example_steps(fws, "transformer_lm", LM_ARGV)
     if "jax" in fws:
@@ -538,9 +539,98 @@ def w8_chain(fws, rng):
             ("W8 x*2+1 16M f32 (memory-bound), compiled", compiled)]
 
 
+def w11_notebook(fws, rng):
+    """Exploring in a notebook (issue 13): 100 random shapes x 3 dtypes; for each, sum and max
+    over every axis and over all axes, and a 4-op elementwise chain, each evaluated at once: a
+    new graph shape almost every time."""
+    rng = np.random.default_rng(13)  # the same shapes whichever workloads run before
+    shapes = [tuple(int(d) for d in rng.integers(1, 33, size=rng.integers(1, 5)))
+              for _ in range(100)]
+    dtypes = ("float32", "float16", "int32")
+    hosts = [(rng.standard_normal(s) * 10).astype(d) for s in shapes for d in dtypes]
+    n_evals = sum(2 * (h.ndim + 1) + 1 for h in hosts)
+    steps = {}
+
+    def np_step():
+        for h in hosts:
+            for axis in (*range(h.ndim), None):
+                np.sum(h, axis=axis)
+                np.max(h, axis=axis)
+            np.abs(h * 2 - 1) + h
+
+    steps["numpy"] = np_step
+    for name in ("mxir", "mlx"):
+        if name not in fws:
+            continue
+        mx, ev, _ = _mx_like(fws, name)
+        xs = [mx.array(h) for h in hosts]
+        ev(xs)
+
+        def step(mx=mx, ev=ev, xs=xs):
+            for x in xs:
+                for axis in (*range(x.ndim), None):
+                    ev(mx.sum(x, axis=axis))
+                    ev(mx.max(x, axis=axis))
+                ev(mx.abs(x * 2 - 1) + x)
+
+        steps[name] = step
+    return [(f"W11 notebook: {n_evals} evaluations, new shapes", steps)]
+
+
+def w12_decode(fws, rng):
+    """Text generation with a growing KV cache: a 2-layer toy attention model (d=64, one
+    head, residual MLP) decodes 256 tokens, evaluating each step: a new shape every token."""
+    d, n_tokens = 64, 256
+    layers_np = [[(rng.standard_normal((d, d)) / 16).astype(np.float32) for _ in range(6)]
+                 for _ in range(2)]
+    emb_np = rng.standard_normal((n_tokens, d)).astype(np.float32)  # the tokens' embeddings
+    steps = {}
+
+    def np_decode():
+        caches = [(np.zeros((0, d), np.float32), np.zeros((0, d), np.float32)) for _ in layers_np]
+        for t in range(n_tokens):
+            x = emb_np[t:t + 1]
+            for i, (wq, wk, wv, wo, w1, w2) in enumerate(layers_np):
+                k_cache = np.concatenate([caches[i][0], x @ wk])
+                v_cache = np.concatenate([caches[i][1], x @ wv])
+                caches[i] = (k_cache, v_cache)
+                s = (x @ wq) @ k_cache.T / 8.0
+                e = np.exp(s - s.max(axis=-1, keepdims=True))
+                x = x + ((e / e.sum(axis=-1, keepdims=True)) @ v_cache) @ wo
+                x = x + np.maximum(x @ w1, 0) @ w2
+        return x
+
+    steps["numpy"] = np_decode
+    for name in ("mxir", "mlx"):
+        if name not in fws:
+            continue
+        mx, ev, _ = _mx_like(fws, name)
+        layers = [[mx.array(w) for w in ws] for ws in layers_np]
+        emb = mx.array(emb_np)
+        ev(layers, emb)
+
+        def decode(mx=mx, ev=ev, layers=layers, emb=emb):
+            caches = [(mx.zeros((0, d)), mx.zeros((0, d))) for _ in layers]
+            for t in range(n_tokens):
+                x = emb[t:t + 1]
+                for i, (wq, wk, wv, wo, w1, w2) in enumerate(layers):
+                    k_cache = mx.concatenate([caches[i][0], x @ wk])
+                    v_cache = mx.concatenate([caches[i][1], x @ wv])
+                    caches[i] = (k_cache, v_cache)
+                    att = mx.softmax((x @ wq) @ k_cache.T / 8.0, axis=-1)
+                    x = x + (att @ v_cache) @ wo
+                    x = x + mx.maximum(x @ w1, 0) @ w2
+                ev(x, caches)
+            return x
+
+        steps[name] = decode
+    return [(f"W12 decode {n_tokens} tokens, 2-layer attention", steps)]
+
+
 WORKLOADS = {"W1": w1_seed, "W2": w2_mlp, "W3": w3_elementwise, "W4": w4_per_example,
              "W5": w5_latency, "W6": w6_matmul, "W7": w7_shapeless, "W8": w8_chain,
-             "W9": w9_mlp_training, "W10": w10_lm_training}
+             "W9": w9_mlp_training, "W10": w10_lm_training, "W11": w11_notebook,
+             "W12": w12_decode}
 
 
 # -- roofline ----------------------------------------------------------------------------------

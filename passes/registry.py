@@ -133,6 +133,12 @@ PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-li
                           "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
                           "mx-early-dealloc", "cpu-blas-matmul", "cpu-lapack", "mx-cpu-parallel",
                           *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
+# the eager kernel library's single-op programs (python/mxir/eager.py): one thread, since
+# handing even one chunk to the async runtime cost ~8 us per call, more than small ops take
+PIPELINES["mx-kernel-to-cpu"] = ["mx-verify", "mx-to-linalg", "mx-emit-c-interface",
+                                 "mx-cpu-codegen", *pipelines.ONE_SHOT, "cpu-blas-matmul",
+                                 "cpu-lapack", "func.func(scf-forall-to-for)", "mx-cpu-parallel",
+                                 *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
 
 register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(
     linalg_to_gpu)

@@ -161,7 +161,9 @@ class CpuExecutable:
         # a fork spends the async runtime: threaded code is linked again from its text
         self._text = str(llvm_module) if self._threaded else None
         self.entry = entry
-        self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
+        # functions bound by address, which a shared library of the code would lack (native.py)
+        self.bound = (*self._symbols, *self._threaded)
+        self._no_layouts()
         self._link(llvm_module)
 
     def _link(self, llvm_module) -> None:
@@ -177,7 +179,7 @@ class CpuExecutable:
         address = self.engine.raw_lookup(f"_mlir_ciface_{self.entry}")
         if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)
             raise RuntimeError(f"JIT lookup of '{self.entry}' failed")
-        self._fn = _PACKED(address)
+        self._fn = _PACKED(address)  # linked again after a fork: the layouts stay
 
     def _link_again(self) -> None:
         from mlir import ir
@@ -185,18 +187,46 @@ class CpuExecutable:
         with ir.Context(), ir.Location.unknown():
             self._link(ir.Module.parse(self._text))
 
+    @classmethod
+    def loaded(cls, address: int, owner, entry: str = "main") -> CpuExecutable:
+        """The executable whose entry's C wrapper is already at `address` in this process
+        (runtime/native.py); `owner` (the loaded library) is kept alive with it."""
+        self = cls.__new__(cls)
+        self.engine, self.entry, self.bound, self._threaded = owner, entry, (), []
+        self._fn = _PACKED(address)
+        self._no_layouts()
+        return self
+
+    def _no_layouts(self) -> None:
+        self._layout = None  # (shapes, descriptor words, data-pointer slots, tables, packed)
+        # earlier layouts by shapes: a kernel with dynamic dims (python/mxir/eager.py) is called
+        # on a few shapes in turn, and laying out descriptors anew cost more than the call
+        self._layouts: dict[tuple, tuple] = {}
+
     def _prepare(self, shapes: list) -> None:
+        key = tuple(shapes)
+        layout = self._layouts.get(key)
+        if layout is not None:
+            self._layout = layout
+            return
         words, slots = [], []
         for shape in shapes:
             slots.append(len(words))
-            strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
-            words += [0, 0, 0, *shape, *strides]  # allocated, aligned, offset, sizes, strides
+            strides, n = [], 1
+            for d in reversed(shape):
+                strides.append(n)
+                n *= d
+            words += [0, 0, 0, *shape, *reversed(strides)]  # allocated, aligned, offset, sizes,
+            # strides
         desc = (ctypes.c_int64 * (len(words) + 1))(*words)
         base = ctypes.addressof(desc)
         pointers = (ctypes.c_void_p * max(1, len(slots)))(*[base + 8 * s for s in slots])
         packed = (ctypes.c_void_p * max(1, len(slots)))(
             *[ctypes.addressof(pointers) + 8 * i for i in range(len(slots))])
         self._layout = (shapes, desc, slots, (pointers, packed), ctypes.addressof(packed))
+        if len(self._layouts) >= 64:
+            self._layouts.clear()
+        self._layouts[key] = self._layout
 
     def __call__(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
         arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous

@@ -6,6 +6,7 @@ from mxir.dialect import DynamicDimsError, MxError, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 from mxir.runtime.memory import footprint, kept_since
 
+from . import eager
 from .device import check_device
 from .device import target as current_target
 from .program import Function, FunctionEmitter, build_module, trace_program
@@ -50,12 +51,14 @@ def context():
         return _CTX
 
 
-def compile_program(main: tuple, target: str = "cpu"):
+def compile_program(main: tuple, target: str = "cpu", pipeline: str = "mx-to-cpu"):
     """The executable for a Program on `target` ("cpu" or a GPU backend, see device.target):
-    compiled once per distinct Program, in memory and in the on-disk cache (runtime/cache.py)."""
+    compiled once per distinct Program, in memory and in the on-disk cache (runtime/cache.py).
+    On the CPU another `pipeline` may compile it (the eager kernels' "mx-kernel-to-cpu")."""
     if target != "cpu":
         return _compile_gpu(main, target)
-    exe = _CACHE.get(("cpu", main))
+    memo = ("cpu" if pipeline == "mx-to-cpu" else pipeline, main)
+    exe = _CACHE.get(memo)
     if exe is None:
         from mlir import ir
 
@@ -63,7 +66,7 @@ def compile_program(main: tuple, target: str = "cpu"):
         from mxir.runtime import cache
         from mxir.runtime.cpu import CpuExecutable, kept_across_fork
 
-        key = program_digest(main)
+        key = program_digest(main) + ("" if pipeline == "mx-to-cpu" else "-" + pipeline)
         before = footprint()
         with context(), ir.Location.unknown():
             text = cache.load(key)
@@ -75,14 +78,14 @@ def compile_program(main: tuple, target: str = "cpu"):
                     exe = None
             if exe is None:
                 with kept_across_fork():  # the child only compiles
-                    text = call_isolated(_lower_for_cpu, main)
+                    text = call_isolated(_lower_for_cpu, main, pipeline)
                 exe = CpuExecutable(ir.Module.parse(text))
                 cache.store(key, text)
-        _remember(("cpu", main), exe, max(kept_since(before), len(text)))
+        _remember(memo, exe, max(kept_since(before), len(text)))
     return exe
 
 
-def _lower_for_cpu(main: tuple) -> str:
+def _lower_for_cpu(main: tuple, pipeline: str = "mx-to-cpu") -> str:
     """The LLVM-dialect module of a Program, as text. Runs in a forked child (call_isolated),
     in a context of its own: the parent's may own MLIR threads, which a fork does not copy."""
     from mlir import ir
@@ -92,7 +95,7 @@ def _lower_for_cpu(main: tuple) -> str:
 
     with new_context(), ir.Location.unknown():
         module = build_module(main)
-        run_pipeline(module, ["mx-to-cpu"])
+        run_pipeline(module, [pipeline])
         return str(module)
 
 
@@ -219,10 +222,15 @@ def eval_arrays(arrays) -> None:
     node = pending[0]._node
     if node.op == "call" and _eval_call(node, pending):
         return
+    held = eager.held_intermediates(pending)
+    if held:  # first, as a graph of their own: kept, as MLX keeps what Python holds
+        eval_arrays(held)
     main, inputs = trace_program(pending)
-    exe, out_specs = compile_program_with_outputs(main)
-    outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
-    exe(inputs, outputs)
+    outputs = eager.run(main, inputs) if current_target() == "cpu" else None
+    if outputs is None:  # compile the whole program (fused)
+        exe, out_specs = compile_program_with_outputs(main)
+        outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
+        exe(inputs, outputs)
     for a, v in zip(pending, outputs):
         node = a._node
         if node.values is None:

@@ -89,8 +89,26 @@ def param_node(ttype: TensorType, trace: Trace, bound=None) -> Node:
 def make_node(op: str, inputs, attrs: dict, callee=None, types=None) -> Node:
     """Create an op node, inferring result types with the op's own `infer` rule."""
     if types is None:
-        try:
-            types = tuple(infer_types(op, [a._node.types[a._index] for a in inputs], attrs))
-        except MxError as e:
-            raise e.exc_type(e.message) from None
+        in_types = tuple([a._node.types[a._index] for a in inputs])
+        key = None
+        if in_types and callee is None:  # types are interned: a cheap key (no constants)
+            try:
+                key = (op, in_types, *attrs.items())
+                types = _INFERRED.get(key)
+            except TypeError:  # an unhashable attribute
+                key = None
+        if types is None:
+            try:
+                types = tuple(infer_types(op, list(in_types), attrs))
+            except MxError as e:
+                raise e.exc_type(e.message) from None
+            if key is not None:
+                if len(_INFERRED) > 8192:
+                    _INFERRED.clear()
+                _INFERRED[key] = types
     return Node(op, tuple(inputs), attrs, tuple(types), callee)
+
+
+# (op, operand types, attributes) -> result types: `infer` is pure, and building a graph in a
+# loop (the seed's naive loop, a decode step) asks the same question every iteration
+_INFERRED: dict[tuple, tuple] = {}

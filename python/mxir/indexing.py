@@ -164,6 +164,40 @@ def _slice_bounds(s: slice, n: int):
     return r[-1], r[0] + 1, -r.step, True, len(r)
 
 
+def _basic_index(shape, index):
+    """(starts, stops, strides, result shape) for an index of in-range Python ints and slices
+    of Python ints with positive steps, one per leading axis (`x[i]`, `x[:, i]`, `x[a:b]`, the
+    common case of loops); None for anything else, which the general path handles."""
+    raw = index if type(index) is tuple else (index,)
+    if len(raw) > len(shape):
+        return None
+    starts, stops, strides, out = [], [], [], []
+    for axis, n in enumerate(shape):
+        x = raw[axis] if axis < len(raw) else _FULL
+        if type(x) is int:
+            j = x + n if x < 0 else x
+            if not 0 <= j < n:
+                return None
+            starts.append(j)
+            stops.append(j + 1)
+            strides.append(1)
+            continue
+        if type(x) is not slice or not all(
+                p is None or type(p) is int for p in (x.start, x.stop, x.step)):
+            return None
+        if x.step is not None and x.step <= 0:
+            return None
+        start, stop, stride, _, length = _slice_bounds(x, n)
+        starts.append(start)
+        stops.append(stop)
+        strides.append(stride)
+        out.append(length)
+    return tuple(starts), tuple(stops), tuple(strides), tuple(out)
+
+
+_FULL = slice(None)
+
+
 def getitem(a, index) -> array:
     """`a[index]`: ints, slices (any step), None, Ellipsis and integer arrays/lists, with
     NumPy's rules for several advanced indices (broadcast together; their result dims go where
@@ -171,6 +205,13 @@ def getitem(a, index) -> array:
     a = ops.as_array(a)
     if isinstance(index, tuple) and len(index) == 0:
         return a
+    basic = _basic_index(a.shape, index)
+    if basic is not None:  # the same ops as below, without building the entry list
+        starts, stops, strides, shape = basic
+        x = a
+        if (starts, stops, strides) != ((0,) * a.ndim, a.shape, (1,) * a.ndim):
+            x = array._op("slice", [a], start=starts, stop=stops, strides=strides)
+        return ops.reshape(x, shape)
     entries = _expand(a.shape, index)
     have_arrays = any(k == _ARRAY for k, _ in entries)
 

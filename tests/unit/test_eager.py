@@ -1,0 +1,122 @@
+"""Eager evaluation (python/mxir/eager.py): arrays Python holds keep their buffers, and compute
+ops run library kernels with dynamic dims, so a new shape runs no pipeline. Counted, not timed."""
+
+import os
+import shutil
+import subprocess
+import sys
+import weakref
+
+import mxir as mx
+import numpy as np
+import pytest
+from mxir import eager, evaluate
+from mxir.passes import isolate
+from mxir.runtime import cpu
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Counts of real pipeline runs (each in its forked child: counted where it is started)
+    and of executable (program or kernel) runs."""
+    counts = {"pipelines": 0, "executables": 0}
+    call_isolated, call = isolate.call_isolated, cpu.CpuExecutable.__call__
+
+    def counted_isolated(fn, *args):
+        counts["pipelines"] += fn is evaluate._lower_for_cpu
+        return call_isolated(fn, *args)
+
+    def counted_call(self, inputs, outputs):
+        counts["executables"] += 1
+        return call(self, inputs, outputs)
+
+    monkeypatch.setattr(isolate, "call_isolated", counted_isolated)
+    monkeypatch.setattr(cpu.CpuExecutable, "__call__", counted_call)
+    return counts
+
+
+def test_held_random_array_is_computed_once(runs):
+    z = mx.random.uniform(shape=(64, 64))  # splits the global key at once
+    runs["executables"] = 0
+    mx.eval(z + 1)
+    first = np.array(z)  # z kept its buffer: reading it runs nothing
+    assert runs["executables"] == 2  # z (held) as its own program first, then the add
+    runs["executables"] = 0
+    w = z + 2
+    mx.eval(w)
+    assert runs["executables"] == 1  # the add alone: the random bits were not generated again
+    np.testing.assert_array_equal(np.array(w), first + np.float32(2))
+    np.testing.assert_array_equal(np.array(z), first)
+
+
+def test_held_intermediate_is_kept_and_unheld_is_not():
+    x = mx.array(np.arange(6, dtype=np.float32))
+    h = x * 2  # held by the variable
+    y = (x + 1) * h  # x + 1 is held by nothing but y's graph
+    inner = weakref.ref(y._node.inputs[0]._node)
+    mx.eval(y)
+    assert h._node.values is not None and h._node.inputs == ()
+    assert inner() is None  # not kept: freed with y's graph
+    np.testing.assert_array_equal(np.array(h), np.arange(6) * 2)
+
+
+def test_new_shape_runs_no_pipeline(runs):
+    rng = np.random.default_rng(0)
+
+    def check(shape, dtype):
+        host = rng.standard_normal(shape).astype(dtype)
+        x = mx.array(host)
+        for axis in [*range(len(shape)), None]:
+            np.testing.assert_allclose(np.array(mx.sum(x, axis=axis)), host.sum(axis=axis),
+                                       rtol=1e-5, atol=1e-5)
+            np.testing.assert_array_equal(np.array(mx.max(x, axis=axis)), host.max(axis=axis))
+        chain = mx.exp(mx.abs(x * 2 - 1)) / 3
+        np.testing.assert_allclose(np.array(chain), np.exp(np.abs(host * 2 - 1)) / 3, rtol=1e-5)
+
+    check((3, 4, 5), np.float32)  # builds the kernels (or reads them from the disk cache)
+    runs["pipelines"] = 0
+    kernels = eager.KERNEL_RUNS[0]
+    for shape in [(7, 2, 9), (11,), (2, 3, 4, 5), (1, 6)]:
+        check(shape, np.float32)
+    assert runs["pipelines"] == 0  # every new shape and rank ran existing kernels
+    assert eager.KERNEL_RUNS[0] - kernels > 40
+
+
+def test_repeated_graph_gets_the_fused_program(runs, monkeypatch):
+    monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)  # compile when seen again
+    x = mx.array(np.linspace(-1, 1, 10, dtype=np.float32).reshape(2, 5))
+    mx.eval(mx.sin(x) * 2 + x)  # kernels; the Program has now been seen
+    before = runs["pipelines"]
+    for _ in range(2):
+        out = mx.sin(x) * 2 + x
+        mx.eval(out)
+    assert runs["pipelines"] == before + 1  # compiled once (the mx-to-cpu pipeline), then cached
+    np.testing.assert_allclose(np.array(out), np.sin(np.array(x)) * 2 + np.array(x), rtol=1e-6)
+
+
+def test_ops_without_kernels_still_evaluate():
+    x = mx.array(np.arange(12, dtype=np.float32).reshape(3, 4))
+    idx = mx.array(np.array([2, 0], np.int32))
+    got = mx.take(x, idx, axis=0) + mx.sum(x[:, 1:3], axis=1, keepdims=True)[:2]
+    want = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(np.array(got), want[[2, 0]] + want[:, 1:3].sum(1)[:2, None])
+
+
+@pytest.mark.skipif(shutil.which("ld") is None, reason="no system linker: kernels stay JIT-only")
+def test_kernels_load_from_disk_in_a_new_process(tmp_path):
+    """Machine code of library kernels (runtime/native.py) is loaded, not rebuilt, by a later
+    process; run in subprocesses, as loading native code is the risky part."""
+    code = (
+        "import numpy as np, mxir as mx\n"
+        "from mxir import eager\n"
+        "h = np.arange(12, dtype=np.float32).reshape(3, 4) / 7\n"
+        "got = np.array(mx.sum(mx.exp(mx.array(h)) * 2, axis=1))\n"
+        "ok = np.allclose(got, (np.exp(h) * 2).sum(1), rtol=1e-5)\n"
+        "print(eager.BUILDS[0], ok)\n")
+    env = dict(os.environ, MXIR_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=300) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    assert runs[0].stdout.split() == ["3", "True"]  # exp, multiply, sum built
+    assert runs[1].stdout.split() == ["0", "True"]  # all three loaded from disk
