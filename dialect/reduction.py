@@ -6,7 +6,17 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg
 
-from .core import BOOL, DTYPE, INT, INTS, UNSIGNED, MxError, TensorType, is_float
+from .core import (
+    BOOL,
+    DTYPE,
+    INT,
+    INTS,
+    UNSIGNED,
+    DynamicDimsError,
+    MxError,
+    TensorType,
+    is_float,
+)
 from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
 from .scan import PROD
@@ -150,6 +160,12 @@ class ProdOp(Reduction):
         left times the one from the right along the reduced axes (flattened), so no division:
         exact with zeros and infinities (prod/x_i is inf/inf = NaN at an infinite x_i)."""
         shape = b.type(x).shape
+        if len(axes) == 1:  # no flattening: dynamic dims (shapeless compile) are fine
+            (axis,) = axes
+            return b.multiply(b.scan(x, kind=PROD, axis=axis, reverse=False, inclusive=False),
+                              b.scan(x, kind=PROD, axis=axis, reverse=True, inclusive=False))
+        if None in shape:
+            raise DynamicDimsError("the gradient of prod over several axes flattens them")
         keep = [d for d in range(len(shape)) if d not in axes]
         perm = (*keep, *sorted(axes))
         n = int(np.prod([shape[d] for d in axes], dtype=np.int64))

@@ -74,6 +74,7 @@ class ScanOp(Op):
 
     name = "scan"
     attrs = {"kind": INT, "axis": INT, "reverse": BOOL, "inclusive": BOOL}
+    dynamic = True  # loops bounded by the sizes read at run time
 
     def infer(self, types, kind, axis, reverse, inclusive):
         (t,) = types
@@ -108,11 +109,15 @@ class ScanOp(Op):
 
     def lower(self, lo, xs, in_types, out_types, kind, axis, reverse, inclusive):
         (x,), (src,), (dst,) = xs, in_types, out_types
-        if dst.size == 0:
+        if not dst.dynamic and dst.size == 0:
             return lo.empty(dst)
         acc_dtype = compute_dtype(dst.dtype)
         s = Scalar(acc_dtype)
-        n = src.shape[axis]
+
+        def size(d):  # the loop bound of dim d: static, or read at run time
+            return _index(src.shape[d]) if src.shape[d] is not None else lo.dim(x, d)
+
+        n = size(axis)
         outer = [d for d in range(src.ndim) if d != axis]
 
         def combine(acc, v):
@@ -127,11 +132,11 @@ class ScanOp(Op):
             return _logaddexp_scalar(s, acc, v)
 
         def line(ivs, dest):
-            loop = scf.ForOp(_index(0), _index(n), _index(1),
+            loop = scf.ForOp(_index(0), n, _index(1),
                              [dest, s.const(_identity_value(kind, acc_dtype))])
             with ir.InsertionPoint(loop.body):
                 k = loop.induction_variable
-                pos = arith.subi(_index(n - 1), k) if reverse else k
+                pos = arith.subi(arith.subi(n, _index(1)), k) if reverse else k
                 where = list(ivs)
                 where.insert(axis, pos)
                 v = tensor.extract(x, where)
@@ -145,13 +150,13 @@ class ScanOp(Op):
         def nest(i, ivs, dest):
             if i == len(outer):
                 return line(ivs, dest)
-            loop = scf.ForOp(_index(0), _index(src.shape[outer[i]]), _index(1), [dest])
+            loop = scf.ForOp(_index(0), size(outer[i]), _index(1), [dest])
             with ir.InsertionPoint(loop.body):
                 scf.YieldOp([nest(i + 1, ivs + [loop.induction_variable],
                                   loop.inner_iter_args[0])])
             return loop.results[0]
 
-        return nest(0, [], lo.empty(dst))
+        return nest(0, [], lo.empty(dst, lo.dims(x, dst)))
 
     def vjp(self, b, primals, outputs, cotangents, kind, axis, reverse, inclusive):
         (x,), (y,), (ct,) = primals, outputs, cotangents

@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 from mxir.dialect import OPS, MxError, TensorType, numpy_dtype
+from mxir.runtime.memory import empty as pooled
 
 from .graph import DATA, PARAM
 
@@ -176,7 +177,7 @@ def _forget(main) -> None:
 def _compute(op, attrs, xs, in_types, out_types):
     """A compute op through its library kernel, shapes canonicalised; None without one."""
     kind = _KIND.get(op) or _kind(op)
-    outs = [np.empty(t.shape, numpy_dtype(t.dtype)) for t in out_types]
+    outs = [pooled(t.shape, numpy_dtype(t.dtype)) for t in out_types]  # counted as MLX counts
     if kind == "elementwise" and all(t.shape == out_types[0].shape for t in in_types):
         kernel = _kernel(op, attrs, tuple(_FLAT[t.dtype] for t in in_types),
                          tuple(_FLAT[t.dtype] for t in out_types))

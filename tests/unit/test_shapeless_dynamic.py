@@ -41,6 +41,8 @@ CASES = {
     "expand_squeeze": (lambda x: mx.squeeze(mx.expand_dims(x, 0) * 2, 0), [[(3,)], [(6,)]]),
     "keepdims": (lambda x: x - mx.sum(x, axis=0, keepdims=True), [[(3, 4)], [(6, 2)]]),
     "grad": (mx.grad(lambda x: mx.sum(mx.sin(x) * x)), [[(3, 4)], [(6, 2)]]),
+    "scans": (lambda x: mx.cumsum(x, axis=1, reverse=True) * mx.cumprod(x, axis=0)
+              + mx.logcumsumexp(x, axis=1, inclusive=False), [[(3, 4)], [(6, 2)], [(2, 5)]]),
     "grad_max_prod": (mx.grad(lambda x: mx.sum(mx.max(x, axis=0)) + mx.sum(mx.prod(x, axis=1))),
                       [[(3, 4)], [(6, 2)]]),
     "value_and_grad_mlp": (mx.value_and_grad(_mlp_loss, argnums=(0, 1, 2)),
