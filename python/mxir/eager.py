@@ -53,7 +53,10 @@ def held_intermediates(roots) -> list:
             continue
         for a in node.inputs:
             n = a._node
-            if n.op == DATA:  # nothing to compute, nothing to keep
+            # data: nothing to compute; an op without inputs (a constant, a shared grad seed,
+            # zeros, arange): recomputing costs nothing, and folded into the program it lets
+            # the compiler simplify around it, where as data it would be an opaque input
+            if n.op == DATA or not n.inputs:
                 continue
             u = uses.get(id(a))
             if u is None:
