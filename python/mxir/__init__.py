@@ -42,6 +42,7 @@ from .dtypes import (  # noqa: F401
 )
 from .evaluate import eval_arrays as _eval_arrays
 from .export import (  # noqa: F401
+    FunctionExporter,
     depends,
     export_function,
     export_to_dot,
@@ -67,6 +68,7 @@ from .device import (  # noqa: E402
     Device,
     DeviceType,
     Stream,
+    clear_streams,
     cpu,
     default_device,
     default_stream,
@@ -81,7 +83,9 @@ from .device import (  # noqa: E402
 from .memory import (  # noqa: E402
     clear_cache,
     get_active_memory,
+    get_array_buffer_size,
     get_cache_memory,
+    get_memory_limit,
     get_peak_memory,
     reset_peak_memory,
     set_cache_limit,

@@ -167,8 +167,36 @@ def set_default_stream(stream: Stream) -> None:
     _default_streams[stream.device] = stream
 
 
+_made_here = threading.local()  # .streams: those new_stream made in this thread
+_destroyed: set[Stream] = set()
+
+
+def _streams_made_here() -> list[Stream]:
+    made = getattr(_made_here, "streams", None)
+    if made is None:
+        made = _made_here.streams = []
+    return made
+
+
 def new_stream(device) -> Stream:
-    return Stream._make(_device(device), next(_stream_ids))
+    s = Stream._make(_device(device), next(_stream_ids))
+    _streams_made_here().append(s)
+    return s
+
+
+def clear_streams() -> None:
+    """Destroy the streams made in this thread (by `new_stream`, or a thread-local stream's
+    stream here): as in MLX, they can still be named, and evaluating on one raises. The default
+    streams stay usable."""
+    made = _streams_made_here()
+    _destroyed.update(made)
+    made.clear()
+
+
+def _check_alive(s: Stream) -> None:
+    if s in _destroyed:
+        raise RuntimeError(f"There is no Stream({s.device.type.name}, {s.index}) in current "
+                           "thread.")
 
 
 default_stream(_default_device)  # the cpu stream is stream 0, as in MLX's CPU build
@@ -242,6 +270,8 @@ def is_available(device) -> bool:
 def check_device(device: Device | None = None) -> None:
     """Raise unless arrays can be evaluated on `device` (default: the default device)."""
     d = _default_device if device is None else _device(device)
+    if _destroyed:
+        _check_alive(default_stream(d))
     if d.type == DeviceType.cpu:
         return
     backends = available_backends()
@@ -255,7 +285,7 @@ def check_device(device: Device | None = None) -> None:
                            "mx.set_default_device(mx.cpu).")
 
 
-__all__ = ["Device", "DeviceType", "Stream", "StreamContext", "ThreadLocalStream", "cpu",
-           "default_device", "default_stream", "gpu", "is_available", "new_stream",
+__all__ = ["Device", "DeviceType", "Stream", "StreamContext", "ThreadLocalStream", "clear_streams",
+           "cpu", "default_device", "default_stream", "gpu", "is_available", "new_stream",
            "new_thread_local_stream", "set_default_device", "set_default_stream", "stream",
            "synchronize"]
