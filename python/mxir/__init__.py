@@ -104,8 +104,12 @@ euler_gamma = 0.5772156649015329
 # -- mlx.core name parity (issue 12; tests/unit/test_mlx_names.py, mxir/_mlx_exceptions.py)
 from . import cuda, metal  # noqa: E402
 from .array_ops import ArrayIterator  # noqa: E402
-from .device import StreamContext, ThreadLocalStream, new_thread_local_stream  # noqa: E402
-from .device import new_stream as new_thread_unsafe_stream  # noqa: E402  (streams are labels)
+from .device import (  # noqa: E402
+    StreamContext,
+    ThreadLocalStream,
+    new_thread_local_stream,
+    new_thread_unsafe_stream,
+)
 from .device_queries import device_count, device_info  # noqa: E402
 from .indexing import _At as ArrayAt  # noqa: E402
 from .printing import PrintOptions  # noqa: E402

@@ -1,7 +1,10 @@
 """Issue 12, more mlx.core names, each compared with MLX on generated cases: get_memory_limit,
 get_array_buffer_size, FunctionExporter, random.multivariate_normal, clear_streams."""
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import mxir as mx
 import numpy as np
@@ -209,8 +212,36 @@ def _used_then_cleared(lib):
     return _in_thread(story)
 
 
+def _other_threads_streams(lib):
+    mine, unsafe = lib.new_stream(lib.cpu), lib.new_thread_unsafe_stream(lib.cpu)
+
+    def story(got):
+        got.append(outcome(_on, lib, mine)[0])  # another thread's stream: refused
+        got.append(_on(lib, unsafe))  # a thread-unsafe one: every thread's
+        got.append(lib.clear_streams())
+    got = _in_thread(story)
+    got += [_on(lib, mine), _on(lib, unsafe)]  # untouched by the other thread's clear
+    lib.clear_streams()
+    got += [outcome(_on, lib, mine)[0], _on(lib, unsafe)]  # thread-unsafe: never cleared
+    return got
+
+
 def test_clear_streams_as_mlx():
     assert _made_then_cleared(mx) == _made_then_cleared(m) == [None, 6, "RuntimeError", True, 3]
     assert _used_then_cleared(mx) == _used_then_cleared(m) == [3, 3, None, "RuntimeError",
                                                                "RuntimeError"]
     assert mx.add(mx.array(1), 1).item() == 2  # other threads' streams are untouched
+
+
+def test_streams_belong_to_their_thread_as_mlx():
+    # MLX's main thread has used its default stream by now, and clear_streams would destroy it
+    # (see clear_streams' docstring): MLX's side runs in a subprocess
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+              "import mlx.core, test_mlx_more_names as t; "
+              "print(t._other_threads_streams(mlx.core))")
+    theirs = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert theirs.returncode == 0, theirs.stderr
+    mine = _other_threads_streams(mx)
+    assert str(mine) == theirs.stdout.strip()
+    assert mine == ["RuntimeError", 3, None, 3, 3, "RuntimeError", 3]
