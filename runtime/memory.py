@@ -138,6 +138,14 @@ class BufferPool:
         self._cached[address] = memory
         self.cache += capacity
 
+    def owned_bytes(self, owner) -> int | None:
+        """The bytes asked for of the live pooled buffer that `owner` (an array's base) is,
+        or None when it is not one of the pool's."""
+        if not isinstance(owner, ctypes.Array):
+            return None
+        live = self._live.get(ctypes.addressof(owner))
+        return None if live is None else live[1]
+
     # -- limits and accounting ------------------------------------------------------------------
     def effective_cache_limit(self) -> int:
         if self.cache_limit is not None:

@@ -42,6 +42,7 @@ from .dtypes import (  # noqa: F401
 )
 from .evaluate import eval_arrays as _eval_arrays
 from .export import (  # noqa: F401
+    FunctionExporter,
     depends,
     export_function,
     export_to_dot,
@@ -67,6 +68,7 @@ from .device import (  # noqa: E402
     Device,
     DeviceType,
     Stream,
+    clear_streams,
     cpu,
     default_device,
     default_stream,
@@ -81,7 +83,9 @@ from .device import (  # noqa: E402
 from .memory import (  # noqa: E402
     clear_cache,
     get_active_memory,
+    get_array_buffer_size,
     get_cache_memory,
+    get_memory_limit,
     get_peak_memory,
     reset_peak_memory,
     set_cache_limit,
@@ -100,8 +104,12 @@ euler_gamma = 0.5772156649015329
 # -- mlx.core name parity (issue 12; tests/unit/test_mlx_names.py, mxir/_mlx_exceptions.py)
 from . import cuda, metal  # noqa: E402
 from .array_ops import ArrayIterator  # noqa: E402
-from .device import StreamContext, ThreadLocalStream, new_thread_local_stream  # noqa: E402
-from .device import new_stream as new_thread_unsafe_stream  # noqa: E402  (streams are labels)
+from .device import (  # noqa: E402
+    StreamContext,
+    ThreadLocalStream,
+    new_thread_local_stream,
+    new_thread_unsafe_stream,
+)
 from .device_queries import device_count, device_info  # noqa: E402
 from .indexing import _At as ArrayAt  # noqa: E402
 from .printing import PrintOptions  # noqa: E402

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 _COMPLEX = ("not yet: complex64 (and mx.fft, whose results are complex) needs complex "
             "element types through the dialect, the lowering and the runtime's buffers")
-_MEMORY = "in progress: memory API (the runtime's own allocation accounting)"
-_TRANSFORMS = "in progress: transform API (custom_function, checkpoint, export)"
 _QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxfp8), which "
        "mxir's quantize (affine mode only) does not have")
 
@@ -23,9 +21,6 @@ MISSING: dict[str, str] = {
            "generates its kernels from IR and has no op that carries foreign source")
        for n in ("fast.metal_kernel", "fast.cuda_kernel", "fast.precompiled_cuda_kernel")},
     "fast.gated_delta_update": "not yet: the gated delta-rule recurrence (a scan over time)",
-    "random.multivariate_normal": "not yet: samples through linalg's cholesky/svd",
-    **{n: _MEMORY for n in ("get_memory_limit", "get_array_buffer_size")},
-    **{n: _TRANSFORMS for n in ("FunctionExporter",)},
     # -- not in mxir, with the reason
     "distributed": (
         "needs a real multi-process collective engine: MLX's backends are MPI, its ring (TCP) "
@@ -37,6 +32,4 @@ MISSING: dict[str, str] = {
         "hook yet and on Linux there is no Metal device to capture"),
     "metal.stop_capture": "see metal.start_capture",
     **{n: _QQ for n in ("qqmm", "gather_qqmm")},
-    "clear_streams": ("not yet: mxir's streams are labels that own no resources; MLX's "
-                      "semantics for the default streams after clearing are to be matched"),
 }

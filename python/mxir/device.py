@@ -167,8 +167,38 @@ def set_default_stream(stream: Stream) -> None:
     _default_streams[stream.device] = stream
 
 
+# The streams `new_stream` made, and the thread each belongs to (None once cleared): as in MLX,
+# such a stream runs work only in its own thread until `clear_streams` there. The default
+# streams and thread-unsafe streams are not in it: every thread may use them.
+_owner: dict[Stream, int | None] = {}
+
+
 def new_stream(device) -> Stream:
+    """A new stream on `device` for this thread."""
+    s = Stream._make(_device(device), next(_stream_ids))
+    _owner[s] = threading.get_ident()
+    return s
+
+
+def new_thread_unsafe_stream(device) -> Stream:
+    """A new stream on `device` that every thread may use and `clear_streams` leaves alone."""
     return Stream._make(_device(device), next(_stream_ids))
+
+
+def clear_streams() -> None:
+    """Destroy the streams `new_stream` made in this thread (a thread-local stream's stream here
+    too): as in MLX they can still be named, and evaluating on one raises. Unlike MLX, where a
+    thread's default stream is destroyed too once used, the default streams stay usable."""
+    me = threading.get_ident()
+    for s, thread in _owner.items():
+        if thread == me:
+            _owner[s] = None
+
+
+def _check_usable(s: Stream) -> None:
+    if s in _owner and _owner[s] != threading.get_ident():
+        raise RuntimeError(f"There is no Stream({s.device.type.name}, {s.index}) in current "
+                           "thread.")
 
 
 default_stream(_default_device)  # the cpu stream is stream 0, as in MLX's CPU build
@@ -242,6 +272,8 @@ def is_available(device) -> bool:
 def check_device(device: Device | None = None) -> None:
     """Raise unless arrays can be evaluated on `device` (default: the default device)."""
     d = _default_device if device is None else _device(device)
+    if _owner:
+        _check_usable(default_stream(d))
     if d.type == DeviceType.cpu:
         return
     backends = available_backends()
@@ -255,7 +287,7 @@ def check_device(device: Device | None = None) -> None:
                            "mx.set_default_device(mx.cpu).")
 
 
-__all__ = ["Device", "DeviceType", "Stream", "StreamContext", "ThreadLocalStream", "cpu",
-           "default_device", "default_stream", "gpu", "is_available", "new_stream",
-           "new_thread_local_stream", "set_default_device", "set_default_stream", "stream",
-           "synchronize"]
+__all__ = ["Device", "DeviceType", "Stream", "StreamContext", "ThreadLocalStream", "clear_streams",
+           "cpu", "default_device", "default_stream", "gpu", "is_available", "new_stream",
+           "new_thread_local_stream", "new_thread_unsafe_stream", "set_default_device",
+           "set_default_stream", "stream", "synchronize"]

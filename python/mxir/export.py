@@ -65,6 +65,9 @@ def _module_text(entries) -> str:
     from .evaluate import context
     from .program import FunctionEmitter, build_module
 
+    if not entries:  # an exporter before its first trace
+        with context(), ir.Location.unknown():
+            return str(ir.Module.create())
     mains = []
     for trace, names in entries:
         em = FunctionEmitter(trace)
@@ -132,15 +135,36 @@ def export_function(file: str, fun: Callable, *args, shapeless: bool = False, **
         ex(*args, **kwargs)
 
 
-class exporter:  # noqa: N801 - MLX's name
-    """A context that exports several traces of one function to one file (as `mx.exporter`):
-    `with mx.exporter(file, fun) as ex: ex(*args); ex(*other_args)`."""
+class FunctionExporter:
+    """Exports several traces of one function to one file, as MLX's: made by `mx.exporter`
+    (no public constructor), called with arrays to add a trace, a context manager that closes
+    it. As in MLX the file is written from the start and after each trace, so it always imports
+    (with no trace yet, as a function that matches no call); after `close`, calls raise."""
 
-    def __init__(self, file: str, fun: Callable, *, shapeless: bool = False):
-        self.file, self.fun, self.shapeless = file, fun, shapeless
-        self.entries: list = []
+    def __init__(self, *args, **kwargs):
+        raise TypeError("mxir.FunctionExporter: no constructor defined!")
+
+    @classmethod
+    def _make(cls, file: str, fun: Callable, shapeless: bool) -> FunctionExporter:
+        ex = cls.__new__(cls)
+        ex.file, ex.fun, ex.shapeless = file, fun, shapeless
+        ex.entries, ex.closed = [], False
+        ex._write()
+        return ex
+
+    def _write(self) -> None:
+        text = _module_text(self.entries)
+        try:
+            with open(self.file, "w") as f:
+                f.write(text)
+        except OSError:
+            raise RuntimeError(f"[export_function] Failed to open {self.file}") from None
 
     def __call__(self, *args, **kwargs) -> None:
+        if self.closed:
+            raise RuntimeError("[export_function] Attempting to write after exporting is "
+                               "closed.")
+
         def checked(*a, **k):
             out = self.fun(*a, **k)
             _check_outputs(out)
@@ -148,20 +172,22 @@ class exporter:  # noqa: N801 - MLX's name
 
         trace, _ = _traced(checked, args, kwargs, self.shapeless)
         self.entries.append((trace, sorted(kwargs)))
+        self._write()
 
     def close(self) -> None:
-        if not self.entries:
-            raise ValueError("[exporter] Nothing was exported: call the exporter with arrays.")
-        text = _module_text(self.entries)
-        with open(self.file, "w") as f:
-            f.write(text)
+        self.closed = True
 
-    def __enter__(self) -> exporter:
+    def __enter__(self) -> FunctionExporter:
         return self
 
     def __exit__(self, kind, value, tb) -> None:
-        if kind is None:
-            self.close()
+        self.close()
+
+
+def exporter(file: str, fun: Callable, *, shapeless: bool = False) -> FunctionExporter:
+    """A `FunctionExporter` that writes the traces of `fun` to `file`:
+    `with mx.exporter(file, fun) as ex: ex(*args); ex(*other_args)`."""
+    return FunctionExporter._make(file, fun, shapeless)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,4 +476,5 @@ def _f32():
     return dt.float32
 
 
-__all__ = ["depends", "export_function", "export_to_dot", "exporter", "import_function"]
+__all__ = ["FunctionExporter", "depends", "export_function", "export_to_dot", "exporter",
+           "import_function"]

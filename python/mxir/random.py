@@ -247,5 +247,38 @@ def permutation(x, axis: int = 0, key: array | None = None, stream=None) -> arra
     return ops.take(x, argsort(bits((x.shape[axis],), key=key)), axis)
 
 
-__all__ = ["bernoulli", "bits", "categorical", "gumbel", "key", "laplace", "normal", "permutation",
-           "randint", "seed", "split", "state", "truncated_normal", "uniform"]
+def multivariate_normal(mean: array, cov: array, shape=(), dtype=dt.float32,
+                        key: array | None = None, stream=None) -> array:
+    """Samples of N(mean, cov) (float32 only), batch shapes of `mean`, `cov` and `shape`
+    broadcast: mean + z @ sqrt(cov), with z standard normal and the square root from the SVD
+    cov = U S Vt as U sqrt(S) Vt, as MLX (so the same key gives MLX's samples). Like MLX's
+    linalg, this runs on the CPU."""
+    from . import linalg
+    from .join_ops import matmul
+
+    if not (isinstance(mean, array) and isinstance(cov, array)):
+        raise TypeError("multivariate_normal(): incompatible function arguments: mean and cov "
+                        "must be arrays.")
+    k = key if key is not None else _next_key()  # drawn first, as MLX's binding does
+    if dtype is not None and dt.to_dtype(dtype) != dt.float32:
+        raise ValueError("[multivariate_normal] dtype must be float32.")
+    if mean.ndim < 1:
+        raise ValueError("[multivariate_normal] mean must have at least one dimension.")
+    if cov.ndim < 2:
+        raise ValueError("[multivariate_normal] cov must have at least two dimensions.")
+    n = mean.shape[-1]
+    if cov.shape[-1] != cov.shape[-2]:
+        raise ValueError("[multivariate_normal] last two dimensions of cov must be equal.")
+    if cov.shape[-1] != n:
+        raise ValueError("[multivariate_normal] mean and cov must have compatible shapes.")
+    batch = ops.broadcast_shapes(ops.broadcast_shapes(cov.shape[:-2], mean.shape[:-1]),
+                                 _shape(shape))
+    u, s, vt = linalg.svd(ops.astype(cov, dt.float32), stream=stream)
+    root = matmul(ops.multiply(u, ops.expand_dims(ops.sqrt(s), -2)), vt)
+    z = normal(batch + (n,), dt.float32, key=k)
+    return ops.add(mean, ops.squeeze(matmul(ops.expand_dims(z, -2), root), -2))
+
+
+__all__ = ["bernoulli", "bits", "categorical", "gumbel", "key", "laplace", "multivariate_normal",
+           "normal", "permutation", "randint", "seed", "split", "state", "truncated_normal",
+           "uniform"]
