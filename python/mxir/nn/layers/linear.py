@@ -42,7 +42,10 @@ class Linear(Module):
     def to_quantized(self, group_size: int | None = None, bits: int | None = None,
                      mode: str = "affine", quantize_input: bool = False) -> Module:
         """This layer as a QuantizedLinear (weights quantized)."""
-        if quantize_input:  # MLX's QQLinear needs the nvfp4 / mxfp8 modes mxir lacks
+        if quantize_input:  # MLX's QQLinear, in the nvfp4 / mxfp8 modes mxir lacks
+            if mode not in ("nvfp4", "mxfp8"):
+                raise ValueError("Quantized activations are only supported for 'nvfp4' and "
+                                 f"'mxfp8' modes, got {mode}.")
             raise ValueError("[to_quantized] quantize_input=True (QQLinear) is not implemented "
                              "in mxir.")
         return QuantizedLinear.from_linear(self, group_size, bits, mode)
