@@ -88,9 +88,27 @@ def test_quantize_model_matches_mlx(group_size, bits):
     tokens = RNG.integers(0, vocab, (3, 4)).astype(np.int32)
     for got, want in zip(ours(mx.array(tokens)), theirs(mlx.array(tokens))):
         np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-5, atol=1e-5)
+    _same_stream_and_gradients(ours, theirs, tokens, check_gradients=bits in (None, 3))
+
+
+def _same_stream_and_gradients(ours, theirs, tokens, check_gradients):
     # quantizing drew fresh layers as MLX does, so both random streams are still in step
     np.testing.assert_array_equal(np.array(mx.random.uniform(shape=(3,))),
                                   np.array(mlx.random.uniform(shape=(3,))))
+    if not check_gradients:  # differentiating is the slow part: a couple of cases suffice
+        return
+
+    # gradients reach the trainable float biases (the quantized weights are frozen)
+    def loss(model, lib):
+        def f(t):
+            a, b = model(t)
+            return (a * a).sum() + lib.sin(b).sum()
+        return f
+    _, g = nn.value_and_grad(ours, loss(ours, mx))(mx.array(tokens))
+    _, g_mlx = mnn.value_and_grad(theirs, loss(theirs, mlx))(mlx.array(tokens))
+    assert [k for k, _ in tree_flatten(g)] == [k for k, _ in mlx_tree_flatten(g_mlx)]
+    for (k, a), (_, b) in zip(tree_flatten(g), mlx_tree_flatten(g_mlx)):
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-4, atol=1e-4, err_msg=k)
 
 
 def test_quantized_layers_from_seed_and_from_weights():
