@@ -20,18 +20,26 @@ _BITS = (1, 2, 3, 4, 5, 6, 8)
 _GROUPS = (32, 64, 128)
 
 
-def _check(fn: str, mode: str, group_size, bits) -> tuple[int, int]:
+def _check_mode(fn: str, mode: str, group_size, bits) -> tuple[int, int]:
+    """(group_size, bits), MLX's defaults filled in, for the one mode mxir has."""
     if mode != "affine":
         raise ValueError(f"[{fn}] mxir supports mode 'affine' only, not {mode!r} (mxfp4, mxfp8 "
                          "and nvfp4 are not implemented).")
-    group_size = 64 if group_size is None else int(group_size)
-    bits = 4 if bits is None else int(bits)
+    return 64 if group_size is None else int(group_size), 4 if bits is None else int(bits)
+
+
+def _check_sizes(fn: str, group_size: int, bits: int) -> None:
     if group_size not in _GROUPS:
         raise ValueError(f"[{fn}] The requested group size {group_size} is not supported. The "
-                         f"supported group sizes are {', '.join(map(str, _GROUPS))}.")
+                         f"supported group sizes are 32, 64, and 128.")
     if bits not in _BITS:
         raise ValueError(f"[{fn}] The requested number of bits {bits} is not supported. The "
-                         f"supported bits are {', '.join(map(str, _BITS))}.")
+                         f"supported bits are 1, 2, 3, 4, 5, 6 and 8.")
+
+
+def _check(fn: str, mode: str, group_size, bits) -> tuple[int, int]:
+    group_size, bits = _check_mode(fn, mode, group_size, bits)
+    _check_sizes(fn, group_size, bits)
     return group_size, bits
 
 
@@ -77,17 +85,20 @@ def quantize(w, /, group_size=None, bits=None, mode="affine", *, global_scale=No
              stream=None):
     """(w_q, scales, biases): each group of `group_size` in a row of `w` as `bits`-bit
     integers q with w ~ scales * q + biases, with MLX's choice of scale and bias."""
-    group_size, bits = _check("quantize", mode, group_size, bits)
+    # MLX's order of checks: dtype, rank, divisibility, then the group size and bits
+    group_size, bits = _check_mode("quantize", mode, group_size, bits)
     w = ops.as_array(w)
+    if not dt.issubdtype(w.dtype, dt.floating):
+        raise ValueError(f"[quantize] Only real floating types can be quantized but w has type "
+                         f"{w.dtype.name}.")
     if w.ndim < 2:
-        raise ValueError(f"[quantize] The matrix to be quantized must have at least 2 "
-                         f"dimensions but it has only {w.ndim}.")
+        raise ValueError(f"[quantize] The matrix to be quantized must have at least 2 dimension "
+                         f"but it has only {w.ndim}.")
     if w.shape[-1] % group_size:
         raise ValueError(f"[quantize] The last dimension of the matrix needs to be divisible "
-                         f"by the quantization group size {group_size}. However the provided "
-                         f"matrix has shape {w.shape}")
-    if not dt.issubdtype(w.dtype, dt.floating):
-        raise ValueError("[quantize] Only floating point types can be quantized.")
+                         f"by the quantization group size {group_size}. However the provided  "
+                         f"matrix has shape ({','.join(map(str, w.shape))})")
+    _check_sizes("quantize", group_size, bits)
     n_bins = float(2 ** bits - 1)
     # in float32 whatever w's dtype, as MLX (only scales and biases are rounded to it)
     g = ops.reshape(ops.astype(w, dt.float32), w.shape[:-1] + (w.shape[-1] // group_size,

@@ -7,12 +7,11 @@ from .convolution import (  # noqa: F401
     Conv1d,
     Conv2d,
     Conv3d,
-    ConvTranspose1d,
-    ConvTranspose2d,
-    ConvTranspose3d,
 )
+from .convolution_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: F401
 from .dropout import Dropout, Dropout2d, Dropout3d  # noqa: F401
-from .linear import Bilinear, Embedding, Identity, Linear  # noqa: F401
+from .embedding import Embedding  # noqa: F401
+from .linear import Bilinear, Identity, Linear  # noqa: F401
 from .normalization import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm  # noqa: F401
 from .pooling import (  # noqa: F401
     AvgPool1d,
@@ -23,6 +22,7 @@ from .pooling import (  # noqa: F401
     MaxPool3d,
 )
 from .positional_encoding import ALiBi, RoPE, SinusoidalPositionalEncoding  # noqa: F401
+from .quantized import QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
 from .recurrent import GRU, LSTM, RNN  # noqa: F401
 from .transformer import (  # noqa: F401
     MultiHeadAttention,
@@ -32,3 +32,4 @@ from .transformer import (  # noqa: F401
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from .upsample import Upsample  # noqa: F401

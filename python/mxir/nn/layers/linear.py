@@ -1,4 +1,4 @@
-"""Identity, Linear, Bilinear, Embedding (parameters drawn in MLX's order from mxir's random
+"""Identity, Linear, Bilinear (parameters drawn in MLX's order from mxir's random
 stream, which equals MLX's, so a seeded model starts with MLX's very weights)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 import mxir as mx
 
 from .base import Module
+from .quantized import QuantizedLinear
 
 
 class Identity(Module):
@@ -38,6 +39,17 @@ class Linear(Module):
             return mx.addmm(self["bias"], x, self["weight"].T)
         return x @ self["weight"].T
 
+    def to_quantized(self, group_size: int | None = None, bits: int | None = None,
+                     mode: str = "affine", quantize_input: bool = False) -> Module:
+        """This layer as a QuantizedLinear (weights quantized)."""
+        if quantize_input:  # MLX's QQLinear, in the nvfp4 / mxfp8 modes mxir lacks
+            if mode not in ("nvfp4", "mxfp8"):
+                raise ValueError("Quantized activations are only supported for 'nvfp4' and "
+                                 f"'mxfp8' modes, got {mode}.")
+            raise ValueError("[to_quantized] quantize_input=True (QQLinear) is not implemented "
+                             "in mxir.")
+        return QuantizedLinear.from_linear(self, group_size, bits, mode)
+
 
 class Bilinear(Module):
     """y_i = x1^T W_i x2 + b_i, with W of shape (output_dims, input2_dims, input1_dims)."""
@@ -63,20 +75,3 @@ class Bilinear(Module):
         y = y.reshape(*batch, out)
         return y + self.bias if "bias" in self else y
 
-
-class Embedding(Module):
-    """A lookup table of `num_embeddings` vectors of size `dims`, normal with std sqrt(1/dims)."""
-
-    def __init__(self, num_embeddings: int, dims: int):
-        super().__init__()
-        self.weight = mx.random.normal(shape=(num_embeddings, dims), scale=math.sqrt(1 / dims))
-
-    def _extra_repr(self) -> str:
-        return f"{self.weight.shape[0]}, {self.weight.shape[1]}"
-
-    def __call__(self, x: mx.array) -> mx.array:
-        return self.weight[x]
-
-    def as_linear(self, x: mx.array) -> mx.array:
-        """The embedding as an output projection (tied weights): x @ W^T."""
-        return x @ self.weight.T
