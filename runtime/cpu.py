@@ -25,9 +25,24 @@ def _lib_dir() -> str:
 
 
 def _runtime_libs() -> list[str]:
-    lib = _lib_dir()
-    return [os.path.join(lib, n) for n in ("libmlir_c_runner_utils.so",)
-            if os.path.exists(os.path.join(lib, n))]
+    """The runner libraries handed to the JIT, those that load here: the ExecutionEngine aborts
+    the process on one that fails to load (a dependency missing, e.g. libMLIR.so on a machine
+    given only the runtime's libraries), where code that needs a missing symbol fails its
+    lookup with an error instead."""
+    global _RUNTIME_LIBS
+    if _RUNTIME_LIBS is None:
+        _RUNTIME_LIBS = []
+        for name in ("libmlir_c_runner_utils.so",):
+            path = os.path.join(_lib_dir(), name)
+            try:
+                ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+            except OSError:
+                continue
+            _RUNTIME_LIBS.append(path)
+    return _RUNTIME_LIBS
+
+
+_RUNTIME_LIBS: list[str] | None = None
 
 
 def _external_functions(llvm_module) -> list[str]:
