@@ -67,6 +67,33 @@ test)
     "$PY" -m pytest -q -p no:cacheprovider tests/unit/test_cuda_device.py tests/unit/test_ptx.py \
         "${@:2}"
     ;;
+fuzz)
+    # the frontend fuzzer's programs 0..COUNT-1 of SEED in SHARDS parallel shards (the device
+    # machine has 16 cores), each under BUDGET seconds; the summed counts go to stdout
+    seed=${2:-2026} count=${3:-10000} shards=${4:-16} budget=${5:-400}
+    export PYTHONPATH="$SITE:$PKG" MXIR_CACHE_DIR=/tmp/mxir-cache
+    dir=${OUT:-/tmp}/fuzz && mkdir -p "$dir"
+    per=$(( (count + shards - 1) / shards ))
+    for k in $(seq 0 $((shards - 1))); do
+        "$PY" -m mxir.tools.fuzz --seed "$seed" --first $((k * per)) --count "$per" \
+            --budget "$budget" --batch 40 --out "$dir/findings$k" > "$dir/shard$k.log" 2>&1 &
+    done
+    wait
+    "$PY" - "$dir" "$shards" <<'SUM'
+import json, sys
+total = {}
+for k in range(int(sys.argv[2])):
+    text = open(f"{sys.argv[1]}/shard{k}.log").read()
+    counts = json.loads(text[text.rindex("\n{") + 1:])
+    for key, v in counts.items():
+        if isinstance(v, (int, float)):
+            total[key] = max(total.get(key, 0), v) if key == "seconds" else total.get(key, 0) + v
+        elif isinstance(v, list):
+            total.setdefault(key, []).extend(v)
+print(json.dumps(total, indent=1))
+SUM
+    ;;
 *)
-    echo "usage: $0 prepare|unpack1|unpack2|unpack3|test [pytest args]"; exit 2 ;;
+    echo "usage: $0 prepare|unpack1|unpack2|unpack3|test [pytest args]|fuzz [SEED COUNT SHARDS BUDGET]"
+    exit 2 ;;
 esac

@@ -1604,16 +1604,19 @@ def write_reproducer(out_dir, n, p: Program, status, payload) -> str:
 # ---------------------------------------------------------------- main
 
 def fuzz(seed: int, count: int, budget: float, out_dir: str | None, batch: int = 25,
-         hang: float = HANG_SECONDS, shrink_budget: float = 120.0, log=print) -> dict:
+         hang: float = HANG_SECONDS, shrink_budget: float = 120.0, log=print,
+         first: int = 0) -> dict:
+    """Programs first .. first+count-1 of `seed` (a shard of a longer run: the same programs
+    as in one run, on another core)."""
     start = time.time()
     counts = {k: 0 for k in ("programs", "pass", "mismatch", "dtype", "mx-exception", "crash",
                              "crash-in-batch", "hang", "refused", "inconclusive",
                              "fuzzer-error")}
     by_kind = {"forward": 0, "transform": 0, "vmap": 0}
     findings: dict = {}
-    index = 0
-    while index < count and time.time() - start < budget:
-        n = min(batch, count - index)
+    index, end = first, first + count
+    while index < end and time.time() - start < budget:
+        n = min(batch, end - index)
         progs = [generate(seed, index + j) for j in range(n)]
         results = run_batch(progs, hang)
         for j, (status, payload) in enumerate(results):
@@ -1673,6 +1676,7 @@ def main(argv=None):
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--first", type=int, default=0, help="index of the first program (shards)")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds for running programs")
     ap.add_argument("--out", default="fuzz-findings", help="folder for reproducers")
     ap.add_argument("--batch", type=int, default=25, help="programs per child process")
@@ -1686,7 +1690,7 @@ def main(argv=None):
         print(render(generate(args.seed, args.show)))
         return 0
     counts = fuzz(args.seed, args.count, args.budget, args.out, args.batch, args.hang,
-                  log=lambda s: print(s, flush=True))
+                  log=lambda s: print(s, flush=True), first=args.first)
     print(json.dumps(counts, indent=1))
     bad = sum(counts[k] for k in ("mismatch", "dtype", "mx-exception", "crash", "crash-in-batch",
                                   "hang"))
