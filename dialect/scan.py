@@ -162,10 +162,10 @@ class ScanOp(Op):
         (x,), (y,), (ct,) = primals, outputs, cotangents
         if kind == SUM:  # the adjoint of a scan of sums is the scan the other way
             return [b.scan(ct, kind=SUM, axis=axis, reverse=not reverse, inclusive=inclusive)]
-        jac, perm = _line_jacobian(b, x, y, kind, axis, reverse, inclusive)
+        jac, dep, perm = _line_jacobian(b, x, y, kind, axis, reverse, inclusive)
         rank = b.type(x).ndim
         ctl = _expand(b, _to_last(b, ct, perm), rank - 1)  # ct[k] along the last axis
-        g = b.sum(b.multiply(jac, ctl), axes=(rank,), keepdims=False)
+        g = b.sum(_where_dependent(b, dep, jac, ctl), axes=(rank,), keepdims=False)
         return [_from_last(b, g, perm)]
 
     def jvp(self, b, primals, tangents, outputs, kind, axis, reverse, inclusive):
@@ -174,11 +174,11 @@ class ScanOp(Op):
             return [None]
         if kind == SUM:
             return [b.scan(t, kind=SUM, axis=axis, reverse=reverse, inclusive=inclusive)]
-        jac, perm = _line_jacobian(b, x, y, kind, axis, reverse, inclusive)
+        jac, dep, perm = _line_jacobian(b, x, y, kind, axis, reverse, inclusive)
         rank = b.type(x).ndim
         tl = _expand(b, _to_last(b, t, perm), rank)  # t[m] along the second-to-last axis
-        return [_from_last(b, b.sum(b.multiply(jac, tl), axes=(rank - 1,), keepdims=False),
-                           perm)]
+        return [_from_last(b, b.sum(_where_dependent(b, dep, jac, tl), axes=(rank - 1,),
+                                    keepdims=False), perm)]
 
     def batch(self, b, operands, batch_axes, kind, axis, reverse, inclusive):
         (x,), (ax,) = operands, batch_axes
@@ -207,8 +207,17 @@ def _constant(b, value: np.ndarray, dtype: str):
     return b.emit("constant", [], value=ConstValue(to_storage(value, dtype), dtype))
 
 
+def _where_dependent(b, dep, jac, v):
+    """jac * v where y[k] depends on x[m], else 0: a NaN or inf cotangent of an output that does
+    not depend on x[m] (an exclusive scan's identity slot) contributes nothing, as in MLX."""
+    zeros = b.full(b.type(jac), 0)
+    # v is masked before the product too, so that its derivative (second order) is no NaN
+    return b.select(dep, b.multiply(jac, b.select(dep, v, zeros)), zeros)
+
+
 def _line_jacobian(b, x, y, kind, axis, reverse, inclusive):
-    """J[..., m, k] = d y[k] / d x[m] for every line (the scan axis moved last), and the perm."""
+    """J[..., m, k] = d y[k] / d x[m] for every line (the scan axis moved last), the mask of
+    the (m, k) where y[k] depends on x[m], and the perm."""
     t = b.type(x)
     rank, n = t.ndim, t.shape[axis]
     perm = tuple(d for d in range(rank) if d != axis) + (axis,)
@@ -224,16 +233,19 @@ def _line_jacobian(b, x, y, kind, axis, reverse, inclusive):
         eye = b.broadcast_to(_constant(b, np.eye(n, dtype=bool), "bool"), shape=full)
         others = b.select(eye, b.full(TensorType(full, t.dtype), 1), x_j)
         part = b.scan(others, kind=PROD, axis=rank, reverse=reverse, inclusive=inclusive)
-        return b.select(dep, part, zeros), perm
+        return b.select(dep, part, zeros), dep, perm
     if kind == LOGADDEXP:
-        return b.select(dep, b.exp(b.subtract(x_m, y_k)), zeros), perm
+        # masked inside the exp too: exp(x - (-inf)) where y[k] is an exclusive scan's -inf
+        # would make the exp's derivative inf * 0
+        diff = b.select(dep, b.subtract(x_m, y_k), zeros)
+        return b.select(dep, b.exp(diff), zeros), dep, perm
     # max/min: the cotangent of y[k] goes to the last m in scan order that equals y[k] (MLX's
     # choice among ties), counted from the end of the scan
     hit = b.logical_and(dep, b.equal(x_m, y_k))
     count = b.scan(b.astype(hit, dtype="int32"), kind=SUM, axis=rank - 1, reverse=not reverse,
                    inclusive=True)
     chosen = b.logical_and(hit, b.equal(count, b.full(TensorType(full, "int32"), 1)))
-    return b.astype(chosen, dtype=t.dtype), perm
+    return b.astype(chosen, dtype=t.dtype), dep, perm
 
 
 # ---------------------------------------------------------------------------------------------

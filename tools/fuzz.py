@@ -135,7 +135,7 @@ class R:
             r = np.minimum.accumulate(a, axis=axis)
         else:
             r = np.logaddexp.accumulate(np.asarray(a, np.float64), axis=axis)
-        if not inclusive:
+        if not inclusive and a.shape[axis]:  # an empty axis stays empty (MLX)
             ident = {"cumsum": 0, "cumprod": 1, "logcumsumexp": -np.inf}[kind]
             r = np.moveaxis(r, axis, 0)
             r = np.concatenate([np.full((1,) + r.shape[1:], ident, r.dtype), r[:-1]], 0)
@@ -154,9 +154,12 @@ class R:
         return np.trunc(a).astype(np.int64) if a.dtype.kind == "f" else a.astype(np.int64)
 
     @staticmethod
-    def floor_divide(a, b):
+    def floor_divide(a, b, dtype=None):
+        """MLX's floor_divide; on floats the quotient is rounded to the result `dtype` (when
+        given) before the floor, as MLX divides in that dtype."""
         if np.asarray(a).dtype.kind == "f" or np.asarray(b).dtype.kind == "f":
-            return np.floor(np.true_divide(a, b))
+            q = np.true_divide(a, b)
+            return np.floor(round_to(q, dtype) if dtype else q)
         return np.floor_divide(a, b)
 
 
@@ -449,13 +452,20 @@ def op_binary(g: Gen):
         mx_expr = f"mx.power({base}, {mx_b})"
         np_expr = f"np.power({base.replace('mx.', 'np.')}, {np_b})"
     elif op in ("floor_divide", "remainder") and out in ("int32", "uint32"):  # no x / 0
-        mx_expr = f"mx.{op}({va}, mx.abs({mx_b}) + 1)"
-        np_expr = (f"R.floor_divide({va}, np.abs({np_b}) + 1)" if op == "floor_divide"
-                   else f"np.remainder({va}, np.abs({np_b}) + 1)")
+        # a scalar divisor stays a Python scalar (mx.abs(3) would be an int32 array: other
+        # promotion); the order is kept, so the scalar is always the divisor here
+        mx_b = repr(abs(int(vb)) + 1) if j is None else f"mx.abs({mx_b}) + 1"
+        np_b = mx_b.replace("mx.", "np.")
+        mx_expr = f"mx.{op}({va}, {mx_b})"
+        np_expr = (f"R.floor_divide({va}, {np_b})" if op == "floor_divide"
+                   else f"np.remainder({va}, {np_b})")
     else:
         mx_expr = f"mx.{op}({va}, {mx_b})"
-        np_fn = "R.floor_divide" if op == "floor_divide" else f"np.{op}"
-        np_expr = f"{np_fn}({va}, {np_b})"
+        if op == "floor_divide" and out in ("float16", "bfloat16"):
+            np_expr = f"R.floor_divide({va}, {np_b}, {out!r})"
+        else:
+            np_fn = "R.floor_divide" if op == "floor_divide" else f"np.{op}"
+            np_expr = f"{np_fn}({va}, {np_b})"
     shape = np.broadcast_shapes(a.shape, bshape)
     kink = op in ("maximum", "minimum")
     g.add(mx_expr, np_expr, args, Aval(shape, out), op, tol="kink" if kink else "elem",
@@ -535,7 +545,8 @@ def op_reduce(g: Gen):
     if op in ("all", "any"):
         out = "bool"
     elif op in ("sum", "prod"):
-        out = "int32" if a.dtype == "bool" else a.dtype
+        # MLX widens bool to int32 only where an axis is reduced (a 0-d input keeps bool)
+        out = "int32" if a.dtype == "bool" and a.shape else a.dtype
     elif op in ("max", "min"):
         out = a.dtype
     else:
@@ -562,6 +573,9 @@ def op_scan(g: Gen):
     ax = g.axis(len(a.shape))
     rev = bool(g.rng.random() < 0.3)
     inc = bool(g.rng.random() < 0.7) or op in ("cummax", "cummin")
+    # an exclusive logcumsumexp starts at -inf, where later smooth ops' derivatives are inf * 0
+    # (NaN in MLX too, finite differences say otherwise): smooth programs scan inclusively
+    inc = inc or (g.smooth_only and op == "logcumsumexp")
     flat = f"mx.flatten({g.name(i)})" if ax is None else g.name(i)
     flat_np = f"np.reshape({g.name(i)}, -1)" if ax is None else g.name(i)
     axv = 0 if ax is None else ax
@@ -678,6 +692,8 @@ def op_shape(g: Gen):
             return False
         widths = tuple((int(g.rng.integers(0, 3)), int(g.rng.integers(0, 3))) for _ in range(nd))
         cv = 0 if a.dtype == "bool" else int(g.rng.integers(-2, 3))
+        if a.dtype == "uint32":  # MLX refuses a negative fill for unsigned (as mxir does)
+            cv = abs(cv)
         mx_expr = f"mx.pad({v}, {widths!r}, constant_values={cv})"
         np_expr = f"np.pad({v}, {widths!r}, constant_values={cv})"
     elif r == "roll":

@@ -4,7 +4,6 @@ mismatch or mxir-only exception; and the fuzzer itself notices each kind of fail
 import json
 
 import mxir as mx
-import pytest
 from mxir.tools import fuzz
 
 # Open findings of this seed, each pinned by an xfail test below; remove it when fixed.
@@ -76,9 +75,9 @@ def test_reproducers_run_standalone(tmp_path):
     assert fuzz.run_program(p) == []  # the script computes what the fuzzer checked
 
 
-@pytest.mark.xfail(strict=True, reason="open: jvp of grad through prod(logcumsumexp(x, "
-                   "inclusive=False)) of a scalar (= -inf, a constant) is NaN; MLX gives 0")
-def test_open_finding_seed_11_index_87():
+def test_finding_seed_11_index_87():
+    """jvp of grad through prod(logcumsumexp(x, inclusive=False)) of a scalar (= -inf, a
+    constant) was NaN (the scan's Jacobian times its identity slot's cotangent); MLX gives 0."""
     x = mx.array(0.7048664093017578)
 
     def f(v):

@@ -81,3 +81,30 @@ def test_grad_of_prod_at_an_infinite_element():
         got = mx.grad(lambda v, axes=axes: mx.sum(mx.prod(v, axis=axes)))(mx.array(x))
         want = np.prod(x, axis=axes, keepdims=True) / x  # no zeros or infinities here
         np.testing.assert_allclose(np.array(got), want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["logcumsumexp", "cumprod", "cumsum"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_vjp_ignores_the_cotangent_of_an_exclusive_identity_slot(kind, reverse):
+    """Seed 2026 index 5051: the vjp of an exclusive scan multiplied the cotangent of its
+    identity slot (which depends on no input) by a zero Jacobian, so a NaN there (as from
+    square(-inf) downstream) made every gradient NaN. MLX gives the other slots' gradient."""
+    x = mx.array(np.array([-1.6, -2.6, -2.8], np.float32))
+    ct = np.array([1.0, 0.5, 0.25], np.float32)
+    ct[-1 if reverse else 0] = np.nan  # the identity slot
+    fn = getattr(mx, kind)
+    (got,) = mx.vjp(lambda v: fn(v, reverse=reverse, inclusive=False), [x],
+                    [mx.array(ct)])[1]
+    assert np.isfinite(np.array(got)).all(), got
+    # against finite differences of the slots that depend on x
+    xs = np.array(x, np.float64)
+    keep = np.where(np.isnan(ct), 0.0, ct)
+
+    def total(v):
+        out = np.array(fn(mx.array(v.astype(np.float32)), reverse=reverse, inclusive=False),
+                       np.float64)
+        return float(np.sum(np.where(keep != 0, out, 0.0) * keep))  # the slot's -inf: out
+
+    eps = 1e-3
+    fd = [(total(xs + eps * e) - total(xs - eps * e)) / (2 * eps) for e in np.eye(3)]
+    np.testing.assert_allclose(np.array(got), fd, rtol=2e-2, atol=2e-3)
