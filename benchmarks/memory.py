@@ -5,9 +5,10 @@
 train: the W2 MLP (benchmarks/run.py: 256x784 -> 512 -> 10, value_and_grad, plus an SGD
 update) for `--steps` steps, eager and compiled; RSS after step steps/10 and after the last
 step must differ by under 1%.
-shapes: `--shapes` eager calls on ever-new shapes (each compiles a program): resident memory
-must stay within the compile cache's byte limit (mxir.evaluate.CACHE_BYTES) plus what the
-process held before, i.e. grow by no more than the limit allows.
+shapes: `--shapes` eager calls on ever-new shapes (run op by op by the kernel library, which
+compiles a kernel per op class, not per shape): resident memory must stay within the compile
+cache's byte limit (mxir.evaluate.CACHE_BYTES) plus what the process held before, i.e. grow by
+no more than the limit allows.
 Prints the runtime's own accounting (mx.get_active_memory, get_cache_memory, the compile
 cache's bytes) beside RSS. Not a test: it gates nothing; the verdicts are printed.
 """
