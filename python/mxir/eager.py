@@ -138,12 +138,9 @@ KERNEL_RUNS = [0]  # kernels run op by op (tests count them)
 
 def run(main: tuple, inputs: list) -> list | None:
     """The results of Program `main` on `inputs` computed op by op, or None: compile it."""
-    if not ENABLED:
+    if not has_kernels(main):
         return None
     arg_types, instrs, results = main
-    for ins in instrs:  # all or nothing, decided before hashing the Program (W5's latency)
-        if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
-            return None
     if main in _NOT_EAGER:
         return None
     spent = _EAGER_TIME.get(main, 0.0)
@@ -156,7 +153,7 @@ def run(main: tuple, inputs: list) -> list | None:
     for op, attrs, refs, out_types, callee in instrs:
         step = None if callee is not None else _STEPS.get(op, _compute)
         outs = None if step is None else step(
-            op, attrs, [values[r] for r in refs], [types[r] for r in refs], out_types)
+            op, attrs, [values[r] for r in refs], tuple([types[r] for r in refs]), out_types)
         if outs is None:
             _forget(main)
             return None
@@ -170,6 +167,17 @@ def run(main: tuple, inputs: list) -> list | None:
     return outputs
 
 
+def has_kernels(main: tuple) -> bool:
+    """Whether every op of Program `main` runs op by op (a kernel or a layout step): all or
+    nothing, decided before hashing the Program (W5's latency)."""
+    if not ENABLED:
+        return False
+    for ins in main[1]:
+        if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
+            return False
+    return True
+
+
 def _forget(main) -> None:
     _EAGER_TIME.pop(main, None)
     if len(_NOT_EAGER) > 4096:
@@ -179,28 +187,51 @@ def _forget(main) -> None:
 
 def _compute(op, attrs, xs, in_types, out_types):
     """A compute op through its library kernel, shapes canonicalised; None without one."""
-    kind = _KIND.get(op) or _kind(op)
-    outs = [pooled(t.shape, numpy_dtype(t.dtype)) for t in out_types]  # counted as MLX counts
-    if kind == "elementwise" and all(t.shape == out_types[0].shape for t in in_types):
-        kernel = _kernel(op, attrs, tuple(_FLAT[t.dtype] for t in in_types),
-                         tuple(_FLAT[t.dtype] for t in out_types))
-        args = [x.reshape(-1) for x in xs]
-        results = [o.reshape(-1) for o in outs]
-    elif kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
-        t, o = in_types[0], out_types[0]
-        kernel = _kernel(op, _MIDDLE, (TensorType((None,) * 3, t.dtype),),
-                         (TensorType((None,) * 2, o.dtype),))
-        args = [xs[0].reshape(split)]
-        results = [outs[0].reshape(split[0], split[2])]
-    else:
-        kernel = _kernel(op, attrs, tuple(_SHAPE_CLASS[t] for t in in_types),
-                         tuple(_SHAPE_CLASS[t] for t in out_types))
-        args, results = xs, outs
+    key = (op, attrs, in_types, out_types)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(op, attrs, in_types, out_types)
+        if len(_PLANS) > 8192:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    kernel, flat, arg_shapes, out_specs, result_shapes = plan
     if kernel is None:
         return None
+    outs = [pooled(s, d) for s, d in out_specs]  # counted as MLX counts
+    if flat is None:
+        args, results = xs, outs
+    else:
+        args = [x.reshape(s) for x, s in zip(xs, arg_shapes)]
+        results = [o.reshape(s) for o, s in zip(outs, result_shapes)]
     KERNEL_RUNS[0] += 1
     kernel(args, results)
     return outs
+
+
+# (op, attrs, operand types, result types) -> how to run it (_plan): the types are exact, so
+# the kernel, the canonical shapes and the output specs are worked out once per op and shapes
+# (a decode loop asks again for every layer and token; working them out was half the dispatch)
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _plan(op, attrs, in_types, out_types) -> tuple:
+    """(kernel or None, canonicalised?, operand shapes, output (shape, NumPy dtype)s, result
+    shapes) for `_compute`."""
+    kind = _KIND.get(op) or _kind(op)
+    out_specs = tuple((t.shape, numpy_dtype(t.dtype)) for t in out_types)
+    if kind == "elementwise" and all(t.shape == out_types[0].shape for t in in_types):
+        kernel = _kernel(op, attrs, tuple(_FLAT[t.dtype] for t in in_types),
+                         tuple(_FLAT[t.dtype] for t in out_types))
+        return (kernel, True, ((-1,),) * len(in_types), out_specs,
+                ((-1,),) * len(out_types))
+    if kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
+        t, o = in_types[0], out_types[0]
+        kernel = _kernel(op, _MIDDLE, (TensorType((None,) * 3, t.dtype),),
+                         (TensorType((None,) * 2, o.dtype),))
+        return kernel, True, (split,), out_specs, ((split[0], split[2]),)
+    kernel = _kernel(op, attrs, tuple(_SHAPE_CLASS[t] for t in in_types),
+                     tuple(_SHAPE_CLASS[t] for t in out_types))
+    return kernel, None, None, out_specs, None
 
 
 _MIDDLE = (("axes", (1,)), ("keepdims", False))  # a reduction over (outer, reduced, inner)
