@@ -194,44 +194,63 @@ def _compute(op, attrs, xs, in_types, out_types):
         if len(_PLANS) > 8192:
             _PLANS.clear()
         _PLANS[key] = plan
-    kernel, flat, arg_shapes, out_specs, result_shapes = plan
-    if kernel is None:
+    call, arg_shapes, out_specs, result_shapes = plan
+    if call is None:
         return None
     outs = [pooled(s, d) for s, d in out_specs]  # counted as MLX counts
-    if flat is None:
-        args, results = xs, outs
-    else:
-        args = [x.reshape(s) for x, s in zip(xs, arg_shapes)]
-        results = [o.reshape(s) for o, s in zip(outs, result_shapes)]
+    if arg_shapes is None:
+        arrays = [x if x.flags.c_contiguous else _contiguous(x) for x in xs]
+        arrays += outs
+    else:  # (a reshape may keep a strided view as it is)
+        arrays = [x if (x := y.reshape(s)).flags.c_contiguous else _contiguous(x)
+                  for y, s in zip(xs, arg_shapes)]
+        arrays += [o.reshape(s) for o, s in zip(outs, result_shapes)]
     KERNEL_RUNS[0] += 1
-    kernel(args, results)
+    call(arrays)
     return outs
 
 
+def _contiguous(x):
+    return np.ascontiguousarray(x).reshape(x.shape)  # (a 0-d array stays 0-d)
+
+
 # (op, attrs, operand types, result types) -> how to run it (_plan): the types are exact, so
-# the kernel, the canonical shapes and the output specs are worked out once per op and shapes
-# (a decode loop asks again for every layer and token; working them out was half the dispatch)
+# the kernel, the canonical shapes and the output specs are worked out once per op and shapes,
+# and the kernel's call is bound to those shapes (a decode loop asks again for every layer and
+# token; working all that out, and laying out descriptors, was most of a dispatch)
 _PLANS: dict[tuple, tuple] = {}
 
 
 def _plan(op, attrs, in_types, out_types) -> tuple:
-    """(kernel or None, canonicalised?, operand shapes, output (shape, NumPy dtype)s, result
-    shapes) for `_compute`."""
+    """(bound kernel call or None, canonical operand shapes, output (shape, NumPy dtype)s,
+    canonical result shapes) for `_compute`; canonical shapes None: the types' own."""
     kind = _KIND.get(op) or _kind(op)
     out_specs = tuple((t.shape, numpy_dtype(t.dtype)) for t in out_types)
+    arg_shapes = result_shapes = None
     if kind == "elementwise" and all(t.shape == out_types[0].shape for t in in_types):
         kernel = _kernel(op, attrs, tuple(_FLAT[t.dtype] for t in in_types),
                          tuple(_FLAT[t.dtype] for t in out_types))
-        return (kernel, True, ((-1,),) * len(in_types), out_specs,
-                ((-1,),) * len(out_types))
-    if kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
+        n = (math.prod(out_types[0].shape),)
+        arg_shapes, result_shapes = (n,) * len(in_types), (n,) * len(out_types)
+    elif kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
         t, o = in_types[0], out_types[0]
         kernel = _kernel(op, _MIDDLE, (TensorType((None,) * 3, t.dtype),),
                          (TensorType((None,) * 2, o.dtype),))
-        return kernel, True, (split,), out_specs, ((split[0], split[2]),)
-    kernel = _kernel(op, attrs, tuple(_SHAPE_CLASS[t] for t in in_types),
-                     tuple(_SHAPE_CLASS[t] for t in out_types))
-    return kernel, None, None, out_specs, None
+        arg_shapes, result_shapes = (split,), ((split[0], split[2]),)
+    else:
+        kernel = _kernel(op, attrs, tuple(_SHAPE_CLASS[t] for t in in_types),
+                         tuple(_SHAPE_CLASS[t] for t in out_types))
+    if kernel is None:
+        return None, None, out_specs, None
+    shapes = [*(arg_shapes or (t.shape for t in in_types)),
+              *(result_shapes or (t.shape for t in out_types))]
+    call = kernel.bind(shapes)
+    if call is None:  # threaded code: the executable's own call
+        n = len(in_types)
+
+        def call(arrays):
+            kernel(arrays[:n], arrays[n:])
+    return call, arg_shapes, out_specs, result_shapes
 
 
 _MIDDLE = (("axes", (1,)), ("keepdims", False))  # a reduction over (outer, reduced, inner)
