@@ -373,8 +373,13 @@ def _concatenate(op, attrs, xs, in_types, out_types):
     return [np.concatenate(xs, axis=dict(attrs)["axis"])]
 
 
+def _identity(op, attrs, xs, in_types, out_types):
+    return xs  # stop_gradient outside a transform: the value itself (buffers are immutable)
+
+
 _STEPS = {"constant": _constant, "reshape": _reshape, "transpose": _transpose,
-          "broadcast_to": _broadcast_to, "slice": _slice, "concatenate": _concatenate}
+          "broadcast_to": _broadcast_to, "slice": _slice, "concatenate": _concatenate,
+          "stop_gradient": _identity}
 
 
 def warm(dtypes=("float32",)) -> int:

@@ -95,6 +95,12 @@ def _python_dtype(x) -> dt.Dtype:
 
 
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    if len(shapes) == 2:  # the common cases of binary ops, without the general walk
+        a, b = shapes
+        if a == b or not b:
+            return tuple(a)
+        if not a:
+            return tuple(b)
     ndim = builtins.max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-ndim, 0):
