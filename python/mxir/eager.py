@@ -150,10 +150,13 @@ def run(main: tuple, inputs: list) -> list | None:
     t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
     types = list(arg_types)
     values = list(inputs)
-    for op, attrs, refs, out_types, callee in instrs:
-        step = None if callee is not None else _STEPS.get(op, _compute)
-        outs = None if step is None else step(
-            op, attrs, [values[r] for r in refs], tuple([types[r] for r in refs]), out_types)
+    for op, attrs, refs, out_types, _ in instrs:  # (no callee: has_kernels)
+        step = _STEPS.get(op)
+        if step is not None:  # layout steps need no operand types
+            outs = step(op, attrs, [values[r] for r in refs], None, out_types)
+        else:
+            outs = _compute(op, attrs, [values[r] for r in refs],
+                            tuple([types[r] for r in refs]), out_types)
         if outs is None:
             _forget(main)
             return None
@@ -365,8 +368,17 @@ def _broadcast_to(op, attrs, xs, in_types, out_types):
 
 
 def _slice(op, attrs, xs, in_types, out_types):
-    a = dict(attrs)
-    return [xs[0][tuple(slice(s, e, k) for s, e, k in zip(a["start"], a["stop"], a["strides"]))]]
+    index = _INDEXES.get(attrs)
+    if index is None:
+        a = dict(attrs)
+        index = tuple(slice(s, e, k) for s, e, k in zip(a["start"], a["stop"], a["strides"]))
+        if len(_INDEXES) > 4096:
+            _INDEXES.clear()
+        _INDEXES[attrs] = index
+    return [xs[0][index]]
+
+
+_INDEXES: dict[tuple, tuple] = {}  # a slice op's attributes -> its NumPy index (loops repeat)
 
 
 def _concatenate(op, attrs, xs, in_types, out_types):
