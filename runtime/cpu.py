@@ -224,24 +224,28 @@ class CpuExecutable:
         if layout is not None:
             self._layout = layout
             return
-        words, slots = [], []
-        for shape in shapes:
-            slots.append(len(words))
-            strides, n = [], 1
-            for d in reversed(shape):
-                strides.append(n)
-                n *= d
-            words += [0, 0, 0, *shape, *reversed(strides)]  # allocated, aligned, offset, sizes,
-            # strides
-        desc = (ctypes.c_int64 * (len(words) + 1))(*words)
-        base = ctypes.addressof(desc)
-        pointers = (ctypes.c_void_p * max(1, len(slots)))(*[base + 8 * s for s in slots])
-        packed = (ctypes.c_void_p * max(1, len(slots)))(
-            *[ctypes.addressof(pointers) + 8 * i for i in range(len(slots))])
-        self._layout = (shapes, desc, slots, (pointers, packed), ctypes.addressof(packed))
+        self._layout = _lay_out(shapes)
         if len(self._layouts) >= 64:
             self._layouts.clear()
         self._layouts[key] = self._layout
+
+    def bind(self, shapes: list):
+        """A call of this executable on C-contiguous NumPy arrays of exactly `shapes` (inputs,
+        then outputs), with descriptors of its own: an eager kernel is called on many shapes
+        in turn (python/mxir/eager.py keeps one bound call per op and shapes, so a call only
+        writes data pointers). None for threaded code, which must go through `__call__`."""
+        if self._threaded:
+            return None
+        _, desc, slots, tables, packed = _lay_out(shapes)
+        fn = self._fn
+
+        def call(arrays: list, owner=self) -> None:  # the executable (its code) stays alive
+            for a, s in zip(arrays, slots):
+                desc[s] = desc[s + 1] = _data_pointer(a)
+            fn(packed)
+
+        call.tables = tables  # the pointer tables live as long as the call
+        return call
 
     def __call__(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
         arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous
@@ -261,6 +265,26 @@ class CpuExecutable:
         else:
             self._fn(packed)
         del arrays  # the inputs (possibly converted copies) lived through the call
+
+
+def _lay_out(shapes: list) -> tuple:
+    """(shapes, descriptor words, data-pointer slots, pointer tables, packed argument address)
+    for arrays of `shapes`: one int64 buffer holds every descriptor."""
+    words, slots = [], []
+    for shape in shapes:
+        slots.append(len(words))
+        strides, n = [], 1
+        for d in reversed(shape):
+            strides.append(n)
+            n *= d
+        words += [0, 0, 0, *shape, *reversed(strides)]  # allocated, aligned, offset, sizes,
+        # strides
+    desc = (ctypes.c_int64 * (len(words) + 1))(*words)
+    base = ctypes.addressof(desc)
+    pointers = (ctypes.c_void_p * max(1, len(slots)))(*[base + 8 * s for s in slots])
+    packed = (ctypes.c_void_p * max(1, len(slots)))(
+        *[ctypes.addressof(pointers) + 8 * i for i in range(len(slots))])
+    return (shapes, desc, slots, (pointers, packed), ctypes.addressof(packed))
 
 
 def _data_pointer(a: np.ndarray) -> int:

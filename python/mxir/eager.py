@@ -138,12 +138,9 @@ KERNEL_RUNS = [0]  # kernels run op by op (tests count them)
 
 def run(main: tuple, inputs: list) -> list | None:
     """The results of Program `main` on `inputs` computed op by op, or None: compile it."""
-    if not ENABLED:
+    if not has_kernels(main):
         return None
     arg_types, instrs, results = main
-    for ins in instrs:  # all or nothing, decided before hashing the Program (W5's latency)
-        if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
-            return None
     if main in _NOT_EAGER:
         return None
     spent = _EAGER_TIME.get(main, 0.0)
@@ -153,10 +150,13 @@ def run(main: tuple, inputs: list) -> list | None:
     t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
     types = list(arg_types)
     values = list(inputs)
-    for op, attrs, refs, out_types, callee in instrs:
-        step = None if callee is not None else _STEPS.get(op, _compute)
-        outs = None if step is None else step(
-            op, attrs, [values[r] for r in refs], [types[r] for r in refs], out_types)
+    for op, attrs, refs, out_types, _ in instrs:  # (no callee: has_kernels)
+        step = _STEPS.get(op)
+        if step is not None:  # layout steps need no operand types
+            outs = step(op, attrs, [values[r] for r in refs], None, out_types)
+        else:
+            outs = _compute(op, attrs, [values[r] for r in refs],
+                            tuple([types[r] for r in refs]), out_types)
         if outs is None:
             _forget(main)
             return None
@@ -170,6 +170,17 @@ def run(main: tuple, inputs: list) -> list | None:
     return outputs
 
 
+def has_kernels(main: tuple) -> bool:
+    """Whether every op of Program `main` runs op by op (a kernel or a layout step): all or
+    nothing, decided before hashing the Program (W5's latency)."""
+    if not ENABLED:
+        return False
+    for ins in main[1]:
+        if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
+            return False
+    return True
+
+
 def _forget(main) -> None:
     _EAGER_TIME.pop(main, None)
     if len(_NOT_EAGER) > 4096:
@@ -179,28 +190,70 @@ def _forget(main) -> None:
 
 def _compute(op, attrs, xs, in_types, out_types):
     """A compute op through its library kernel, shapes canonicalised; None without one."""
+    key = (op, attrs, in_types, out_types)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _plan(op, attrs, in_types, out_types)
+        if len(_PLANS) > 8192:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    call, arg_shapes, out_specs, result_shapes = plan
+    if call is None:
+        return None
+    outs = [pooled(s, d) for s, d in out_specs]  # counted as MLX counts
+    if arg_shapes is None:
+        arrays = [x if x.flags.c_contiguous else _contiguous(x) for x in xs]
+        arrays += outs
+    else:  # (a reshape may keep a strided view as it is)
+        arrays = [x if (x := y.reshape(s)).flags.c_contiguous else _contiguous(x)
+                  for y, s in zip(xs, arg_shapes)]
+        arrays += [o.reshape(s) for o, s in zip(outs, result_shapes)]
+    KERNEL_RUNS[0] += 1
+    call(arrays)
+    return outs
+
+
+def _contiguous(x):
+    return np.ascontiguousarray(x).reshape(x.shape)  # (a 0-d array stays 0-d)
+
+
+# (op, attrs, operand types, result types) -> how to run it (_plan): the types are exact, so
+# the kernel, the canonical shapes and the output specs are worked out once per op and shapes,
+# and the kernel's call is bound to those shapes (a decode loop asks again for every layer and
+# token; working all that out, and laying out descriptors, was most of a dispatch)
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _plan(op, attrs, in_types, out_types) -> tuple:
+    """(bound kernel call or None, canonical operand shapes, output (shape, NumPy dtype)s,
+    canonical result shapes) for `_compute`; canonical shapes None: the types' own."""
     kind = _KIND.get(op) or _kind(op)
-    outs = [pooled(t.shape, numpy_dtype(t.dtype)) for t in out_types]  # counted as MLX counts
+    out_specs = tuple((t.shape, numpy_dtype(t.dtype)) for t in out_types)
+    arg_shapes = result_shapes = None
     if kind == "elementwise" and all(t.shape == out_types[0].shape for t in in_types):
         kernel = _kernel(op, attrs, tuple(_FLAT[t.dtype] for t in in_types),
                          tuple(_FLAT[t.dtype] for t in out_types))
-        args = [x.reshape(-1) for x in xs]
-        results = [o.reshape(-1) for o in outs]
+        n = (math.prod(out_types[0].shape),)
+        arg_shapes, result_shapes = (n,) * len(in_types), (n,) * len(out_types)
     elif kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
         t, o = in_types[0], out_types[0]
         kernel = _kernel(op, _MIDDLE, (TensorType((None,) * 3, t.dtype),),
                          (TensorType((None,) * 2, o.dtype),))
-        args = [xs[0].reshape(split)]
-        results = [outs[0].reshape(split[0], split[2])]
+        arg_shapes, result_shapes = (split,), ((split[0], split[2]),)
     else:
         kernel = _kernel(op, attrs, tuple(_SHAPE_CLASS[t] for t in in_types),
                          tuple(_SHAPE_CLASS[t] for t in out_types))
-        args, results = xs, outs
     if kernel is None:
-        return None
-    KERNEL_RUNS[0] += 1
-    kernel(args, results)
-    return outs
+        return None, None, out_specs, None
+    shapes = [*(arg_shapes or (t.shape for t in in_types)),
+              *(result_shapes or (t.shape for t in out_types))]
+    call = kernel.bind(shapes)
+    if call is None:  # threaded code: the executable's own call
+        n = len(in_types)
+
+        def call(arrays):
+            kernel(arrays[:n], arrays[n:])
+    return call, arg_shapes, out_specs, result_shapes
 
 
 _MIDDLE = (("axes", (1,)), ("keepdims", False))  # a reduction over (outer, reduced, inner)
@@ -311,20 +364,42 @@ def _transpose(op, attrs, xs, in_types, out_types):
 
 
 def _broadcast_to(op, attrs, xs, in_types, out_types):
-    return [np.broadcast_to(xs[0], out_types[0].shape)]
+    x, shape = xs[0], out_types[0].shape
+    if not x.flags.c_contiguous:
+        return [np.broadcast_to(x, shape)]
+    # a strided view over x's own buffer: what np.broadcast_to makes, in a third of its time
+    # (never written: kernels write fresh outputs, and results leave run() contiguous)
+    pad = len(shape) - x.ndim
+    strides = (0,) * pad + tuple(0 if d != e else k
+                                 for d, e, k in zip(x.shape, shape[pad:], x.strides))
+    return [np.ndarray(shape, x.dtype, x, 0, strides)]
 
 
 def _slice(op, attrs, xs, in_types, out_types):
-    a = dict(attrs)
-    return [xs[0][tuple(slice(s, e, k) for s, e, k in zip(a["start"], a["stop"], a["strides"]))]]
+    index = _INDEXES.get(attrs)
+    if index is None:
+        a = dict(attrs)
+        index = tuple(slice(s, e, k) for s, e, k in zip(a["start"], a["stop"], a["strides"]))
+        if len(_INDEXES) > 4096:
+            _INDEXES.clear()
+        _INDEXES[attrs] = index
+    return [xs[0][index]]
+
+
+_INDEXES: dict[tuple, tuple] = {}  # a slice op's attributes -> its NumPy index (loops repeat)
 
 
 def _concatenate(op, attrs, xs, in_types, out_types):
     return [np.concatenate(xs, axis=dict(attrs)["axis"])]
 
 
+def _identity(op, attrs, xs, in_types, out_types):
+    return xs  # stop_gradient outside a transform: the value itself (buffers are immutable)
+
+
 _STEPS = {"constant": _constant, "reshape": _reshape, "transpose": _transpose,
-          "broadcast_to": _broadcast_to, "slice": _slice, "concatenate": _concatenate}
+          "broadcast_to": _broadcast_to, "slice": _slice, "concatenate": _concatenate,
+          "stop_gradient": _identity}
 
 
 def warm(dtypes=("float32",)) -> int:

@@ -223,9 +223,15 @@ def eval_arrays(arrays) -> None:
     if node.op == "call" and _eval_call(node, pending):
         return
     held = eager.held_intermediates(pending)
-    if held:  # first, as a graph of their own: kept, as MLX keeps what Python holds
-        eval_arrays(held)
-    main, inputs = trace_program(pending)
+    if held:  # kept, as MLX keeps what Python holds
+        main, inputs = trace_program(pending + held)
+        if current_target() == "cpu" and eager.has_kernels(main):
+            pending += held  # results of the same Program: op by op that computes the same
+        else:  # first, as a graph of their own: an op without a kernel there (random bits)
+            eval_arrays(held)  # does not make the roots' graph compile whole
+            main, inputs = trace_program(pending)
+    else:
+        main, inputs = trace_program(pending)
     outputs = eager.run(main, inputs) if current_target() == "cpu" else None
     if outputs is None:  # compile the whole program (fused)
         exe, out_specs = compile_program_with_outputs(main)

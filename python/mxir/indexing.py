@@ -211,7 +211,8 @@ def getitem(a, index) -> array:
         x = a
         if (starts, stops, strides) != ((0,) * a.ndim, a.shape, (1,) * a.ndim):
             x = array._op("slice", [a], start=starts, stop=stops, strides=strides)
-        return ops.reshape(x, shape)
+        # what ops.reshape makes of an exact shape (ints, no -1), without parsing it
+        return x if x.shape == shape else array._op("reshape", [x], shape=shape)
     entries = _expand(a.shape, index)
     have_arrays = any(k == _ARRAY for k, _ in entries)
 

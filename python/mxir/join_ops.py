@@ -35,6 +35,11 @@ def _slice_axis(a: array, axis: int, start: int, stop: int) -> array:
 def matmul(a, b, /, *, stream=None) -> array:
     """Matrix product with NumPy's rules: 1-D operands are promoted to a row (a) or column (b)
     and that axis is removed again; batch dimensions broadcast."""
+    if type(a) is array and type(b) is array:  # two matrices of one float dtype: as is
+        ta, tb = a._node.types[a._index], b._node.types[b._index]
+        if (len(ta.shape) == 2 == len(tb.shape) and ta.dtype == tb.dtype
+                and ta.dtype in dt.FLOATS and ta.shape[1] == tb.shape[0]):
+            return array._op("matmul", [a, b])
     a, b = ops.as_array(a), ops.as_array(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("[matmul] Got 0 dimension input. Inputs must have at least one "

@@ -95,6 +95,12 @@ def _python_dtype(x) -> dt.Dtype:
 
 
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    if len(shapes) == 2:  # the common cases of binary ops, without the general walk
+        a, b = shapes
+        if a == b or not b:
+            return tuple(a)
+        if not a:
+            return tuple(b)
     ndim = builtins.max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-ndim, 0):
@@ -145,6 +151,10 @@ def _broadcast_all(*xs):
 
 
 def _binary(name: str, a, b, float_result=False) -> array:
+    if type(a) is array and type(b) is array and shapeless.recording is None:
+        ta, tb = a._node.types[a._index], b._node.types[b._index]
+        if ta is tb and (not float_result or ta.dtype in dt.FLOATS):  # nothing to convert
+            return array._op(name, [a, b])  # (types are interned: equal types are one object)
     a, b = _promote_pair(a, b)
     if float_result and not dt.issubdtype(a.dtype, dt.floating):
         a, b = astype(a, dt.float32), astype(b, dt.float32)

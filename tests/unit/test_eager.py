@@ -30,8 +30,16 @@ def runs(monkeypatch):
         counts["executables"] += 1
         return call(self, inputs, outputs)
 
+    compute = eager._compute
+
+    def counted_compute(*args):  # a kernel's call bound to its shapes (CpuExecutable.bind)
+        outs = compute(*args)
+        counts["executables"] += outs is not None
+        return outs
+
     monkeypatch.setattr(isolate, "call_isolated", counted_isolated)
     monkeypatch.setattr(cpu.CpuExecutable, "__call__", counted_call)
+    monkeypatch.setattr(eager, "_compute", counted_compute)
     return counts
 
 
@@ -120,3 +128,23 @@ def test_kernels_load_from_disk_in_a_new_process(tmp_path):
         assert r.returncode == 0, r.stderr
     assert runs[0].stdout.split() == ["3", "True"]  # exp, multiply, sum built
     assert runs[1].stdout.split() == ["0", "True"]  # all three loaded from disk
+
+
+def test_held_intermediates_with_kernels_share_the_roots_program(monkeypatch):
+    """Op by op, held arrays are results of the roots' own Program (one trace, one pass),
+    not a graph evaluated before it; each still keeps its buffer."""
+    calls = []
+    run = eager.run
+    monkeypatch.setattr(eager, "run", lambda main, inputs: calls.append(main) or run(main, inputs))
+    x = mx.array(np.arange(6, dtype=np.float32))
+    h = x * 2
+    g = mx.exp(h)
+    y = (x + 1) * g
+    kernels = eager.KERNEL_RUNS[0]
+    mx.eval(y)
+    assert len(calls) == 1 and len(calls[0][2]) == 3  # y, h and g: one Program
+    assert eager.KERNEL_RUNS[0] - kernels == 4  # each op once
+    assert h._node.inputs == () and g._node.inputs == ()
+    np.testing.assert_allclose(np.array(g), np.exp(np.arange(6) * 2), rtol=1e-6)
+    np.testing.assert_allclose(np.array(y), (np.arange(6) + 1) * np.exp(np.arange(6) * 2),
+                               rtol=1e-6)
