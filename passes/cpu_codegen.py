@@ -166,8 +166,10 @@ def _is_elementwise(op, scalars: bool = False) -> bool:
 
 def _plan_elementwise(op):
     """(outer chunk or 0, inner tile sizes) of an elementwise op with a static iteration
-    space."""
-    if not _is_elementwise(op):
+    space; its scalar operands (a compiled function's Python numbers are inputs) move in front
+    of it: left in the body they kept W8 (`x * 2 + 1`, 16M f32) in scalar loops on one thread,
+    6.8 ms against NumPy's 8.2 ms."""
+    if not _is_elementwise(op, scalars=True):
         return None
     shape = list(ir.RankedTensorType(op.results[0].type).shape)
     if any(d < 0 for d in shape):
@@ -182,6 +184,7 @@ def _plan_elementwise(op):
         return None
     inner = [1] * (len(shape) - 1) + [width]
     chunk = _chunk(shape, width) if numel >= THREAD_MIN else 0
+    _hoist_scalars(op)
     return chunk, inner
 
 

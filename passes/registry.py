@@ -115,6 +115,8 @@ register_pass("mx-distinct-results", "copy a buffer that a function returns more
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)
 register_pass("cpu-blas-matmul", "f32/f64 linalg matmuls on memrefs -> OpenBLAS gemm calls")(
     blas_matmul)
+register_pass("cpu-blas-matmul-split", "cpu-blas-matmul, big gemms in panels on mxir's threads")(
+    lambda m: blas_matmul(m, split=True))
 register_pass("cpu-lapack", "define the LAPACK calls of mx.linalg ops (OpenBLAS's LAPACKE)")(
     cpu_lapack)
 register_pass("mx-math-approx", "float32 math ops -> vectorisable arith approximations")(
@@ -131,7 +133,8 @@ register_pass("mx-early-dealloc", "free each temporary buffer right after its la
 register_pass("mx-cpu-host", "LLVM functions ask for the host's vector width")(tag_host)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
                           "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
-                          "mx-early-dealloc", "cpu-blas-matmul", "cpu-lapack", "mx-cpu-parallel",
+                          "mx-early-dealloc", "cpu-blas-matmul-split", "cpu-lapack",
+                          "mx-cpu-parallel",
                           *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
 # the eager kernel library's single-op programs (python/mxir/eager.py): one thread, since
 # handing even one chunk to the async runtime cost ~8 us per call, more than small ops take

@@ -8,6 +8,7 @@ i-th memref descriptor.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import os
@@ -64,6 +65,13 @@ def _module_symbols(llvm_module, wanted: list[str]) -> dict[str, int]:
     from mlir import ir
 
     attrs = llvm_module.operation.attributes
+    if "mxir.serial_libs" in attrs:  # the split gemms' BLAS (passes/matmul.py): one thread
+        for pair in ir.ArrayAttr(attrs["mxir.serial_libs"]):
+            lib, setter = (ir.StringAttr(a).value for a in ir.ArrayAttr(pair))
+            if lib not in _SERIAL and os.path.exists(lib):
+                getattr(_library(lib), setter)(1)
+                _SERIAL.add(lib)
+        del attrs["mxir.serial_libs"]
     if "mxir.shared_libs" not in attrs:
         return {}
     libs = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["mxir.shared_libs"])]
@@ -72,15 +80,20 @@ def _module_symbols(llvm_module, wanted: list[str]) -> dict[str, int]:
     for lib in libs:
         if not os.path.exists(lib):
             raise RuntimeError(f"library {lib} that the compiled code calls is gone")
-        handle = _LIBRARIES.get(lib) or _LIBRARIES.setdefault(
-            lib, ctypes.CDLL(lib, mode=os.RTLD_NOW | os.RTLD_LOCAL))
+        handle = _library(lib)
         for name in wanted:
             if name not in symbols and hasattr(handle, name):
                 symbols[name] = ctypes.cast(getattr(handle, name), ctypes.c_void_p).value
     return symbols
 
 
+def _library(path: str) -> ctypes.CDLL:
+    return _LIBRARIES.get(path) or _LIBRARIES.setdefault(
+        path, ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL))
+
+
 _LIBRARIES: dict[str, ctypes.CDLL] = {}
+_SERIAL: set[str] = set()  # libraries set to one thread in this process
 
 # ---- the async runtime: mx-cpu-parallel's thread pool, and fork ----
 # The library keeps one global runtime whose thread pool starts its threads on first use. A
@@ -98,6 +111,7 @@ _ASYNC: ctypes.CDLL | None = None  # the live copy, loaded on first use
 _ASYNC_SPENT = 0  # how many copies this process (or its parents) tore down
 _ASYNC_LOCK = threading.Lock()  # held by threaded kernels and across a fork
 _KEPT = threading.local()  # `on` in a kept_across_fork block of this thread
+_RETIRED: collections.deque = collections.deque(maxlen=8)  # see CpuExecutable.__del__
 
 
 def _async_runtime() -> ctypes.CDLL:
@@ -195,6 +209,14 @@ class CpuExecutable:
         if not address:  # an unresolved symbol (e.g. a library gone since the cache entry)
             raise RuntimeError(f"JIT lookup of '{self.entry}' failed")
         self._fn = _PACKED(address)  # linked again after a fork: the layouts stay
+
+    def __del__(self) -> None:
+        # the pool's workers leave a threaded kernel's code a few instructions after the call
+        # has returned (they mark their task done, then return through it): freeing the code
+        # at once crashed one in four runs of a test that drops its executable right after a
+        # call. The engines of the last few dropped executables stay alive instead.
+        if getattr(self, "_threaded", None):
+            _RETIRED.append(self.engine)
 
     def _link_again(self) -> None:
         from mlir import ir

@@ -34,6 +34,17 @@ def test_big_elementwise_is_vectorised_threaded_and_fused():
     assert "math.sin" not in text and "math.exp" not in text  # approximations expanded
 
 
+def test_scalar_operands_broadcast_into_vectors():
+    """A program's scalar inputs (Python numbers of a compiled function) are read once in
+    front of the op: the op is still vectorised and threaded (W8, `x * 2 + 1`)."""
+    x = np.random.default_rng(3).standard_normal((1 << 12, 64)).astype(np.float32)
+    text = _codegen_ir([mx.array(x) * 2.0 + 1.0])
+    assert "scf.forall" in text and "vector<64xf32>" in text
+    assert text.count("linalg.generic") == 0
+    f = mx.compile(lambda v, a: mx.maximum(v * a + 1.0, 0.5))
+    np.testing.assert_array_equal(np.array(f(mx.array(x), 3.0)), np.maximum(x * 3 + 1, 0.5))
+
+
 def test_small_elementwise_stays_plain_loops():
     x = mx.array(np.ones(64, np.float32))
     text = _codegen_ir([w3(mx, x)])

@@ -33,6 +33,9 @@ def target(request, monkeypatch):
     if found is None:
         pytest.skip(f"no {request.param} OpenBLAS here")
     monkeypatch.setattr(blas, "blas_target", lambda: found)
+    # the compiled pipeline's split gemms call the wheel (its own thread count): NumPy's
+    # library is tested unsplit
+    monkeypatch.setattr(blas, "serial_blas_target", lambda: found if found.set_threads else None)
     return found
 
 
@@ -55,7 +58,7 @@ def test_matmul_op_matches_reference(sa, sb, dtype, target):
                  tol=_tol(dtype, sa[-1]))
 
 
-def _lowered(build, in_types, upto="cpu-blas-matmul"):
+def _lowered(build, in_types, upto="cpu-blas-matmul-split"):
     """The module of `build(b, *args)` after the CPU pipeline up to `upto`."""
     module = _module(build, in_types)
     steps = expand(["mx-to-cpu"])
@@ -216,6 +219,34 @@ def test_large_matmul_matches_numpy():
     xa, xb = _values((130, 257), "float32", 7), _values((257, 66), "float32", 8)
     r = mx.array(xa) @ mx.array(xb)
     np.testing.assert_allclose(np.array(r), xa @ xb, rtol=1e-4, atol=1e-4)
+
+
+SPLIT = [("rows", lambda b, x, y: b.matmul(x, y), ((300, 96), (96, 160))),
+         ("rows_a_t", lambda b, x, y: b.matmul(_swap(b, x), y), ((96, 300), (96, 160))),
+         ("columns", lambda b, x, y: b.matmul(x, y), ((160, 96), (96, 300))),
+         ("columns_b_t", lambda b, x, y: b.matmul(x, _swap(b, y)), ((160, 96), (300, 96)))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,build,shapes", SPLIT, ids=[s[0] for s in SPLIT])
+def test_split_gemm_panels_match_numpy(name, build, shapes, dtype, monkeypatch):
+    """cpu-blas-matmul-split: a gemm past SPLIT_MIN runs as an scf.forall of gemms on panels
+    of C's rows or columns (uneven: the last panel is short), on the wheel's BLAS."""
+    wheel = blas._wheel_openblas()
+    if wheel is None:
+        pytest.skip("no wheel OpenBLAS here")
+    monkeypatch.setattr(blas, "SPLIT_MIN", 1 << 20)
+    monkeypatch.setattr(blas, "PANELS", 7)
+    xs = [_values(s, dtype, i) for i, s in enumerate(shapes)]
+    in_types = [TensorType(s, dtype) for s in shapes]
+    with context(), ir.Location.unknown():
+        text = _lowered(build, in_types)
+        assert "scf.forall" in text and f"@{wheel.gemm[dtype[:1] + dtype[-2:]]}(" in text
+        (got,), (t,) = _run(build, xs, in_types)
+    a, c = xs
+    a = a.T if name.endswith("a_t") else a
+    c = c.T if name.endswith("b_t") else c
+    assert_close(got, a @ c, t)
 
 
 def test_module_names_its_blas_and_a_missing_library_raises(target):
