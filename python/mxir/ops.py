@@ -150,11 +150,25 @@ def _broadcast_all(*xs):
     return out
 
 
+_PLAIN_SCALARS = (int, float)  # (not bool: its promotion differs)
+
+
 def _binary(name: str, a, b, float_result=False) -> array:
-    if type(a) is array and type(b) is array and shapeless.recording is None:
-        ta, tb = a._node.types[a._index], b._node.types[b._index]
-        if ta is tb and (not float_result or ta.dtype in dt.FLOATS):  # nothing to convert
-            return array._op(name, [a, b])  # (types are interned: equal types are one object)
+    if shapeless.recording is None:  # the common cases, making the nodes the path below makes
+        if type(b) is array and type(a) in _PLAIN_SCALARS:
+            a = as_array(a, like=b)
+        elif type(a) is array and type(b) in _PLAIN_SCALARS:
+            b = as_array(b, like=a)
+        if type(a) is array and type(b) is array:
+            ta, tb = a._node.types[a._index], b._node.types[b._index]
+            if ta.dtype == tb.dtype and (not float_result or ta.dtype in dt.FLOATS):
+                if ta is not tb:  # (types are interned: equal types are one object)
+                    shape = broadcast_shapes(ta.shape, tb.shape)
+                    if ta.shape != shape:
+                        a = array._op("broadcast_to", [a], shape=shape)
+                    if tb.shape != shape:
+                        b = array._op("broadcast_to", [b], shape=shape)
+                return array._op(name, [a, b])
     a, b = _promote_pair(a, b)
     if float_result and not dt.issubdtype(a.dtype, dt.floating):
         a, b = astype(a, dt.float32), astype(b, dt.float32)
