@@ -68,7 +68,7 @@ def _nested_to_numpy(value):
 class array:
     """A lazy n-dimensional array; operations build a graph, evaluated on demand."""
 
-    __slots__ = ("_node", "_index", "__weakref__")
+    __slots__ = ("_node", "_index", "_pin", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, val, dtype=None):
@@ -76,7 +76,7 @@ class array:
             val = val.__mlx_array__()
         if isinstance(val, array):
             src = val if dtype is None else val.astype(dtype)
-            self._node, self._index = src._node, src._index
+            self._node, self._index, self._pin = src._node, src._index, None
             return
         if isinstance(val, np.ndarray) or hasattr(val, "__array__") and not isinstance(
                 val, (list, tuple)):
@@ -90,12 +90,12 @@ class array:
         with np.errstate(invalid="ignore", over="ignore"):
             storage = to_storage(host, target.name)
         node = data_node(storage, target.name)
-        self._node, self._index = node, 0
+        self._node, self._index, self._pin = node, 0, None
 
     @classmethod
     def _from(cls, node, index: int = 0) -> array:
         a = cls.__new__(cls)
-        a._node, a._index = node, index
+        a._node, a._index, a._pin = node, index, None
         return a
 
     @classmethod
@@ -200,8 +200,8 @@ class array:
     def __hash__(self):
         return id(self)
 
-    def __copy__(self):
-        return self
+    def __copy__(self):  # a new handle: `a[i] = v` later rebinds `a`, not its copy (as MLX)
+        return array._from(self._node, self._index)
 
     def __deepcopy__(self, memo):
         return array(self.__array__(copy=True), self.dtype)
@@ -211,7 +211,7 @@ class array:
 
     def __setstate__(self, state):
         other = array(state[0], dt.ALL[state[1]])
-        self._node, self._index = other._node, other._index
+        self._node, self._index, self._pin = other._node, other._index, None
 
 
 def _dtype_from_numpy(npdt) -> dt.Dtype:

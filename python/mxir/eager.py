@@ -68,7 +68,7 @@ def held_intermediates(roots) -> list:
                 u[1] += 1
     if not uses:
         return []
-    roots_ids = {id(r) for r in roots}
+    roots_ids = {id(r if r._pin is None else r._pin) for r in roots}  # graphs hold pins
     base = _BASE_REFS or _calibrate()
     held = []
     for u in uses.values():
@@ -335,8 +335,8 @@ def _kernel(op, attrs, in_types, out_types):
             kernel = compile_program(main, "cpu", KERNEL_PIPELINE)
         except (MxError, TypeError, ValueError):  # needs static dims: whole programs compile
             kernel = None
-        except RuntimeError:  # the JIT refused it (arcsinh, arccosh, arctanh with `?` dims
-            kernel = None  # leave a vector.extract unlowered): whole programs compile
+        except RuntimeError:  # the JIT refused it: whole programs compile
+            kernel = None
         else:
             BUILDS[0] += 1
             native.store(digest, kernel)

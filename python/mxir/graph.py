@@ -42,23 +42,43 @@ class Trace:
         self.shapeless = None
 
 
+def pin(a):
+    """A handle on `a`'s current value that is never rebound, made once per array and kept in
+    `a._pin` until `a[...] = v` rebinds `a` (indexing.py clears it then). Graph nodes hold pins,
+    so what they read cannot change under them, and a pin is referenced from outside the graph
+    exactly while its array lives (what eager.held_intermediates counts)."""
+    p = a._pin = _new(type(a))
+    p._node, p._index, p._pin = a._node, a._index, None
+    return p
+
+
+_new = object.__new__
+
+
 class Node:
     __slots__ = ("op", "inputs", "attrs", "types", "callee", "values", "traced", "trace",
                  "bound", "__weakref__")
 
     def __init__(self, op, inputs, attrs, types, callee=None):
         self.op = op
-        self.inputs = inputs  # tuple of arrays
+        # the inputs' pins, not the arrays themselves: `a[i] = v` rebinds the array `a` to a new
+        # value, and a node built before that must keep reading the value it saw (see pin)
+        pins = []
+        # does this node depend on a parameter of some trace? (then it must never be detached)
+        traced = False
+        for a in inputs:
+            p = a._pin
+            if p is None:
+                p = pin(a)
+            pins.append(p)
+            if p._node.traced:
+                traced = True
+        self.inputs = tuple(pins)
+        self.traced = traced
         self.attrs = attrs  # dict of Python attribute values
         self.types = types  # tuple of TensorType, one per result
         self.callee = callee  # Trace, for transform nodes
         self.values = None  # list of host-storage arrays once evaluated
-        # does this node depend on a parameter of some trace? (then it must never be detached)
-        self.traced = False
-        for a in inputs:
-            if a._node.traced:
-                self.traced = True
-                break
         # owning trace of a parameter, as a weak reference: the trace holds its parameters,
         # and a cycle would keep every traced graph (and its buffers) until the cyclic GC
         self.trace = None

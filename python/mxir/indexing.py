@@ -390,19 +390,19 @@ def _masked_set(a: array, mask, value) -> array:
 
 def _setitem(a: array, index, value) -> None:
     """MLX's `a[index] = value`: `a` is rebound to the updated array (duplicates: undefined)."""
-    # a fresh handle on a's current value: the graph must not refer to `a`, which is rebound
-    a_ = array._from(a._node, a._index)
+    # the new value's graph reads a's current value through a's pin (graph.pin), which keeps
+    # it when `a` is rebound below
     if _is_mask(index):
-        new = _masked_set(a_, index, value)
-        a._node, a._index = new._node, new._index
+        new = _masked_set(a, index, value)
+        a._node, a._index, a._pin = new._node, new._index, None
         return
-    work = dt.int32 if a_.dtype == dt.bool_ else a_.dtype
-    vals, flat = _scatter_flat(a_, index, value, work)
+    work = dt.int32 if a.dtype == dt.bool_ else a.dtype
+    vals, flat = _scatter_flat(a, index, value, work)
     ones = ops.ones((flat.size,), dt.int32)
-    hit = array._op("scatter_add", [ops.zeros((a_.size,), dt.int32), flat, ones], axis=0)
-    new = ops.where(ops.greater(hit, 0), ops.astype(vals, a_.dtype), ops.reshape(a_, (-1,)))
-    new = ops.reshape(new, a_.shape)
-    a._node, a._index = new._node, new._index
+    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat, ones], axis=0)
+    new = ops.where(ops.greater(hit, 0), ops.astype(vals, a.dtype), ops.reshape(a, (-1,)))
+    new = ops.reshape(new, a.shape)
+    a._node, a._index, a._pin = new._node, new._index, None
 
 
 class _AtIndexer:

@@ -400,3 +400,32 @@ def test_at_add_accumulates_duplicates():
     np.testing.assert_array_equal(np.array(got), want)
     got = mx.array(base).at[-1].subtract(2.0)
     np.testing.assert_array_equal(np.array(got), base - np.array([[0], [0], [2]], np.float32))
+
+
+def test_setitem_leaves_earlier_uses_alone():
+    """`a[i] = v` rebinds `a`: arrays computed from `a` before it keep the old value (as in
+    MLX and NumPy's copy semantics), also when the assignment reads `a` itself. Before graph
+    nodes held pins, the first case silently gave [20, 4, 6] and the others a cyclic graph."""
+    import copy
+
+    y = mx.array([1.0, 2.0, 3.0])
+    doubled, alias, copied = y * 2, y, copy.copy(y)
+    y[0] = 10
+    assert doubled.tolist() == [2, 4, 6]
+    assert alias.tolist() == [10, 2, 3]  # the same Python object, as in MLX
+    assert copied.tolist() == [1, 2, 3]
+    y = mx.array([1.0, 2.0, 3.0])
+    y[y > 1] = 0  # the mask reads y
+    assert y.tolist() == [1, 0, 0]
+    x = mx.zeros(5)
+    for i in range(1, 5):  # a recurrence: each step reads the array it assigns
+        x[i] = x[i - 1] * 2 + 1
+    ref = np.zeros(5, np.float32)
+    for i in range(1, 5):
+        ref[i] = ref[i - 1] * 2 + 1
+    np.testing.assert_array_equal(np.array(x), ref)
+    z = mx.arange(4)
+    before = z + 0
+    mx.eval(before)  # evaluated first: the data stays with `before`
+    z[1:3] = mx.array([7, 8])
+    assert before.tolist() == [0, 1, 2, 3] and z.tolist() == [0, 7, 8, 3]
