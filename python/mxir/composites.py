@@ -272,7 +272,8 @@ def roll(a, shift, axis=None, stream=None) -> array:
     return a
 
 
-def meshgrid(*arrays, sparse: bool = False, indexing: str = "xy", stream=None) -> list[array]:
+def meshgrid(*arrays, sparse: bool = False, indexing: str = "xy", stream=None
+             ) -> tuple[array, ...]:  # a tuple, as MLX returns it
     if indexing not in ("xy", "ij"):
         raise ValueError("[meshgrid] indexing must be 'xy' or 'ij'.")
     arrays = [reshape(as_array(a), (-1,)) for a in arrays]
@@ -284,9 +285,7 @@ def meshgrid(*arrays, sparse: bool = False, indexing: str = "xy", stream=None) -
         outs.append(reshape(a, shape))
     if indexing == "xy" and n >= 2:
         outs = [swapaxes(o, 0, 1) for o in outs]
-    if sparse:
-        return outs
-    return broadcast_arrays(*outs)
+    return tuple(outs if sparse else broadcast_arrays(*outs))
 
 
 def kron(a, b, stream=None) -> array:

@@ -112,7 +112,7 @@ def quantize(w, /, group_size=None, bits=None, mode="affine", *, global_scale=No
                              ops.expand_dims(scale, -1)))
     q = ops.clip(q, 0.0, n_bins)
     q = ops.reshape(ops.astype(q, dt.uint32), w.shape)
-    return _pack(q, bits), ops.astype(scale, w.dtype), ops.astype(bias, w.dtype)
+    return [_pack(q, bits), ops.astype(scale, w.dtype), ops.astype(bias, w.dtype)]  # a list, as MLX
 
 
 def _zero_exact(hi: array, lo: array, n_bins: float) -> tuple[array, array]:
