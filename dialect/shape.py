@@ -36,7 +36,7 @@ class ReshapeOp(Op):
             return [t.with_shape(shape)]
         if any(d < 0 for d in shape) or math.prod(shape) != t.size:
             raise MxError(f"[reshape] Cannot reshape array of size {t.size} into shape "
-                          f"({', '.join(map(str, shape))}).")
+                          f"({','.join(map(str, shape))}).")  # MLX's spelling
         return [t.with_shape(shape)]
 
     def reference(self, x, shape):

@@ -331,10 +331,10 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise AxisError(f"[reduce] Invalid axis {a} for array with {ndim} dimensions.")
+            raise AxisError(f"Invalid axis {a} for array with {ndim} dimensions.")  # MLX's
         out.append(a % ndim)
     if len(set(out)) != len(out):
-        raise ValueError("[reduce] Received duplicate axes.")
+        raise ValueError("Duplicate axes detected in reduction.")
     return tuple(sorted(out))
 
 
@@ -392,13 +392,7 @@ def reshape(a, shape, stream=None) -> array:
     if shape.count(-1) > 1:
         raise ValueError("[reshape] Reshape can only infer one dimension.")
     spec = tuple(shape)
-    if -1 in shape:
-        known = math.prod(d for d in shape if d != -1)
-        if known == 0 or a.size % known:
-            raise ValueError(f"[reshape] Cannot infer the shape of an array of size {a.size} "
-                             f"into shape {tuple(shape)}.")
-        shape[shape.index(-1)] = a.size // known
-    shape = tuple(shape)
+    shape = shapeless.resolve_minus_one(a.size, spec) if -1 in spec else spec
     if shape == a.shape:
         return a
     out = array._op("reshape", [a], shape=shape)

@@ -76,12 +76,13 @@ def size(dims) -> int:
 
 def infer_minus_one(spec):
     """A reshape target with one -1, resolved against an input shape (MLX's message)."""
-    def fn(shape):
-        n = size(shape)
-        known = math.prod(d for d in spec if d != -1)
-        if known == 0 or n % known:
-            raise ValueError(f"[reshape] Cannot infer the shape of an array of size {n} "
-                             f"into shape {tuple(spec)}.")
-        return tuple(n // known if d == -1 else d for d in spec)
+    return lambda shape: resolve_minus_one(size(shape), spec)
 
-    return fn
+
+def resolve_minus_one(n: int, spec) -> tuple[int, ...]:
+    """`spec` with its -1 taken as n // (the other dims), as MLX does; a size that does not
+    fit is then the reshape op's own error."""
+    known = math.prod(d for d in spec if d != -1)
+    if known == 0:
+        raise ValueError("[reshape] Cannot infer the shape of an empty array")
+    return tuple(n // known if d == -1 else d for d in spec)
