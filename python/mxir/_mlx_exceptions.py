@@ -17,9 +17,10 @@ _QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxf
 MISSING: dict[str, str] = {
     # -- other branches of issue 12
     **{n: _COMPLEX for n in ("complex64", "fft", "linalg.eig", "linalg.eigvals")},
-    **{n: ("not yet: a user's own kernel source (MSL or CUDA) spliced into the program; mxir "
-           "generates its kernels from IR and has no op that carries foreign source")
-       for n in ("fast.metal_kernel", "fast.cuda_kernel", "fast.precompiled_cuda_kernel")},
+    **{n: ("not yet: a user's CUDA kernel source; mxir's mx.metal_kernel op runs user MSL "
+           "through a host call of CPU programs (Metal or metal-sim), and has no CUDA "
+           "counterpart (NVRTC compilation, a launch through the CUDA runtime)")
+       for n in ("fast.cuda_kernel", "fast.precompiled_cuda_kernel")},
     "fast.gated_delta_update": "not yet: the gated delta-rule recurrence (a scan over time)",
     # -- not in mxir, with the reason
     "distributed": (

@@ -1,8 +1,8 @@
 """`mx.fast`: MLX's fused kernels, here compositions of `mx` ops (so every transform applies to
 them through the ops they expand to; the CPU codegen fuses the elementwise parts).
 
-`metal_kernel` and `cuda_kernel` (user kernel source strings) are not provided: they need a
-custom-kernel op that runs foreign source inside a compiled program, which mxir does not have.
+`metal_kernel` runs a user's MSL kernel on mxir's Metal device (python/mxir/custom_kernel.py);
+`cuda_kernel` is not provided.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import math
 from . import dtypes as dt
 from . import ops
 from .array import array
+from .custom_kernel import metal_kernel
 from .join_ops import concatenate, matmul
 from .reduce_ops import logsumexp, softmax
 
-__all__ = ["cross_entropy", "layer_norm", "rms_norm", "rope", "scaled_dot_product_attention"]
+__all__ = ["cross_entropy", "layer_norm", "metal_kernel", "rms_norm", "rope",
+           "scaled_dot_product_attention"]
 
 
 def _check_weight(name: str, x: array, w, what: str) -> None:
