@@ -11,8 +11,6 @@ from __future__ import annotations
 
 _COMPLEX = ("not yet: complex64 (and mx.fft, whose results are complex) needs complex "
             "element types through the dialect, the lowering and the runtime's buffers")
-_QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxfp8), which "
-       "mxir's quantize (affine mode only) does not have")
 
 MISSING: dict[str, str] = {
     # -- other branches of issue 12
@@ -32,5 +30,4 @@ MISSING: dict[str, str] = {
         "a Metal GPU trace (MTLCaptureManager) for Xcode; mxir's Metal runtime has no capture "
         "hook yet and on Linux there is no Metal device to capture"),
     "metal.stop_capture": "see metal.start_capture",
-    **{n: _QQ for n in ("qqmm", "gather_qqmm")},
 }

@@ -302,6 +302,119 @@ def quantized_matmul(x, w, /, scales, biases=None, transpose=True, group_size=No
     return ops.astype(matmul(x, ops.astype(dw, x.dtype)), x.dtype)
 
 
+def _shape_str(shape) -> str:
+    return f"({','.join(map(str, shape))})"
+
+
+def _validate_qqmm(tag: str, x: array, w: array, scales, group_size: int, bits: int, mode: str,
+                   global_scale_x, global_scale_w) -> int:
+    """MLX's checks of qqmm's inputs, in its order; the output's last dim."""
+    if x.ndim > 2 or w.ndim > 2:
+        raise ValueError(f"[{tag}] Only 2D inputs are supported but x.ndim() == {x.ndim} and "
+                         f"w.ndim() == {w.ndim}.")
+    if w.dtype == dt.uint32:
+        if scales is None:
+            raise ValueError(f"[{tag}] Scales must be provided if second argument is "
+                             "quantized.")
+        if w.shape[:-2] != scales.shape[:w.ndim - 2]:
+            raise ValueError(f"[{tag}] Weight and scales should have the same batch shape. "
+                             f"Received weight with shape {_shape_str(w.shape)}, scales with "
+                             f"{_shape_str(scales.shape)}.")
+        if w.shape[-1] * 32 // bits != scales.shape[-1] * group_size:
+            raise ValueError(f"[{tag}] The shapes of the weight and scales are incompatible "
+                             f"based on bits and group_size. w.shape() == "
+                             f"{_shape_str(w.shape)} and scales.shape() == "
+                             f"{_shape_str(scales.shape)} with group_size={group_size} and "
+                             f"bits={bits}")
+    elif not dt.issubdtype(w.dtype, dt.floating) or w.dtype == dt.float64:
+        raise ValueError(f"[{tag}] Only real floating types except float64 are supported but "
+                         f"second argument dtype == {w.dtype.name}.")
+    if not dt.issubdtype(x.dtype, dt.floating) or x.dtype == dt.float64:
+        raise ValueError(f"[{tag}] Only real floating types except float64 are supported but "
+                         f"first argument dtype == {x.dtype.name}.")
+    _check_global_scale(tag, mode, global_scale_x)
+    _check_global_scale(tag, mode, global_scale_w)
+    if mode == "nvfp4" and (global_scale_x is None) != (global_scale_w is None):
+        raise ValueError(f"[{tag}] For nvfp4 mode, either both global_scale_x and "
+                         "global_scale_w must be provided, or neither.")
+    if w.dtype != dt.uint32:
+        if x.shape[-1] != w.shape[-1]:
+            raise ValueError(f"[{tag}] Last dimension of first input with shape "
+                             f"{_shape_str(x.shape)} must match last dimension of second "
+                             f"input with shape {_shape_str(w.shape)}.")
+        return w.shape[-2]
+    inner = w.shape[-1] * 32 // bits
+    if inner != x.shape[-1]:
+        raise ValueError(f"[{tag}] Last dimension of first input with shape (..., "
+                         f"{x.shape[-1]}) does not match the expanded quantized matrix "
+                         f"({inner}, {w.shape[-2]}) computed from shape "
+                         f"{_shape_str(w.shape)} with group_size={group_size}, bits={bits} "
+                         f"and transpose=true")
+    return w.shape[-2]
+
+
+def _fp_quantize_dequantize(x: array, group_size: int, bits: int) -> array:
+    """x through a floating-point format and back, as MLX's CPU does to qqmm's activations:
+    per group the scale max|x| / (6 or 448) as e4m3 (group 16) or as the power of two
+    2**round(log2) (e8m0), each value to the nearest e2m1 (ties to the even code) or e4m3."""
+    g = ops.reshape(ops.astype(x, dt.float32), (-1, group_size))
+    scale = ops.divide(ops.max(ops.abs(g), axis=-1, keepdims=True), 6.0 if bits == 4 else 448.0)
+    if group_size == 16:
+        scale = from_fp8(to_fp8(scale), dt.float32)
+    else:
+        scale = ops.power(2.0, ops.clip(ops.ceil(ops.log2(scale)), -127.0, 127.0))
+    v = ops.where(ops.equal(scale, 0.0), 0.0, ops.divide(g, scale))
+    if bits == 8:
+        out = from_fp8(to_fp8(v), dt.float32)
+    else:  # e2m1: the code is the number of thresholds passed (> on odd codes' ties)
+        a = ops.abs(v)
+        code = ops.astype(ops.greater(a, 0.25), dt.int32)
+        for t, strict in ((0.75, False), (1.25, True), (1.75, False), (2.5, True),
+                          (3.5, False), (5.0, True)):
+            passed = ops.greater(a, t) if strict else ops.greater_equal(a, t)
+            code = ops.add(code, ops.astype(passed, dt.int32))
+        magnitude = take(array(_FP4[:8]), code, 0)
+        negative = ops.logical_and(ops.logical_not(ops.isnan(v)), ops.less(
+            ops.where(ops.equal(v, 0.0), ops.divide(1.0, v), v), 0.0))  # -0.0 keeps its sign
+        out = ops.where(ops.isnan(v), 6.0, ops.where(negative, ops.negative(magnitude),
+                                                      magnitude))
+    return ops.astype(ops.reshape(ops.multiply(scale, out), x.shape), x.dtype)
+
+
+def qqmm(x, w, scales=None, group_size=None, bits=None, mode="nvfp4", global_scale_x=None,
+         global_scale_w=None, *, stream=None) -> array:
+    """x @ w.T with both operands quantized. As MLX 0.32's CPU: only a single row of x
+    against a quantized w (x quantized and dequantized per group, then quantized_matmul; the
+    global scales are checked, not applied); any other case raises MLX's RuntimeError."""
+    group_size, bits = _check_mode("qqmm", mode, group_size, bits)
+    x, w = ops.as_array(x), ops.as_array(w)
+    scales = None if scales is None else ops.as_array(scales)
+    shape = x.shape
+    if x.ndim == 1:
+        x = ops.expand_dims(x, 0)
+    elif w.ndim == 2 and x.ndim > 2:
+        x = ops.flatten(x, 0, -2)
+    outer = _validate_qqmm("qqmm", x, w, scales, group_size, bits, mode, global_scale_x,
+                           global_scale_w)
+    if w.dtype != dt.uint32 or x.shape[-2] != 1:
+        raise RuntimeError("[QQMatmul] NYI for the general case")
+    xhat = _fp_quantize_dequantize(x, group_size, bits)
+    out = quantized_matmul(xhat, w, scales, None, True, group_size, bits, mode)
+    return ops.reshape(out, shape[:-1] + (outer,))
+
+
+def gather_qqmm(x, w, /, scales=None, lhs_indices=None, rhs_indices=None, group_size=None,
+                bits=None, mode="nvfp4", global_scale_x=None, global_scale_w=None, *,
+                sorted_indices=False, stream=None) -> array:
+    """MLX 0.32's CPU has no gather_qqmm: its checks, then MLX's RuntimeError."""
+    group_size, bits = _check_mode("gather_qqmm", mode, group_size, bits)
+    x, w = ops.as_array(x), ops.as_array(w)
+    scales = None if scales is None else ops.as_array(scales)
+    _check_global_scale("gather_qqmm", mode, global_scale_x)
+    _check_global_scale("gather_qqmm", mode, global_scale_w)
+    raise RuntimeError("[GatherQQMM] NYI")
+
+
 def _batch_take(a: array, indices) -> array:
     """a's matrices (last two axes) at flat `indices` into its batch axes."""
     flat = ops.reshape(a, (math.prod(a.shape[:-2]),) + a.shape[-2:])
@@ -414,5 +527,5 @@ def to_fp8(x, *, stream=None) -> array:
     return ops.astype(ops.where(negative, ops.add(code, 128), code), dt.uint8)
 
 
-__all__ = ["block_masked_mm", "dequantize", "from_fp8", "gather_mm", "gather_qmm", "quantize",
-           "quantized_matmul", "segmented_mm", "to_fp8"]
+__all__ = ["block_masked_mm", "dequantize", "from_fp8", "gather_mm", "gather_qmm",
+           "gather_qqmm", "qqmm", "quantize", "quantized_matmul", "segmented_mm", "to_fp8"]

@@ -85,8 +85,10 @@ def test_quantized_matmul_and_gather_qmm(mode):
 
 
 def _error(lib, fn):
+    """(type, message) of what fn(lib) raises, up to evaluating its result (MLX raises its
+    not-implemented cases at evaluation, mxir when called)."""
     with pytest.raises(Exception) as info:
-        fn(lib)
+        lib.eval(fn(lib))
     return type(info.value), str(info.value)
 
 
@@ -127,6 +129,55 @@ def test_errors_match_mlx():
         lambda L: L.quantized_matmul(L.ones((2, 64), dtype=L.int32),
                                      *L.quantize(L.ones((4, 64)), mode="mxfp4"),
                                      mode="mxfp4"),
+    ]
+    for i, case in enumerate(cases):
+        assert _error(mx, case) == _error(mlx, case), i
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_qqmm_on_a_single_row_as_mlx_s_cpu(mode):
+    """MLX's CPU computes qqmm for one row of x against a quantized w: x goes through the
+    format and back, then the quantized product."""
+    rng = np.random.default_rng(2)
+    for dtype, tol in (("float32", 1e-6), ("float16", 4e-3), ("bfloat16", 3e-2)):
+        for trial in range(3):
+            w = rng.standard_normal((16, 64)).astype(np.float32)
+            x = (rng.standard_normal((64,)) * rng.uniform(0.1, 4)).astype(np.float32)
+            if trial == 1:
+                x = np.round(x * 2) / 2  # ties between e2m1 codes
+            theirs_q = mlx.quantize(mlx.array(w), mode=mode)
+            ours_q = mx.quantize(mx.array(w), mode=mode)
+            xs = (x, x[None]) if trial != 2 else (x[None],)
+            for xi in xs:
+                want = mlx.qqmm(mlx.array(xi).astype(getattr(mlx, dtype)), *theirs_q, mode=mode)
+                got = mx.qqmm(mx.array(xi).astype(getattr(mx, dtype)), *ours_q, mode=mode)
+                assert got.dtype.name == dtype and got.shape == tuple(want.shape)
+                scale = np.abs(np.array(want.astype(mlx.float32))).max()
+                np.testing.assert_allclose(np.array(got.astype(mx.float32)),
+                                           np.array(want.astype(mlx.float32)),
+                                           atol=tol * scale)
+
+
+def test_qqmm_and_gather_qqmm_errors_match_mlx():
+    def quantized(L, mode="nvfp4"):
+        return L.quantize(L.ones((8, 64)), mode=mode)
+
+    cases = [
+        lambda L: L.qqmm(L.ones((2, 64)), *quantized(L)),  # NYI: more than one row
+        lambda L: L.qqmm(L.ones((1, 64)), L.ones((8, 64))),  # NYI: w not quantized
+        lambda L: L.qqmm(L.ones((1, 64)), L.ones((8, 32))),
+        lambda L: L.qqmm(L.ones((2, 1, 64)), L.ones((3, 8, 64))),
+        lambda L: L.qqmm(L.ones((1, 64)), quantized(L)[0]),
+        lambda L: L.qqmm(L.ones((1, 64), dtype=L.int32), *quantized(L)),
+        lambda L: L.qqmm(L.ones((1, 64)), L.ones((8, 64), dtype=L.float64)),
+        lambda L: L.qqmm(L.ones((1, 32)), *quantized(L)),
+        lambda L: L.qqmm(L.ones((1, 64)), *quantized(L), mode="foo"),
+        lambda L: L.qqmm(L.ones((1, 64)), *quantized(L), global_scale_x=L.array(1.0)),
+        lambda L: L.qqmm(L.ones((1, 64)), *quantized(L, "mxfp8"), mode="mxfp8",
+                         global_scale_x=L.array(1.0), global_scale_w=L.array(1.0)),
+        lambda L: L.qqmm(L.ones((1, 64)), quantized(L)[0], quantized(L)[1][:, :2]),
+        lambda L: L.gather_qqmm(L.ones((1, 64)), *quantized(L)),
+        lambda L: L.gather_qqmm(L.ones((1, 64)), *quantized(L), mode="bar"),
     ]
     for i, case in enumerate(cases):
         assert _error(mx, case) == _error(mlx, case), i
