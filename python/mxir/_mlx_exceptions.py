@@ -19,7 +19,6 @@ MISSING: dict[str, str] = {
            "through a host call of CPU programs (Metal or metal-sim), and has no CUDA "
            "counterpart (NVRTC compilation, a launch through the CUDA runtime)")
        for n in ("fast.cuda_kernel", "fast.precompiled_cuda_kernel")},
-    "fast.gated_delta_update": "not yet: the gated delta-rule recurrence (a scan over time)",
     # -- not in mxir, with the reason
     "distributed": (
         "needs a real multi-process collective engine: MLX's backends are MPI, its ring (TCP) "
