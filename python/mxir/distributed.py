@@ -78,23 +78,36 @@ def _check_group(fn: str, group) -> None:
                         f"array, kwargs = {{ group: {type(group).__name__} }}")
 
 
-def _collective(fn: str):
-    def collective(x: array, *, group: Group | None = None, stream=None) -> array:
-        from .ops import as_array
+def _over_singleton(fn: str, x, group) -> array:
+    from .ops import as_array
 
-        _check_group(fn, group)
-        return as_array(x)  # over one process: the input itself, as MLX
-
-    collective.__name__ = collective.__qualname__ = fn
-    collective.__doc__ = f"`{fn}` over the group; over the singleton group, x itself."
-    return collective
+    _check_group(fn, group)
+    return as_array(x)  # over one process a collective gives its input, as MLX
 
 
-all_sum = _collective("all_sum")
-all_gather = _collective("all_gather")
-all_max = _collective("all_max")
-all_min = _collective("all_min")
-sum_scatter = _collective("sum_scatter")
+def all_sum(x: array, *, group: Group | None = None, stream=None) -> array:
+    """The sum of x over the group's processes."""
+    return _over_singleton("all_sum", x, group)
+
+
+def all_gather(x: array, *, group: Group | None = None, stream=None) -> array:
+    """The processes' x concatenated along the first axis."""
+    return _over_singleton("all_gather", x, group)
+
+
+def all_max(x: array, *, group: Group | None = None, stream=None) -> array:
+    """The elementwise maximum of x over the group's processes."""
+    return _over_singleton("all_max", x, group)
+
+
+def all_min(x: array, *, group: Group | None = None, stream=None) -> array:
+    """The elementwise minimum of x over the group's processes."""
+    return _over_singleton("all_min", x, group)
+
+
+def sum_scatter(x: array, *, group: Group | None = None, stream=None) -> array:
+    """The sum of x over the processes, each keeping its slice of the first axis."""
+    return _over_singleton("sum_scatter", x, group)
 
 
 def send(x: array, dst: int, *, group: Group | None = None, stream=None) -> array:

@@ -2,10 +2,9 @@
 backend (which gives the same group): values, dtypes, transforms through the collectives, and
 MLX's errors."""
 
+import mxir as mx
 import numpy as np
 import pytest
-
-import mxir as mx
 
 mlx = pytest.importorskip("mlx.core")
 
