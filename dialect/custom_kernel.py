@@ -6,8 +6,8 @@ lowering copies each operand into a fresh row-contiguous buffer (MLX's `ensure_r
 copy; these buffers are always row-contiguous), allocates the results, and calls the host
 function `mxir_metal_kernel(spec address, argument-address array)`, which the frontend binds
 (python/mxir/custom_kernel.py) and which launches the kernel on the Metal device — Metal on
-macOS, metal-sim anywhere — on those buffers. The GPU pipeline refuses the call (its kernels
-would have to become steps of the launch plan).
+macOS, metal-sim anywhere — on those buffers. The GPU pipeline turns the call into a step of
+its launch plan instead (passes/gpu.py: the kernel is one more kernel of the executable).
 
 As MLX's CustomKernel primitive, it has no derivative or batching rule: each rule raises MLX's
 error. `mx.custom_function` gives a kernel its rules, as in MLX.
@@ -27,6 +27,7 @@ from .lapack import _copy_to_buffer, _module_body, _to_tensor
 from .op import Op, register
 
 KERNEL_CALL = "mxir_metal_kernel"  # the host function the lowering calls
+SPEC_ATTR = "mx.kernel_spec"  # the spec again, on the call: mx-linalg-to-gpu reads it there
 
 
 def _no_rule(kind: str):
@@ -115,6 +116,7 @@ class MetalKernelOp(Op):
         for i, buf in enumerate(buffers + outs):
             memref.store(_address(buf), argv, [arith.constant(ir.IndexType.get(), i)])
         _declare_call()
-        func.CallOp([], ir.FlatSymbolRefAttr.get(KERNEL_CALL),
-                    [_address(_spec_global(spec)), _address(argv)])
+        call = func.CallOp([], ir.FlatSymbolRefAttr.get(KERNEL_CALL),
+                           [_address(_spec_global(spec)), _address(argv)])
+        call.operation.attributes[SPEC_ATTR] = ir.StringAttr.get(spec)  # for the GPU pipeline
         return [_to_tensor(buf, t.shape, t.dtype) for buf, t in zip(outs, out_types)]

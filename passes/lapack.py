@@ -14,7 +14,6 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith, func, llvm, scf
 from mxir.dialect import MxError
-from mxir.dialect.custom_kernel import KERNEL_CALL
 from mxir.dialect.lapack import LAPACK_PREFIX
 
 from .matmul import SHARED_LIBS_ATTR, _exports, blas_target
@@ -105,24 +104,17 @@ def _repack_pivots(ptr, n, widen: bool) -> None:
 
 
 def refuse_on_gpu(module) -> None:
-    """MLX runs linalg on the CPU stream only; the GPU pipeline says so at the op. A custom
-    Metal kernel's host call (dialect/custom_kernel.py) is refused too: on the GPU it would
-    have to be a step of the launch plan, which it is not yet."""
+    """MLX runs linalg on the CPU stream only; the GPU pipeline says so at the op."""
     found = []
 
     def visit(op):
-        if op.name == "func.call":
-            callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
-            if callee.startswith(LAPACK_PREFIX) or callee == KERNEL_CALL:
-                found.append((op, callee))
-                return ir.WalkResult.INTERRUPT
+        if op.name == "func.call" and ir.FlatSymbolRefAttr(
+                op.attributes["callee"]).value.startswith(LAPACK_PREFIX):
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
-    if found and found[0][1] == KERNEL_CALL:
-        raise MxError("mx.fast.metal_kernel runs from programs on the CPU device in mxir "
-                      "(it launches the kernel on the Metal device); with mx.gpu as the "
-                      "default device it is not supported yet", found[0][0].location)
     if found:
         raise MxError("mx.linalg ops run on the CPU only (LAPACK), as in MLX: this op is not "
-                      "supported on the GPU", found[0][0].location)
+                      "supported on the GPU", found[0].location)

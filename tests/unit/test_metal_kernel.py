@@ -44,6 +44,16 @@ def metal_sim(monkeypatch):
     monkeypatch.setenv("MXIR_GPU_BACKEND", "metal-sim")
 
 
+@pytest.fixture(params=["cpu", "gpu"])
+def device(request, metal_sim):
+    """Programs on the CPU call the kernel from compiled code; on the GPU it is a launch step
+    of the plan, among the compiled kernels."""
+    previous = mx.default_device()
+    mx.set_default_device(getattr(mx, request.param))
+    yield request.param
+    mx.set_default_device(previous)
+
+
 def _mlx_source(capfd, lib, tmp_path, kwargs, call, inputs):
     """The source MLX's kernel prints with verbose=True (while exporting: no Metal needed)."""
     kernel = lib.fast.metal_kernel(**kwargs)
@@ -103,7 +113,7 @@ def test_generated_source_is_mlx_s(case, capfd, tmp_path, metal_sim):
 
 
 @sim
-def test_exp_elementwise_from_mlx_docs(metal_sim):
+def test_exp_elementwise_from_mlx_docs(device):
     kernel = mx.fast.metal_kernel(name="myexp", input_names=["inp"], output_names=["out"],
                                   source=EXP)
     for dtype in (mx.float16, mx.float32):
@@ -117,7 +127,7 @@ def test_exp_elementwise_from_mlx_docs(metal_sim):
 
 @sim
 @pytest.mark.parametrize("contiguous", [False, True])
-def test_strided_inputs_from_mlx_docs(metal_sim, contiguous):
+def test_strided_inputs_from_mlx_docs(device, contiguous):
     kernel = mx.fast.metal_kernel(name="myexp_strided", input_names=["inp"],
                                   output_names=["out"], source=EXP_STRIDED,
                                   ensure_row_contiguous=contiguous)
@@ -129,7 +139,7 @@ def test_strided_inputs_from_mlx_docs(metal_sim, contiguous):
 
 
 @sim
-def test_atomic_outputs_init_value_scalars_templates(metal_sim):
+def test_atomic_outputs_init_value_scalars_templates(device):
     kernel = mx.fast.metal_kernel(name="hist", input_names=["x", "scale"],
                                   output_names=["counts", "total"], source=HISTOGRAM,
                                   atomic_outputs=True)
@@ -147,10 +157,11 @@ def test_atomic_outputs_init_value_scalars_templates(metal_sim):
 
 
 @sim
-def test_several_outputs_small_inputs_and_a_partial_threadgroup(metal_sim):
+def test_several_outputs_small_inputs_and_a_partial_threadgroup(device):
     kernel = mx.fast.metal_kernel(name="axpy", input_names=["a", "x", "b", "n"],
                                   output_names=["y", "twice"], source=AXPY)
-    x, b = mx.arange(37, dtype=mx.float32), mx.random.normal((37,))
+    # (mx.arange with a float dtype does not compile for the GPU: an f64 start/step there)
+    x, b = mx.array(np.arange(37, dtype=np.float32)), mx.random.normal((37,))
     y, twice = kernel(inputs=[mx.array(3.0), x, b, 37], grid=(37, 1, 1),
                       threadgroup=(16, 1, 1), output_shapes=[(37,), (37,)],
                       output_dtypes=[mx.float32, mx.float32])
@@ -159,7 +170,7 @@ def test_several_outputs_small_inputs_and_a_partial_threadgroup(metal_sim):
 
 
 @sim
-def test_custom_function_gives_a_kernel_its_vjp(metal_sim):
+def test_custom_function_gives_a_kernel_its_vjp(device):
     """MLX's pattern: the kernel inside mx.custom_function, whose vjp is another kernel."""
     fwd = mx.fast.metal_kernel(name="cube", input_names=["x"], output_names=["y"],
                                source="uint i = thread_position_in_grid.x; "
