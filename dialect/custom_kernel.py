@@ -82,8 +82,8 @@ class MetalKernelOp(Op):
     arity = None
     num_results = None
     attrs = {"spec": STRING}
-    # launch(spec dict, host-storage inputs) -> host-storage outputs; the frontend sets it
-    # (the dialect imports no runtime)
+    # launch(spec dict, host-storage inputs) -> host-storage outputs on metal-sim, the
+    # reference; the frontend sets it (the dialect imports no runtime)
     launch = None
 
     vjp = _no_rule("vjp")

@@ -224,14 +224,16 @@ def _is_gpu(stream) -> bool:
 _MAX_THREADS = 1024
 
 
-def launch(spec: dict, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Run the kernel `spec` describes (dialect/custom_kernel.py) on host-storage inputs."""
+def launch(spec: dict, inputs: list[np.ndarray], dev=None) -> list[np.ndarray]:
+    """Run the kernel `spec` describes (dialect/custom_kernel.py) on host-storage inputs, on
+    `dev` (default: the selected Metal backend)."""
     from .device import gpu_backend, open_gpu
     from .metal import is_available
 
-    if not is_available():
-        raise RuntimeError("[metal_kernel] No Metal back-end.")
-    dev = open_gpu(gpu_backend())
+    if dev is None:
+        if not is_available():
+            raise RuntimeError("[metal_kernel] No Metal back-end.")
+        dev = open_gpu(gpu_backend())
     program = dev.compile(spec["source"])
     args, owned = [], []
 
@@ -308,7 +310,16 @@ def _host_call(spec_address: int, argv_address: int) -> None:
 
 
 HOST_FUNCTIONS[KERNEL_CALL] = ctypes.cast(_host_call, ctypes.c_void_p).value
-MetalKernelOp.launch = staticmethod(launch)
+
+
+def _reference(spec: dict, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The op's reference semantics: the kernel run on metal-sim, on any OS."""
+    from mxir.runtime.metal_sim import open_device
+
+    return launch(spec, inputs, open_device())
+
+
+MetalKernelOp.launch = staticmethod(_reference)
 
 
 class MetalKernel:
