@@ -6,6 +6,7 @@ import os
 import weakref
 
 from . import (  # noqa: F401  (importing a module registers its ops)
+    custom_kernel,
     elementwise,
     indexing,
     join,

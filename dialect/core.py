@@ -422,8 +422,26 @@ class DType(AttrKind):
         return _FROM_MLIR[spelling]
 
 
-INTS, SHAPE, BOOL, INT, FLOAT, DENSE, AXES, SYMBOL, DTYPE = (
-    Ints(), Shape(), Bool(), Int(), Float(), Dense(), AxisList(), Symbol(), DType())
+class String(AttrKind):
+    """Text (a custom kernel's source and launch description)."""
+
+    irdl_base = "#builtin.string"
+
+    def to_ir(self, value, ttype=None):
+        from mlir import ir
+
+        return ir.StringAttr.get(str(value))
+
+    def from_ir(self, attr, ttype=None):
+        from mlir import ir
+
+        if not isinstance(attr, ir.StringAttr):
+            raise MxError(f"expected a string attribute, got {attr}")
+        return attr.value
+
+
+INTS, SHAPE, BOOL, INT, FLOAT, DENSE, AXES, SYMBOL, DTYPE, STRING = (
+    Ints(), Shape(), Bool(), Int(), Float(), Dense(), AxisList(), Symbol(), DType(), String())
 
 
 def dense_to_ir(value: np.ndarray, ttype: TensorType, storage: bool = False):

@@ -364,6 +364,14 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
   }
+  irdl.operation @metal_kernel {
+    %args = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
+    irdl.operands(args: variadic %args)
+    %spec = irdl.base "#builtin.string"
+    irdl.attributes {"spec" = %spec}
+    irdl.results(res: variadic %res)
+  }
   irdl.operation @min {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"

@@ -39,9 +39,12 @@ builtin.module holding the gpu.modules) and returns one MSL source with every ke
 
 from __future__ import annotations
 
+import json
+
 from mlir import ir
 from mlir.dialects import affine, arith, gpu, memref, scf
 from mxir.dialect import MxError
+from mxir.dialect.custom_kernel import KERNEL_CALL, SPEC_ATTR
 from mxir.passes.lapack import refuse_on_gpu
 
 THREADS = 256
@@ -54,10 +57,12 @@ INIT_ATTR = "mx.init"  # on a linalg.generic: its output starts from this consta
 # a unit attribute on the module: matmul-shaped generics become GEMM_OP library calls
 LIBRARY_ATTR = "mx.gpu_library_calls"
 GEMM_OP = "mxlib.gemm"  # host op (unregistered dialect): one "gemm" plan step
+# host op: a user's Metal kernel (dialect/custom_kernel.py) on its buffers, one "launch" step
+KERNEL_OP = "mxlib.metal_kernel"
 VIEW_OPS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
             "memref.reinterpret_cast")
 HOST_OPS = ("arith.constant", "memref.alloc", "memref.dealloc", "memref.get_global",
-            "func.return", "gpu.launch", GEMM_OP) + VIEW_OPS
+            "func.return", "gpu.launch", GEMM_OP, KERNEL_OP) + VIEW_OPS
 
 
 # after linalg-to-gpu: outline, then fold views into base-buffer indexing inside kernels
@@ -915,14 +920,102 @@ def _check_detached(op) -> None:
                           "used", op.location)
 
 
+def _address_of(v: ir.Value) -> ir.Value:
+    """The buffer whose address `v` is (index_cast of extract_aligned_pointer_as_index)."""
+    cast = v.owner
+    extract = cast.operands[0].owner
+    if _name(cast) != "arith.index_cast" or _name(extract) != \
+            "memref.extract_aligned_pointer_as_index":
+        raise MxError("mx-to-gpu: a custom kernel's argument is not a buffer's address",
+                      cast.location)
+    return extract.operands[0]
+
+
+def _erase_unused(op) -> None:
+    """Erase `op` if nothing uses its results, then its operands' producers likewise."""
+    if any(list(r.uses) for r in op.results):
+        return
+    producers = [v.owner for v in op.operands if not isinstance(v.owner, ir.Block)]
+    op.erase()
+    for p in producers:
+        _erase_unused(p)
+
+
+def _custom_kernels(block) -> None:
+    """Each call of a custom kernel's host function (dialect/custom_kernel.py) becomes a
+    KERNEL_OP on the buffers whose addresses its argument array holds; the host-side address
+    arithmetic goes."""
+    for op in list(block.operations):
+        if _name(op) != "func.call" or ir.FlatSymbolRefAttr(
+                op.attributes["callee"]).value != KERNEL_CALL:
+            continue
+        argv = _address_of(op.operands[1])
+        stores = {}
+        for use in list(argv.uses):
+            user = use.owner
+            if _name(user) == "memref.store":
+                stores[_scalar(user.operands[2].owner)[0]] = (user, _address_of(user.operands[0]))
+        with ir.InsertionPoint(op), op.location:
+            ir.Operation.create(KERNEL_OP, results=[],
+                                operands=[stores[i][1] for i in range(len(stores))],
+                                attributes={"spec": op.attributes[SPEC_ATTR]})
+        store_ops = [user for user, _ in stores.values()]
+        addresses = [v.owner for v in op.operands]  # of the spec and of the argument array
+        op.erase()
+        for user in store_ops:
+            value_op = user.operands[0].owner
+            user.erase()
+            _erase_unused(value_op)
+        for address in addresses:
+            _erase_unused(address)
+
+
+def _kernel_launch(op, buffer, constant, kernels: list) -> list[dict]:
+    """The plan steps of a KERNEL_OP: its outputs' initial value copied in, then the launch
+    with MLX's dispatch (threads, groups of min(threadgroup, grid)); `constant(array)` makes a
+    plan constant (the shape, strides and ndim buffers the kernel's signature names)."""
+    import numpy as np
+    from mxir.dialect import numpy_dtype, to_storage
+
+    spec = json.loads(ir.StringAttr(op.attributes["spec"]).value)
+    n_in = len(spec["inputs"])
+    ids = [buffer(v, op) for v in op.operands]
+    args, steps = [], []
+    for bid, (shape, _), info in zip(ids, spec["inputs"], spec["shape_infos"]):
+        args.append({"buffer": bid})
+        if shape:
+            strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
+            for present, data in zip(info, (np.asarray(shape, np.int32),
+                                            np.asarray(strides, np.int64),
+                                            np.asarray([len(shape)], np.int32))):
+                if present:
+                    args.append({"buffer": constant(data)})
+    for bid, (shape, dtype) in zip(ids[n_in:], spec["outputs"]):
+        args.append({"buffer": bid})
+        if spec["init_value"] is not None:
+            with np.errstate(invalid="ignore", over="ignore"):
+                fill = to_storage(np.full(shape, spec["init_value"]), dtype)
+            steps.append({"op": "copy", "src": constant(fill.astype(numpy_dtype(dtype))),
+                          "dst": bid, "nbytes": fill.nbytes})
+    grid = spec["grid"]
+    if all(g > 0 for g in grid):
+        steps.append({"op": "launch", "kernel": spec["kernel"], "grid": grid,
+                      "threadgroup": [min(t, g) for t, g in zip(spec["threadgroup"], grid)],
+                      "dispatch": "threads", "args": args})
+    kernels.append({"name": spec["kernel"], "source": spec["source"],
+                    "args": [{"kind": "buffer"} for _ in args]})
+    return steps
+
+
 def linalg_to_gpu(module) -> None:
     """Replace every linalg op and host-level loop of each function with gpu.launch ops (and,
     when the module has LIBRARY_ATTR, float matmuls with GEMM_OP library calls)."""
     refuse_on_gpu(module)
     library = LIBRARY_ATTR in module.operation.attributes
     for f in module.body.operations:
-        if _name(f) != "func.func":
+        if _name(f) != "func.func" or not f.regions[0].blocks:  # a declaration
             continue
+        _custom_kernels(f.regions[0].blocks[0])
         _fold_fills(f.regions[0].blocks[0], library)
         for op in list(f.regions[0].blocks[0].operations):
             name = _name(op)
@@ -1070,9 +1163,20 @@ def extract_plan(module, n_inputs: int, entry: str = "main") -> dict:
                 return {"scalar": x, "type": t}
         raise MxError("mx-to-gpu: a kernel argument is computed on the host", what.location)
 
+    def constant(data) -> int:
+        from mxir.schema.executable import encode_bytes
+
+        element = {1: "i8", 2: "i16", 4: "i32", 8: "i64"}[data.itemsize]  # the bytes matter
+        bid = len(buffers)
+        buffers.append({"id": bid, "nbytes": data.nbytes, "element": element,
+                        "shape": list(data.shape)})
+        constants[str(bid)] = {"element": element, "data": encode_bytes(data)}
+        return bid
+
     inputs = [new(a) for a in list(block.arguments)[:n_inputs]]
     outputs = [new(a) for a in list(block.arguments)[n_inputs:]]
     steps: list[dict] = []
+    custom_kernels: list[dict] = []
     temps: list[int] = []
     for op in block.operations:
         name = _name(op)
@@ -1109,14 +1213,19 @@ def extract_plan(module, n_inputs: int, entry: str = "main") -> dict:
                     v, ir.DenseI64ArrayAttr) else ir.IntegerAttr(v).value)
             step["element"] = _element(ir.MemRefType(op.operands[2].type).element_type)
             steps.append(step)
+        elif name == KERNEL_OP:
+            steps += _kernel_launch(op, buffer, constant, custom_kernels)
         elif name in ("memref.dealloc", "func.return") or name in VIEW_OPS:
             continue  # frees follow liveness below; views resolve to their base buffer
         else:
             raise MxError(f"mx-to-gpu: host op '{name}' has no plan step", op.location)
     steps = _elide_output_copies(steps, temps, set(outputs) - set(inputs),
                                  {b["id"]: b["nbytes"] for b in buffers})
-    return {"buffers": buffers, "inputs": inputs, "outputs": outputs, "constants": constants,
+    plan = {"buffers": buffers, "inputs": inputs, "outputs": outputs, "constants": constants,
             "steps": _free_after_last_use(steps, temps)}
+    if custom_kernels:  # compile_for_gpu makes them kernels of the executable
+        plan["custom_kernels"] = custom_kernels
+    return plan
 
 
 def _step_buffers(s: dict) -> list[int]:
@@ -1255,6 +1364,11 @@ def compile_for_gpu(module, entry: str = "main", translate=None, target: str = "
     kernels = [Kernel(entry_name.get(k["name"], k["name"]), source,
                       declared_scalars(k["args"], info.get(k["name"])), k["workgroup"],
                       tuple(k["block"])) for k in kernel_signatures(module)]
+    custom = plan.pop("custom_kernels", [])
+    if custom and target != "msl":
+        raise MxError(f"mx.fast.metal_kernel: a Metal kernel cannot run on the {target} "
+                      "target")
+    kernels += [Kernel(k["name"], k["source"], k["args"]) for k in custom]
     return Executable(target, kernels, plan)
 
 

@@ -290,6 +290,8 @@ def compile_for_ptx(module, entry: str = "main", chip: str = DEFAULT_CHIP,
     from mxir.schema.executable import Executable, Kernel
 
     plan = lower_to_plan(module, entry, library)
+    if plan.pop("custom_kernels", None):
+        raise MxError("mx.fast.metal_kernel: a Metal kernel cannot run on the ptx target")
     signatures = kernel_signatures(module)
     prepare_kernels(module, plan)
     sources = to_ptx(module, chip)

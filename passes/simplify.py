@@ -41,9 +41,13 @@ def _constant_value(value):
     return DENSE.from_ir(op.attributes["value"])
 
 
+_NOT_FOLDED = ("constant", "random_bits", "metal_kernel")
+
+
 def _fold_constants(func) -> None:
     for op in body_ops(func):
-        if not _is_pure_mx(op) or mx_name(op) in ("constant", "random_bits") or not op.operands:
+        # a user's kernel is not run at compile time (the compiler is a forked child)
+        if not _is_pure_mx(op) or mx_name(op) in _NOT_FOLDED or not op.operands:
             continue
         consts = [_constant_value(v) for v in op.operands]
         if any(c is None for c in consts):

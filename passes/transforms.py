@@ -227,10 +227,18 @@ def vjp_values(op, callee) -> list:
 
     for o, c in zip(returned, cotangents):
         accumulate(o, c, b0)
+    # values that depend on the differentiated arguments: as MLX's tape, the reverse sweep
+    # visits only ops with such an operand (other cotangents reach no gradient, and an op
+    # without a vjp rule, a custom kernel, may compute one)
+    params = list(callee.regions[0].blocks[0].arguments)
+    active = {params[i] for i in argnums}
+    for m, _ in cloned:
+        if any(v in active for v in m.op.operands):
+            active.update(m.op.results)
     for m, new in reversed(cloned):
         original = m.op
         cts = [acc.get(r) for r in original.results]
-        if all(c is None for c in cts):
+        if all(c is None for c in cts) or not any(v in active for v in original.operands):
             continue
         b = Builder(ip, new.location)
         cts = [c if c is not None else b.zeros_like(r) for c, r in zip(cts, new.results)]
@@ -243,7 +251,6 @@ def vjp_values(op, callee) -> list:
                           f"{len(new.operands)} operands", m.location)
         for v, c in zip(original.operands, in_cts):
             accumulate(v, c, b)
-    params = list(callee.regions[0].blocks[0].arguments)
     grads = [acc[params[i]] if params[i] in acc else b0.zeros_like(args[i]) for i in argnums]
     return outs + grads
 

@@ -46,6 +46,12 @@ def _runtime_libs() -> list[str]:
 _RUNTIME_LIBS: list[str] | None = None
 
 
+# name -> address of a host function that compiled code may call (a ctypes callback the
+# frontend registers: `mxir_metal_kernel`, dialect/custom_kernel.py); bound by address, so code
+# that calls one is never linked into a shared library (native.py)
+HOST_FUNCTIONS: dict[str, int] = {}
+
+
 def _external_functions(llvm_module) -> list[str]:
     from mlir import ir
 
@@ -186,6 +192,7 @@ class CpuExecutable:
     def __init__(self, llvm_module, entry: str = "main"):
         wanted = _external_functions(llvm_module)
         self._symbols = _module_symbols(llvm_module, wanted)
+        self._symbols.update({n: HOST_FUNCTIONS[n] for n in wanted if n in HOST_FUNCTIONS})
         self._threaded = [n for n in wanted if n.startswith(_ASYNC_PREFIX)]
         # a fork spends the async runtime: threaded code is linked again from its text
         self._text = str(llvm_module) if self._threaded else None

@@ -102,7 +102,7 @@ newaxis = None
 euler_gamma = 0.5772156649015329
 
 # -- mlx.core name parity (issue 12; tests/unit/test_mlx_names.py, mxir/_mlx_exceptions.py)
-from . import cuda, metal  # noqa: E402
+from . import cuda, distributed, metal  # noqa: E402
 from .array_ops import ArrayIterator  # noqa: E402
 from .device import (  # noqa: E402
     StreamContext,

@@ -209,6 +209,17 @@ def _compiler_digest() -> bytes:
         return _COMPILER_DIGEST
 
 
+# exceptions of host functions that compiled code called (a custom Metal kernel's launch,
+# python/mxir/custom_kernel.py): they cannot unwind through compiled frames, so they wait here
+KERNEL_ERRORS: list[BaseException] = []
+
+
+def _raise_kernel_error() -> None:
+    error = KERNEL_ERRORS.pop()
+    KERNEL_ERRORS.clear()
+    raise error
+
+
 def eval_arrays(arrays) -> None:
     """Evaluate the arrays that have no value yet, in one compiled program."""
     pending = []
@@ -237,6 +248,8 @@ def eval_arrays(arrays) -> None:
         exe, out_specs = compile_program_with_outputs(main)
         outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
         exe(inputs, outputs)
+        if KERNEL_ERRORS:
+            _raise_kernel_error()
     for a, v in zip(pending, outputs):
         node = a._node
         if node.values is None:
@@ -291,6 +304,8 @@ def _eval_call(node, pending) -> bool:
         inputs.append(x)
     outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
     exe(inputs, outputs)
+    if KERNEL_ERRORS:
+        _raise_kernel_error()
     node.values = outputs
     node.detach()
     return True

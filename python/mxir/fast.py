@@ -1,8 +1,8 @@
 """`mx.fast`: MLX's fused kernels, here compositions of `mx` ops (so every transform applies to
 them through the ops they expand to; the CPU codegen fuses the elementwise parts).
 
-`metal_kernel` and `cuda_kernel` (user kernel source strings) are not provided: they need a
-custom-kernel op that runs foreign source inside a compiled program, which mxir does not have.
+`metal_kernel` runs a user's MSL kernel on mxir's Metal device (python/mxir/custom_kernel.py);
+`cuda_kernel` is not provided.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import math
 from . import dtypes as dt
 from . import ops
 from .array import array
-from .join_ops import concatenate, matmul
+from .custom_kernel import metal_kernel
+from .join_ops import concatenate, matmul, stack
 from .reduce_ops import logsumexp, softmax
 
-__all__ = ["cross_entropy", "layer_norm", "rms_norm", "rope", "scaled_dot_product_attention"]
+__all__ = ["cross_entropy", "gated_delta_update", "layer_norm", "metal_kernel", "rms_norm",
+           "rope", "scaled_dot_product_attention"]
 
 
 def _check_weight(name: str, x: array, w, what: str) -> None:
@@ -173,3 +175,38 @@ def cross_entropy(logits: array, targets: array, *, stream=None) -> array:
     logits, targets = ops.as_array(logits), ops.as_array(targets)
     picked = ops.take_along_axis(logits, ops.expand_dims(targets, -1), axis=-1)
     return ops.subtract(logsumexp(logits, axis=-1), ops.squeeze(picked, -1))
+
+
+def gated_delta_update(q: array, k: array, v: array, gamma: array, beta: array,
+                       initial_state: array | None = None, mask: array | None = None,
+                       stream=None) -> list[array]:
+    """The gated delta rule over time, per batch and value head h (key heads shared by
+    Hv / Hk value heads), with a float32 state S of shape (B, Hv, Dv, Dk):
+    S = gamma_t S; S += beta_t (v_t - S k_t) k_t^T; y_t = S q_t; where mask[:, t] is False the
+    state keeps its previous value and y_t is 0 (as MLX). Returns (y (B, T, Hv, Dv) in q's
+    dtype, the final S). Written as ops, a step per time index, so every transform applies."""
+    from .composites import repeat
+
+    q, k, v = ops.as_array(q), ops.as_array(k), ops.as_array(v)
+    gamma, beta = ops.as_array(gamma), ops.as_array(beta)
+    b, t_len, hk, dk = q.shape
+    hv, dv = v.shape[2], v.shape[3]
+    if hv != hk:  # each key head serves hv // hk consecutive value heads
+        q, k = repeat(q, hv // hk, axis=2), repeat(k, hv // hk, axis=2)
+    state = (ops.zeros((b, hv, dv, dk), dt.float32) if initial_state is None
+             else ops.astype(ops.as_array(initial_state), dt.float32))
+    ys = []
+    for t in range(t_len):
+        previous = state
+        state = ops.multiply(state, ops.expand_dims(gamma[:, t], (-1, -2)))
+        k_t = ops.expand_dims(k[:, t], -2)                                  # (B, Hv, 1, Dk)
+        remembered = ops.sum(ops.multiply(state, k_t), axis=-1)             # (B, Hv, Dv)
+        delta = ops.multiply(ops.subtract(v[:, t], remembered), ops.expand_dims(beta[:, t], -1))
+        state = ops.add(state, ops.multiply(k_t, ops.expand_dims(delta, -1)))
+        y = ops.sum(ops.multiply(state, ops.expand_dims(q[:, t], -2)), axis=-1)
+        if mask is not None:
+            keep = ops.reshape(ops.as_array(mask)[:, t], (b, 1, 1, 1))
+            state = ops.where(keep, state, previous)
+            y = ops.where(keep[..., 0], y, ops.zeros((), y.dtype))
+        ys.append(y)
+    return [ops.astype(stack(ys, axis=1), q.dtype), state]

@@ -90,6 +90,8 @@ class KernelInfo:
     params: list[Param]
     slots: int = 0  # size of the argument array: 1 + the highest buffer index
     buffers: dict = field(default_factory=dict)  # buffer index -> Param
+    template: bool = False  # a function template: launched only through an instantiation
+    call: str = ""  # what the launcher calls: the name, or `f<args>` for an instantiation
 
 
 _ATTR = re.compile(r"\[\[\s*([A-Za-z_]\w*)\s*(?:\(\s*([^()\[\]]*?)\s*\))?\s*\]\]")
@@ -98,6 +100,12 @@ _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _SYNC = re.compile(r"\b(?:threadgroup_barrier|simdgroup_barrier|simd_\w+|quad_\w+)\s*\(")
 _TG_VAR = re.compile(
     r"\bthreadgroup\s+([A-Za-z_][\w:\s<>]*?)\s+([A-Za-z_]\w*)\s*((?:\[[^\];]*\]\s*)*);")
+_TEMPLATE_HEAD = re.compile(r"\btemplate\s*<[^{};]*>\s*$")
+# an explicit instantiation exported under a name, as MLX's metal_kernel writes for templates:
+# template [[host_name("k")]] [[kernel]] decltype(f<float, 3>) f<float, 3>;
+_INSTANCE = re.compile(r"\btemplate\s*\[\[\s*host_name\s*\(\s*\"(\w+)\"\s*\)\s*\]\]\s*"
+                       r"\[\[\s*kernel\s*\]\]\s*decltype\s*\(\s*(\w+)\s*(<[^;]*?>)\s*\)"
+                       r"\s*\2\s*\3\s*;")
 _HALF_LITERAL = re.compile(r"(?<![\w.])((?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)[hH]\b")
 
 
@@ -170,16 +178,34 @@ def parse_kernels(source: str) -> list[KernelInfo]:
                                     "supported by metal-sim")
             info.params.append(p)
         info.slots = 1 + max(info.buffers, default=-1)
+        info.template = _TEMPLATE_HEAD.search(source, 0, m.start()) is not None
+        info.call = name
         kernels.append(info)
     return kernels
+
+
+def instantiations(source: str, kernels: list[KernelInfo]) -> list[KernelInfo]:
+    """The kernels that `template [[host_name(...)]]` lines export from function templates."""
+    templates = {k.name: k for k in kernels if k.template}
+    out = []
+    for m in _INSTANCE.finditer(source):
+        host, fn, args = m.groups()
+        if fn not in templates:
+            raise MetalSimError(f"kernel {host}: {fn} is not a kernel function template")
+        t = templates[fn]
+        out.append(KernelInfo(host, t.params, t.slots, t.buffers, False,
+                              f"{fn}{' '.join(args.split())}"))
+    return out
 
 
 def translate(source: str) -> tuple[str, list[KernelInfo], bool]:
     """MSL -> C++ for the shim: (text, kernels, whether threads need fibers)."""
     text = _COMMENT.sub(_blank, source)
     kernels = parse_kernels(text)
+    kernels = [k for k in kernels if not k.template] + instantiations(text, kernels)
     if not kernels:
         raise MetalSimError("the MSL source defines no `kernel void` function")
+    text = _INSTANCE.sub(_blank, text)  # each becomes a launcher that calls f<args>
     fibers = _SYNC.search(text) is not None
     text = re.sub(r"^\s*#\s*include\s*<metal_\w+>", "", text, flags=re.M)
     text = _ATTR.sub("", text)
@@ -197,17 +223,28 @@ def translate(source: str) -> tuple[str, list[KernelInfo], bool]:
     return text, kernels, fibers
 
 
+# An instantiation's parameter types name the template's parameters (T), unknown where the
+# launcher is: its buffers convert to whatever pointer or reference the parameter is.
+_ARG_PROXIES = """
+struct mxsim_pointer_arg { void* p; template <class P> operator P*() const { return (P*)p; } };
+struct mxsim_reference_arg { void* p; template <class R> operator R&() const { return *(R*)p; } };
+"""
+
+
 def launcher(k: KernelInfo, fibers: bool) -> str:
     args = []
+    typed = k.call == k.name
     for p in k.params:
         if p.kind == "pointer":
-            args.append(f"({p.type})a[{p.index}]")
+            args.append(f"({p.type})a[{p.index}]" if typed else
+                        f"mxsim_pointer_arg{{a[{p.index}]}}")
         elif p.kind == "reference":
-            args.append(f"*({p.type.replace('&', '').strip()}*)a[{p.index}]")
+            args.append(f"*({p.type.replace('&', '').strip()}*)a[{p.index}]" if typed else
+                        f"mxsim_reference_arg{{a[{p.index}]}}")
         else:
             args.append(f"metal::mxsim_builtin<{p.type}>({BUILTINS[p.builtin]})")
     return (f"\nstatic void mxsim_lane_{k.name}(void* const* a, const mxsim_builtins* b) {{\n"
-            f"  (void)a; (void)b;\n  {k.name}({', '.join(args)});\n}}\n"
+            f"  (void)a; (void)b;\n  {k.call}({', '.join(args)});\n}}\n"
             f'extern "C" __attribute__((visibility("default"))) int mxsim_launch_{k.name}('
             "void* const* a, const uint32_t* grid, const uint32_t* tg, int uniform, int order, "
             "uint64_t seed, char* err, int errlen) {\n"
@@ -334,7 +371,7 @@ def compile_msl(source: str) -> Program:
             return _programs[src_key]
         header, shim_key = _prepare()
         text, kernels, fibers = translate(source)
-        launchers = "".join(launcher(k, fibers) for k in kernels)
+        launchers = _ARG_PROXIES + "".join(launcher(k, fibers) for k in kernels)
         cxx = f'#include "{header}"\n#line 1 "kernel.metal"\n{text}\n#line 1 "launcher"\n'
         cxx += launchers
         key = _digest(shim_key, cxx)

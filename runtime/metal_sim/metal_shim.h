@@ -602,12 +602,12 @@ template <class To, class From> inline To as_type(const From& f) {
 template <class T> struct numeric_limits : std::numeric_limits<T> {};
 template <> struct numeric_limits<half> {
   static constexpr bool is_specialized = true;
-  static half infinity() { return (half)__builtin_inff(); }
-  static half quiet_NaN() { return (half)__builtin_nanf(""); }
-  static half max() { return (half)65504.0f; }
-  static half lowest() { return (half)-65504.0f; }
-  static half min() { return (half)6.103515625e-05f; }
-  static half epsilon() { return (half)0.0009765625f; }
+  static constexpr half infinity() { return (half)__builtin_inff(); }
+  static constexpr half quiet_NaN() { return (half)__builtin_nanf(""); }
+  static constexpr half max() { return (half)65504.0f; }
+  static constexpr half lowest() { return (half)-65504.0f; }
+  static constexpr half min() { return (half)6.103515625e-05f; }
+  static constexpr half epsilon() { return (half)0.0009765625f; }
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -342,6 +342,10 @@ def summarize(results: list[Result]) -> str:
 
 
 # -- the op specs ----------------------------------------------------------------------------
+def _fp_mode(rng, shape):
+    return {"mode": str(rng.choice(["mxfp4", "mxfp8", "nvfp4"]))}
+
+
 def _axis(rng, shape):
     return {"axis": axis_param(rng, shape)}
 
@@ -504,6 +508,18 @@ SPECS = [
             L.reshape(L.tile(w, (32,)), (-1, 32)), group_size=32, bits=4), group_size=32,
         bits=4), ("float32",), arity=2, same_shape=True, min_ndim=1, tol_scale=20,
          vmap=False, grad=False),  # MLX: no vjp/jvp through quantize
+    # the floating-point modes: codes and scales bit for bit, decoded values exactly
+    Spec("quantize[fp]", lambda L, x, mode: L.quantize(L.reshape(L.tile(x * 30, (32,)),
+                                                                 (-1, 32)), mode=mode),
+         FLOATS, min_ndim=1, grad=False, vmap=False, params=_fp_mode),
+    Spec("dequantize[fp]", lambda L, x, mode: L.dequantize(
+        *L.quantize(L.reshape(L.tile(x, (32,)), (-1, 32)), mode=mode), mode=mode,
+        dtype=x.dtype), FLOATS, min_ndim=1, grad=False, vmap=False, params=_fp_mode),
+    Spec("quantized_matmul[fp]", lambda L, x, w, mode: L.quantized_matmul(
+        L.reshape(L.tile(x, (32,)), (-1, 32)), *L.quantize(
+            L.reshape(L.tile(w, (32,)), (-1, 32)), mode=mode), mode=mode), ("float32",),
+         arity=2, same_shape=True, min_ndim=1, tol_scale=20, vmap=False, grad=False,
+         params=_fp_mode),
     Spec("gather_mm", lambda L, a, b: L.gather_mm(
         a, L.swapaxes(b, -1, -2), L.array([0, 0]), L.array([1 % max(b.shape[0], 1), 0])),
          ("float32",), arity=2, same_shape=True, min_ndim=3, tol_scale=5, vmap=False,

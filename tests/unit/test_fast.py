@@ -53,7 +53,29 @@ def _cases():
         sinks = rng.standard_normal(n_q).astype(np.float32)
         out.append(("sdpa sinks", lambda m, q, k, v, s, sc=sc: m.fast.scaled_dot_product_attention(
             q, k, v, scale=sc, sinks=s), [q, k, v, sinks]))
+        out += _gated_delta_cases(rng)
     return out
+
+
+def _gated_delta_cases(rng):
+    """gated_delta_update's output and final state, with grouped heads, an initial state and a
+    mask (gamma in (0.5, 1), beta in (0, 1), keys scaled by 1/sqrt(Dk) as in models)."""
+    b, t = (int(v) for v in rng.integers(1, 4, 2))
+    hk = int(rng.integers(1, 3))
+    hv, dk, dv = hk * int(rng.integers(1, 3)), int(rng.integers(2, 6)), int(rng.integers(2, 6))
+    q = rng.standard_normal((b, t, hk, dk)).astype(np.float32)
+    k = (rng.standard_normal((b, t, hk, dk)) / np.sqrt(dk)).astype(np.float32)
+    v = rng.standard_normal((b, t, hv, dv)).astype(np.float32)
+    g = rng.uniform(0.5, 1, (b, t, hv)).astype(np.float32)
+    beta = rng.uniform(0, 1, (b, t, hv)).astype(np.float32)
+    s0 = rng.standard_normal((b, hv, dv, dk)).astype(np.float32)
+    keep = rng.random((b, t)) > 0.3
+    return [("gated_delta y", lambda m, *a: m.fast.gated_delta_update(*a)[0],
+             [q, k, v, g, beta]),
+            ("gated_delta state", lambda m, *a, keep=keep: m.fast.gated_delta_update(
+                *a, mask=m.array(keep))[1], [q, k, v, g, beta, s0]),
+            ("gated_delta masked y", lambda m, *a, keep=keep: m.fast.gated_delta_update(
+                *a, mask=m.array(keep))[0], [q, k, v, g, beta, s0])]
 
 
 CASES = _cases()
@@ -91,6 +113,28 @@ def test_fast_vmap_matches_loop(name, f, xs):
         np.testing.assert_allclose(np.array(got[i]),
                                    np.array(f(mx, *[mx.array(s[i]) for s in stacked])),
                                    rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_gated_delta_update_half_inputs_bit_for_bit(dtype):
+    """y in the inputs' dtype, the state in float32, every bit as MLX's CPU."""
+    xs = _gated_delta_cases(np.random.default_rng(7))[0][2]
+    ours = mx.fast.gated_delta_update(*[mx.array(x).astype(getattr(mx, dtype)) for x in xs])
+    theirs = mlx.fast.gated_delta_update(*[mlx.array(x).astype(getattr(mlx, dtype)) for x in xs])
+    for a, b in zip(ours, theirs):
+        assert a.dtype.name == str(b.dtype).split(".")[-1]
+        np.testing.assert_array_equal(np.array(a.astype(mx.float32)),
+                                      np.array(b.astype(mlx.float32)))
+
+
+def test_gated_delta_update_vmap_matches_loop():
+    for name, f, xs in _gated_delta_cases(np.random.default_rng(3)):
+        stacked = [np.stack([x, x * 0.9]) for x in xs]
+        got = mx.vmap(lambda *a, f=f: f(mx, *a))(*_wrap(mx, stacked))
+        for i in range(2):
+            np.testing.assert_allclose(np.array(got[i]),
+                                       np.array(f(mx, *[mx.array(s[i]) for s in stacked])),
+                                       rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_fast_errors_as_mlx():

@@ -1,6 +1,7 @@
 """Every op on the GPU path: mx-to-gpu, the MSL emitter and the launch plan run on metal-sim,
 against the NumPy reference interpreter; then the seed's examples with mx.gpu as the device."""
 
+import json
 import os
 
 import mxir as mx
@@ -55,9 +56,21 @@ def extra_cases():
         ("random_bits", [((2,), "uint32")], {"shape": (3, 4), "width": 4},
          [np.array([7, 11], np.uint32)]),
         ("arange", [], {"start": 2.0, "step": 3.0, "shape": (5,), "dtype": "int32"}, []),
+        ("metal_kernel", [((6,), "float32"), ((), "int32")], {"spec": _KERNEL_SPEC}, [None, 3]),
         ("constant", [], {"value": ConstValue(np.arange(6, dtype=np.float32).reshape(2, 3),
                                               "float32")}, []),
     ]
+
+
+# a user's kernel (mx.fast.metal_kernel): y = x * n + n-th element, in groups of 4 threads
+_KERNEL_SPEC = json.dumps({
+    "kernel": "k", "grid": [6, 1, 1], "threadgroup": [4, 1, 1], "init_value": None,
+    "inputs": [[[6], "float32"], [[], "int32"]], "outputs": [[[6], "float32"]],
+    "shape_infos": [[True, False, False], [False, False, False]],
+    "source": "[[kernel]] void k(const device float* x [[buffer(0)]], const constant int* "
+              "x_shape [[buffer(1)]], const constant int& n [[buffer(2)]], device float* y "
+              "[[buffer(3)]], uint i [[thread_position_in_grid]]) { y[i] = x[i] * n + "
+              "x[n % x_shape[0]]; }"})
 
 
 def all_cases():

@@ -10,7 +10,7 @@ import pytest
 mlx = pytest.importorskip("mlx.core")
 
 import mxir  # noqa: E402
-from mxir._mlx_exceptions import MISSING  # noqa: E402
+from mxir._mlx_exceptions import MISSING, PARTIAL  # noqa: E402
 
 
 def _public(obj) -> list[str]:
@@ -57,6 +57,15 @@ def test_listed_names_are_mlx_names_that_mxir_lacks():
 
 def test_every_reason_is_written():
     assert all(isinstance(r, str) and len(r) > 10 for r in MISSING.values())
+    assert all(isinstance(r, str) and len(r) > 10 for r in PARTIAL.values())
+
+
+def test_partial_names_are_present_and_not_missing():
+    """A name with part of MLX's semantics (a submodule with some of its behaviour) is in
+    mxir, is an MLX name, and is not also listed as missing."""
+    names = set(mlx_names())
+    for path in PARTIAL:
+        assert path in names and in_mxir(path) and path not in MISSING, path
 
 
 def test_submodules_are_modules():

@@ -91,6 +91,28 @@ def test_quantize_model_matches_mlx(group_size, bits):
     _same_stream_and_gradients(ours, theirs, tokens, check_gradients=bits in (None, 3))
 
 
+@pytest.mark.parametrize("mode", ["mxfp4", "mxfp8", "nvfp4"])
+def test_quantize_model_in_floating_point_modes_matches_mlx(mode):
+    seed = int(RNG.integers(1 << 16))
+    dims, vocab = 64, int(RNG.integers(5, 20))
+    ours, theirs = _twins(lambda lib_nn: _model(lib_nn, dims, vocab), seed)
+    _load_mlx_weights(ours, theirs)
+    pred = _divisible(32)
+    nn.quantize(ours, mode=mode, class_predicate=pred)
+    mnn.quantize(theirs, mode=mode, class_predicate=pred)
+    assert repr(ours) == repr(theirs)
+    assert ours.blocks[0].get("biases") is None
+    _same_params(ours, theirs)  # packed codes and uint8 scales, bit for bit
+    tokens = RNG.integers(0, vocab, (3, 4)).astype(np.int32)
+    for got, want in zip(ours(mx.array(tokens)), theirs(mlx.array(tokens))):
+        # the embedding's rows come out in bfloat16 (the modes' default), and MLX's CPU
+        # accumulates a bfloat16 product in bfloat16 where mxir accumulates in float32
+        assert got.dtype.name == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(np.array(got.astype(mx.float32)),
+                                   np.array(want.astype(mlx.float32)), rtol=2e-2, atol=2e-3)
+    _same_stream_and_gradients(ours, theirs, tokens, check_gradients=False)
+
+
 def _same_stream_and_gradients(ours, theirs, tokens, check_gradients):
     # quantizing drew fresh layers as MLX does, so both random streams are still in step
     np.testing.assert_array_equal(np.array(mx.random.uniform(shape=(3,))),
@@ -171,9 +193,7 @@ def test_quantize_with_per_layer_arguments_and_errors():
                  lambda n: n.Embedding(5, 64).to_quantized(quantize_input=True)):
         got, want = errors(make)
         assert got[0] is ValueError and got[1].replace("mxir.nn", "mlx.nn") == want[1]
-    # mxir has only the affine mode: the others are refused with a ValueError, not computed
-    with pytest.raises(ValueError, match="affine"):
-        nn.QuantizedLinear(64, 8, mode="mxfp4")
+    # QQLinear (quantized inputs too) is not in mxir: refused with a ValueError
     with pytest.raises(ValueError, match="not implemented"):
         nn.Linear(64, 8).to_quantized(mode="nvfp4", quantize_input=True)
     got, want = errors(lambda n: n.Linear(64, 8).to_quantized(quantize_input=True))

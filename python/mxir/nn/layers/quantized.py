@@ -1,6 +1,6 @@
 """QuantizedLinear, QuantizedEmbedding and `quantize` (swap a model's layers for quantized
 ones) on mx.quantize / mx.dequantize / mx.quantized_matmul. Quantized weights are frozen, as in
-MLX; only MLX's "affine" mode exists in mxir (mx.quantize refuses the others)."""
+MLX; every MLX mode ("affine", "mxfp4", "mxfp8", "nvfp4": the latter three have no biases)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ def _config(mode: str, group_size: int | None, bits: int | None) -> tuple[int, i
 
 
 class _Quantized(Module):
-    """Holds `weight` (packed uint32), `scales` and `biases` of a float matrix, frozen."""
+    """Holds `weight` (packed uint32), `scales` and `biases` (None in the floating-point
+    modes) of a float matrix, frozen."""
 
     def _set_quantized(self, weight: mx.array) -> None:
-        self.weight, self.scales, self.biases = mx.quantize(
+        self.weight, self.scales, *biases = mx.quantize(
             weight, self.group_size, self.bits, mode=self.mode)
+        self.biases = biases[0] if biases else None
 
     def _qmatmul(self, x: mx.array) -> mx.array:
         return mx.quantized_matmul(x, self["weight"], scales=self["scales"],
@@ -94,8 +96,10 @@ class QuantizedEmbedding(_Quantized):
                 f"bits={self.bits}, mode={self.mode}")
 
     def __call__(self, x: mx.array) -> mx.array:
+        biases = self.get("biases")
         return mx.dequantize(self["weight"][x], scales=self["scales"][x],
-                             biases=self["biases"][x], group_size=self.group_size,
+                             biases=None if biases is None else biases[x],
+                             group_size=self.group_size,
                              bits=self.bits, mode=self.mode)
 
     def as_linear(self, x: mx.array) -> mx.array:
