@@ -163,6 +163,12 @@ irdl.dialect @mx {
     irdl.attributes {"axis" = %axis}
     irdl.results(r0: %r0)
   }
+  irdl.operation @conjugate {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
   irdl.operation @constant {
     %r0 = irdl.base "!builtin.tensor"
     %value = irdl.base "#builtin.dense_int_or_fp_elements"
@@ -253,6 +259,12 @@ irdl.dialect @mx {
     %x1 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @imag {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
   irdl.operation @inv {
@@ -440,6 +452,12 @@ irdl.dialect @mx {
     %shape = irdl.base "#builtin.dense_array"
     %width = irdl.base "#builtin.integer"
     irdl.attributes {"shape" = %shape, "width" = %width}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @real {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
   irdl.operation @reciprocal {

@@ -915,10 +915,35 @@ def _check_detached(op) -> None:
                           "used", op.location)
 
 
+def _is_complex_type(t) -> bool:
+    if isinstance(t, ir.ShapedType):
+        t = t.element_type
+    return isinstance(t, ir.ComplexType)
+
+
+def _refuse_complex(module) -> None:
+    """complex64 has no GPU lowering yet: MSL has no complex type (it would be float2
+    arithmetic written per op), so the GPU pipeline stops at the first complex value."""
+    found = []
+
+    def visit(op):
+        if any(_is_complex_type(v.type) for v in [*op.operands, *op.results]):
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if found:
+        raise MxError("complex64 values have no GPU lowering in mxir yet (MSL has no complex "
+                      "type): run this program on the CPU", found[0].location,
+                      exc_type=NotImplementedError)
+
+
 def linalg_to_gpu(module) -> None:
     """Replace every linalg op and host-level loop of each function with gpu.launch ops (and,
     when the module has LIBRARY_ATTR, float matmuls with GEMM_OP library calls)."""
     refuse_on_gpu(module)
+    _refuse_complex(module)
     library = LIBRARY_ATTR in module.operation.attributes
     for f in module.body.operations:
         if _name(f) != "func.func":

@@ -29,9 +29,12 @@ CPU_TO_LLVM = ["func.func(convert-linalg-to-loops)", "mx-cpu-loop-hints", (
     "convert-vector-to-scf{full-unroll=true target-rank=1},convert-scf-to-cf,"
     "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
     "vector-transpose-lowering=shuffle1d},"
+    # complex64: complex.* ops to arith/math on the parts, then create/re/im to LLVM structs
+    "convert-complex-to-standard,"
     "arith-expand{include-bf16=true},convert-math-to-funcs,"
     "convert-math-to-llvm,convert-math-to-libm,"
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-arith-to-llvm,"
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-complex-to-llvm,"
+    "convert-arith-to-llvm,"
     "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-ub-to-llvm,"
     "reconcile-unrealized-casts"
 ), "mx-cpu-loop-hints-to-llvm"]

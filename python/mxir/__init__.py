@@ -14,6 +14,7 @@ from .dtypes import (  # noqa: F401
     bfloat16,
     bool_,
     can_cast,
+    complex64,
     complexfloating,
     finfo,
     float16,

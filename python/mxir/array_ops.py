@@ -144,24 +144,19 @@ def logical_xor(a, b, /, *, stream=None) -> array:
     return ops.not_equal(a, b)
 
 
-def _real_only(fn: str, a) -> array:
-    a = ops.as_array(a)
-    if a.dtype.name.startswith("complex"):
-        raise NotImplementedError(f"[{fn}] complex arrays are not supported yet.")
-    return a
-
-
 def real(a, /, *, stream=None) -> array:
-    return _real_only("real", a)
+    a = ops.as_array(a)
+    return array._op("real", [a]) if a.dtype == dt.complex64 else a
 
 
 def imag(a, /, *, stream=None) -> array:
-    a = _real_only("imag", a)
-    return ops.zeros_like(a)
+    a = ops.as_array(a)
+    return array._op("imag", [a]) if a.dtype == dt.complex64 else ops.zeros_like(a)
 
 
 def conjugate(a, /, *, stream=None) -> array:
-    return _real_only("conjugate", a)
+    a = ops.as_array(a)
+    return array._op("conjugate", [a]) if a.dtype == dt.complex64 else a
 
 
 conj = conjugate
