@@ -7,6 +7,7 @@ import weakref
 
 from . import (  # noqa: F401  (importing a module registers its ops)
     elementwise,
+    fft,
     indexing,
     join,
     lapack,

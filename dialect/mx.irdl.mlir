@@ -234,6 +234,18 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
+  irdl.operation @fft {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %adjoint = irdl.base "#builtin.integer"
+    %axis = irdl.base "#builtin.integer"
+    %inverse = irdl.base "#builtin.integer"
+    %n = irdl.base "#builtin.integer"
+    %real = irdl.base "#builtin.integer"
+    irdl.attributes {"adjoint" = %adjoint, "axis" = %axis, "inverse" = %inverse, "n" = %n, "real" = %real}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @floor {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"

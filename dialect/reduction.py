@@ -17,6 +17,7 @@ from .core import (
     TensorType,
     is_float,
 )
+from .elementwise import conj
 from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
 from .scan import PROD
@@ -180,8 +181,8 @@ class ProdOp(Reduction):
         return b.transpose(others, perm=tuple(int(i) for i in np.argsort(perm)))
 
     def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
-        (x,), (ct,) = primals, cotangents
-        return [b.multiply(_kept_broadcast(b, ct, x, axes), self.partial(b, x, axes))]
+        (x,), (ct,) = primals, cotangents  # complex: the conjugate (MLX's convention)
+        return [b.multiply(_kept_broadcast(b, ct, x, axes), conj(b, self.partial(b, x, axes)))]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         (x,), (tx,) = primals, tangents

@@ -16,10 +16,12 @@ _QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxf
 
 MISSING: dict[str, str] = {
     # -- other branches of issue 12
-    **{n: _COMPLEX for n in ("fft", "linalg.eig", "linalg.eigvals")},
+    **{n: _COMPLEX for n in ("linalg.eig", "linalg.eigvals")},
     **{n: ("not yet: a user's own kernel source (MSL or CUDA) spliced into the program; mxir "
            "generates its kernels from IR and has no op that carries foreign source")
        for n in ("fast.metal_kernel", "fast.cuda_kernel", "fast.precompiled_cuda_kernel")},
+    **{n: ("not yet: framing, window and overlap-add around mx.fft's rfft/irfft (a "
+           "composition, no new op)") for n in ("fft.stft", "fft.istft")},
     "fast.gated_delta_update": "not yet: the gated delta-rule recurrence (a scan over time)",
     # -- not in mxir, with the reason
     "distributed": (
