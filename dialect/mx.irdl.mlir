@@ -194,6 +194,13 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
   }
+  irdl.operation @eig {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0, r1: %r1)
+  }
   irdl.operation @eigh {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -202,6 +209,12 @@ irdl.dialect @mx {
     %upper = irdl.base "#builtin.integer"
     irdl.attributes {"upper" = %upper}
     irdl.results(r0: %r0, r1: %r1)
+  }
+  irdl.operation @eigvals {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
   }
   irdl.operation @equal {
     %x0 = irdl.base "!builtin.tensor"

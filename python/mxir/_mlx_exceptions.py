@@ -9,14 +9,11 @@ Reasons starting with "in progress:" name the branch of issue 12 that adds the n
 
 from __future__ import annotations
 
-_COMPLEX = ("not yet: complex64 arrays exist (elementwise, sum/prod, matmul, transforms); "
-            "the FFT and LAPACK geev ops on them are not written yet")
 _QQ = ("not yet: quantizes both operands in the floating-point modes (nvfp4, mxfp8), which "
        "mxir's quantize (affine mode only) does not have")
 
 MISSING: dict[str, str] = {
     # -- other branches of issue 12
-    **{n: _COMPLEX for n in ("linalg.eig", "linalg.eigvals")},
     **{n: ("not yet: a user's own kernel source (MSL or CUDA) spliced into the program; mxir "
            "generates its kernels from IR and has no op that carries foreign source")
        for n in ("fast.metal_kernel", "fast.cuda_kernel", "fast.precompiled_cuda_kernel")},

@@ -4,7 +4,8 @@ As in MLX, the LAPACK-backed functions run on the CPU only: with the GPU as the 
 raise MLX's error; a CPU stream under a GPU default device is refused too (one mxir program
 runs on one device), with a message that says so.
 
-`eig` and `eigvals` (complex results) are not provided: mxir has no complex dtype yet.
+`eig` and `eigvals` return complex64 (LAPACK cgeev); their derivatives cover the eigenvalues
+(MLX has none), not the eigenvectors.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from . import ops
 from .array import array
 from .join_ops import matmul
 
-__all__ = ["cholesky", "cholesky_inv", "cross", "det", "eigh", "eigvalsh", "inv", "lu",
+__all__ = ["cholesky", "cholesky_inv", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lu",
            "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
            "tri_inv"]
 
@@ -39,14 +40,17 @@ def _on_cpu(name: str, stream) -> None:
                          f"mx.cpu) around it.")
 
 
-def _matrix(name: str, a, stream, square: str | None = None) -> array:
+def _matrix(name: str, a, stream, square: str | None = None, complex_ok: bool = False) -> array:
     """The operand checked as MLX checks it (rank, dtype, squareness with `square`'s text)."""
     _on_cpu(name, stream)
     a = ops.as_array(a)
     if a.ndim < 2:
         raise ValueError(f"[linalg::{name}] Arrays must have >= 2 dimensions. Received array "
                          f"with {a.ndim} dimensions.")
-    if a.dtype not in (dt.float32, dt.float64):
+    if complex_ok and a.dtype not in (dt.float32, dt.float64, dt.complex64):
+        raise ValueError(f"[linalg::{name}] Arrays must have type float32, float64 or "
+                         f"complex64. Received array with type {a.dtype.name}.")
+    if not complex_ok and a.dtype not in (dt.float32, dt.float64):
         raise ValueError(f"[linalg::{name}] Arrays must have type float32 or float64. "
                          f"Received array with type {a.dtype.name}.")
     if square is not None and a.shape[-1] != a.shape[-2]:
@@ -91,6 +95,18 @@ def eigh(a, UPLO: str = "L", *, stream=None):  # noqa: N803 (MLX's name)
 def eigvalsh(a, UPLO: str = "L", *, stream=None) -> array:  # noqa: N803 (MLX's name)
     a = _matrix("eigvalsh", a, stream, "Only defined for square matrices.")
     return array._op("eigh", [a], upper=UPLO == "U")[0]
+
+
+def eig(a, *, stream=None):
+    """(eigenvalues, right eigenvectors as columns), complex64, in LAPACK's order."""
+    a = _matrix("eig", a, stream, "Only defined for square matrices.", complex_ok=True)
+    w, v = array._op("eig", [a])
+    return w, v
+
+
+def eigvals(a, *, stream=None) -> array:
+    a = _matrix("eigvals", a, stream, "Only defined for square matrices.", complex_ok=True)
+    return array._op("eigvals", [a])
 
 
 def svd(a, compute_uv: bool = True, *, stream=None):
