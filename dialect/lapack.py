@@ -574,8 +574,7 @@ class EigOp(_Geev):
         return [_eigvals_vjp(b, x, v, cw)]
 
     def jvp(self, b, primals, tangents, outputs):
-        (t,), (_, v) = tangents, outputs
-        if t is None:
+        if tangents[0] is None:
             return [None, None]
         raise MxError("[linalg::eig] the jvp of the eigenvectors of a general matrix is not "
                       "provided (unique only up to a phase; MLX has no eig derivative); "

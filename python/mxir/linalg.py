@@ -17,8 +17,8 @@ from . import ops
 from .array import array
 from .join_ops import matmul
 
-__all__ = ["cholesky", "cholesky_inv", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lu",
-           "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
+__all__ = ["cholesky", "cholesky_inv", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh",
+           "inv", "lu", "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
            "tri_inv"]
 
 
