@@ -18,8 +18,8 @@ from .array import array
 from .join_ops import matmul
 
 __all__ = ["cholesky", "cholesky_inv", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh",
-           "inv", "lu", "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
-           "tri_inv"]
+           "inv", "lu", "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular",
+           "svd", "tri_inv"]
 
 
 def _on_cpu(name: str, stream) -> None:
