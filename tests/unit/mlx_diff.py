@@ -579,6 +579,15 @@ SPECS = [
     Spec("split", lambda L, x, n: x.split(n, axis=-1), NUMERIC, min_ndim=1,
          params=lambda rng, s: {"n": [1]}),
     Spec("empty_like", lambda L, x: L.empty_like(x), ALL, grad=False),
+    # mx.fft (dialect/fft.py): complex and real transforms over the last axes
+    *[Spec(n, lambda L, x, _n=n: getattr(L.fft, _n)(x), FC, min_ndim=1, tol_scale=5)
+      for n in ("fft", "ifft")],
+    Spec("fft_n", lambda L, x: L.fft.fft(x, n=3, axis=0), C64, min_ndim=1, tol_scale=5),
+    Spec("rfft", lambda L, x: L.fft.rfft(x), ("float32",), min_ndim=1, tol_scale=5),
+    Spec("irfft", lambda L, x: L.fft.irfft(x), C64, min_ndim=1, tol_scale=5),
+    *[Spec(n, lambda L, x, _n=n: getattr(L.fft, _n)(x), C64, min_ndim=2, tol_scale=5)
+      for n in ("fft2", "ifftn")],
+    Spec("rfftn", lambda L, x: L.fft.rfftn(x), ("float32",), min_ndim=1, tol_scale=5),
     Spec("hanning", lambda L, x: L.hanning(x.size) * 1.0, ("float32",), grad=False, vmap=False),
     Spec("bartlett", lambda L, x: L.bartlett(x.size), ("float32",), grad=False, vmap=False),
     Spec("blackman", lambda L, x: L.blackman(x.size + 2), ("float32",), grad=False,
