@@ -393,8 +393,15 @@ def _rounding(np_fn, fn):
 
 unary("floor", *_rounding(np.floor, math.floor), ZERO, float_only=False, bool_ok=True)
 unary("ceil", *_rounding(np.ceil, math.ceil), ZERO, float_only=False, bool_ok=True)
-unary("round", *_rounding(np.round, math.roundeven), ZERO, float_only=False,
-      bool_ok=True)  # half to even, as NumPy and MLX
+def _round_scalar(s, x):
+    if s.complex:  # each part
+        return cx.create_(s.type, math.roundeven(cx.re(x)), math.roundeven(cx.im(x)))
+    return math.roundeven(x) if s.float else x
+
+
+unary("round", lambda x: np.round(x) if np.iscomplexobj(x) or is_float_np(x) else x,
+      _round_scalar, ZERO, float_only=False, bool_ok=True,
+      complex_ok=True)  # half to even, as NumPy and MLX
 
 
 @register
@@ -533,6 +540,8 @@ def _floor_divide_scalar(s, x, y):
 
 
 def _power_scalar(s, x, y):
+    if s.complex:
+        return cx.pow(x, y)
     if s.float:
         return math.powf(x, y)
     width = ir.IntegerType(s.type).width
@@ -564,6 +573,16 @@ def _np_floor_divide(x, y):
         return np.floor_divide(x, y)
 
 
+def _np_extremum(real_fn, wins):
+    """NumPy's maximum/minimum; on complex values MLX's rule (a NaN first operand, else the
+    lexicographic winner: NumPy's complex comparisons are lexicographic too)."""
+    def fn(x, y):
+        if not np.iscomplexobj(x):
+            return real_fn(x, y)
+        return np.where(np.isnan(x) | wins(x, y), x, y)
+    return fn
+
+
 def _np_power(x, y):
     if is_float_np(x):
         return np.power(x, y)
@@ -573,7 +592,7 @@ def _np_power(x, y):
 def _power_exponent_partial(b, x, o):
     """d x**y / dy = x**y log x; integers take the log in float32 and round back (as MLX)."""
     dtype = b.type(x).dtype
-    if is_float(dtype):
+    if is_float(dtype) or is_complex(dtype):
         return b.multiply(o, b.log(x))
     xf, of = b.astype(x, dtype="float32"), b.astype(o, dtype="float32")
     return b.astype(b.multiply(of, b.log(xf)), dtype=dtype)
@@ -610,9 +629,11 @@ binary("multiply", np.multiply,
 binary("divide", np.divide, lambda s, x, y: s.div(x, y),
        lambda b, x, y, o: (b.reciprocal(y), b.negative(b.divide(o, y))), float_only=True,
        identities=((1, 1),), complex_ok=True)
-binary("power", _np_power, _power_scalar, _power_partials, bool_ok=False)
-binary("maximum", np.maximum, lambda s, x, y: s.max(x, y), _max_partials)
-binary("minimum", np.minimum, lambda s, x, y: s.min(x, y), _min_partials)
+binary("power", _np_power, _power_scalar, _power_partials, bool_ok=False, complex_ok=True)
+binary("maximum", _np_extremum(np.maximum, np.greater), lambda s, x, y: s.max(x, y),
+       _max_partials, complex_ok=True)
+binary("minimum", _np_extremum(np.minimum, np.less), lambda s, x, y: s.min(x, y),
+       _min_partials, complex_ok=True)
 binary("remainder", lambda x, y: np.remainder(x, y), _py_remainder_scalar,
        lambda b, x, y, o: (b.ones_like(x), b.negative(b.floor_divide(x, y))), bool_ok=False)
 binary("floor_divide", _np_floor_divide, _floor_divide_scalar, ZERO, bool_ok=False)
@@ -627,7 +648,7 @@ for _name, _np, _pred in [("equal", np.equal, "eq"), ("not_equal", np.not_equal,
                           ("less", np.less, "lt"), ("less_equal", np.less_equal, "le"),
                           ("greater", np.greater, "gt"), ("greater_equal", np.greater_equal, "ge")]:
     binary(_name, _np, (lambda p: lambda s, x, y: s.cmp(p, x, y))(_pred), ZERO,
-           result_bool=True, complex_ok=_pred in ("eq", "ne"))
+           result_bool=True, complex_ok=True)  # complex: lexicographic, as MLX
 
 
 class _LogicalBinary(Binary):

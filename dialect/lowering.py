@@ -77,12 +77,22 @@ class Scalar:
             return arith.divf(x, y)
         return arith.divui(x, y) if self.unsigned else arith.divsi(x, y)
 
+    def _complex_extremum(self, x, y, larger: bool):
+        """MLX: a NaN first operand wins, else the lexicographic larger (smaller)."""
+        part = Scalar("float32")
+        nan = arith.ori(part.cmp("ne", cx.re(x), cx.re(x)), part.cmp("ne", cx.im(x), cx.im(x)))
+        return arith.select(arith.ori(nan, self.cmp("gt" if larger else "lt", x, y)), x, y)
+
     def max(self, x, y):
+        if self.complex:
+            return self._complex_extremum(x, y, True)
         if self.float:
             return arith.maximumf(x, y)  # propagates NaN, as MLX
         return arith.maxui(x, y) if self.unsigned else arith.maxsi(x, y)
 
     def min(self, x, y):
+        if self.complex:
+            return self._complex_extremum(x, y, False)
         if self.float:
             return arith.minimumf(x, y)
         return arith.minui(x, y) if self.unsigned else arith.minsi(x, y)
@@ -90,9 +100,14 @@ class Scalar:
     def cmp(self, pred: str, x, y):
         """pred in eq, ne, lt, le, gt, ge."""
         if self.complex:
-            if pred not in ("eq", "ne"):
-                raise MxError(f"no '{pred}' comparison of complex values")
-            return cx.eq(x, y) if pred == "eq" else cx.neq(x, y)
+            if pred in ("eq", "ne"):
+                return cx.eq(x, y) if pred == "eq" else cx.neq(x, y)
+            # MLX orders complex values lexicographically: real parts, then imaginary parts
+            part = Scalar("float32")
+            xr, yr, xi, yi = cx.re(x), cx.re(y), cx.im(x), cx.im(y)
+            strict = {"le": "lt", "ge": "gt"}.get(pred, pred)
+            return arith.ori(part.cmp(strict, xr, yr),
+                             arith.andi(part.cmp("eq", xr, yr), part.cmp(pred, xi, yi)))
         if self.float:
             p = {"eq": "oeq", "ne": "une", "lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge"}[pred]
             return arith.cmpf(fpred(p), x, y)
@@ -179,6 +194,9 @@ def cast(x, src: str, dst: str):
     if is_complex(src):  # MLX: to bool, nonzero; to any other type, the real part's cast
         if dst == "bool":
             return cx.neq(x, complex_const(0j))
+        if dst in ("uint8", "uint16", "int8", "int16"):  # MLX (measured): -1.2 -> 255, wrapped
+            i64 = ir.IntegerType.get_signless(64)
+            return arith.trunci(dst_t, arith.fptosi(i64, cx.re(x)))
         return cast(cx.re(x), "float32", dst)
     if dst == "bool":  # nonzero test
         zero = Scalar(src).const(0)

@@ -388,17 +388,21 @@ SPECS = [
     _unary("arccosh", domain="ge1"),
     _unary("tan", domain="small", dtypes=FC),
     *[_unary(n, dtypes=NUMERIC + ("bool",) + C64, grad=False) for n in ("floor", "ceil")],
-    _unary("round", dtypes=NUMERIC + ("bool",), grad=False),
+    _unary("round", dtypes=NUMERIC + ("bool",) + C64, grad=False),
     _unary("sign", dtypes=NUMERIC + C64, grad=False),
     Spec("round_decimals", lambda L, x, d: L.round(x, d), NUMERIC, grad=False,
          params=lambda rng, s: {"d": int(rng.integers(-1, 3))}),
     *[_binary(n, dtypes=NUMERIC + C64) for n in ("add", "subtract", "multiply")],
-    *[_binary(n, dtypes=NUMERIC) for n in ("maximum", "minimum")],
+    *[_binary(n, dtypes=NUMERIC + C64) for n in ("maximum", "minimum")],
     _binary("divide", domain="pos", dtypes=FC),
     _binary("power", domain="pos"),
+    # MLX's vjp of power on complex values does not conjugate (unlike its multiply: the
+    # vjp of x**3 is ct * 3x^2, of x*x*x ct * conj(3x^2)); mxir conjugates throughout
+    # (finite differences agree: test_complex.py)
+    Spec("power_complex", lambda L, x, y: L.power(x, y), C64, "pos", arity=2, grad=False),
     _binary("arctan2", dtypes=FC), _binary("logaddexp"),
     *[_binary(n, dtypes=ALL + C64, grad=False) for n in ("equal", "not_equal")],
-    *[_binary(n, dtypes=ALL, grad=False) for n in ("less", "greater_equal")],
+    *[_binary(n, dtypes=ALL + C64, grad=False) for n in ("less", "greater_equal")],
     _binary("logical_and", dtypes=("bool",), grad=False),
     _binary("bitwise_xor", dtypes=INTS + ("bool",), grad=False),
     # reductions and scans

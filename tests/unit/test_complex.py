@@ -59,8 +59,9 @@ def test_dtype_relations_and_promotion_are_mlx():
 
 UNARY = ["negative", "square", "exp", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "sin",
          "cos", "tan", "sinh", "cosh", "tanh", "reciprocal", "sign", "abs", "real", "imag",
-         "conjugate", "conj", "stop_gradient"]
-BINARY = ["add", "subtract", "multiply", "divide", "equal", "not_equal"]
+         "conjugate", "conj", "stop_gradient", "round"]
+BINARY = ["add", "subtract", "multiply", "divide", "equal", "not_equal", "less", "greater",
+          "less_equal", "greater_equal", "maximum", "minimum", "power"]
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -77,13 +78,17 @@ def test_unary_against_mlx(name):
 def test_binary_against_mlx_and_numpy(name):
     x, y = _c(4, 33), _c(4, 33)
     y[0, :3] = x[0, :3]  # some equal entries
+    y[1, :3] = x[1, :3].real + 1j * y[1, :3].imag  # equal real parts (ordering ties)
+    x[2, 0] = complex(np.nan, 1.0)
     got = getattr(mx, name)(mx.array(x), mx.array(y))
     want = getattr(mlx, name)(mlx.array(x), mlx.array(y))
     np.testing.assert_allclose(np.array(got), np.array(want), rtol=2e-6, atol=2e-6)
-    _close(got, getattr(np, name)(x, y))
+    if name not in ("maximum", "minimum"):  # (NumPy's NaN rule differs from MLX's)
+        _close(got, getattr(np, name)(x, y), rtol=1e-5, atol=1e-5)
     # a real operand and a Python complex scalar promote to complex64
     r = RNG.standard_normal(5).astype(np.float32)
-    _close(getattr(mx, name)(mx.array(r), 2 - 1j), getattr(np, name)(r, np.complex64(2 - 1j)))
+    _close(getattr(mx, name)(mx.array(r), 2 - 1j), getattr(np, name)(r, np.complex64(2 - 1j)),
+           rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name,message", [
@@ -142,6 +147,8 @@ def _grad_cases():
         "neg-sub": lambda m: lambda x: 1j - x,
         "matmul": lambda m: lambda x: m.reshape(x, (2, 2)) @ m.reshape(x, (2, 2)),
         "sum": lambda m: lambda x: m.sum(x * x, keepdims=True),
+        "maximum": lambda m: lambda x: m.maximum(x, 0.5 - 0.5j),
+        "prod": lambda m: lambda x: m.prod(x, keepdims=True),
     }
 
 
@@ -194,6 +201,30 @@ def test_grad_of_real_loss_matches_finite_differences():
         d_im = (loss_np(x64 + 1j * e) - loss_np(x64 - 1j * e)) / (2 * h)
         fd[i] = d_re + 1j * d_im
     np.testing.assert_allclose(got, fd, rtol=1e-3, atol=1e-3)
+
+
+def test_power_vjp_conjugates_unlike_mlx():
+    """MLX's vjp of power does not conjugate (its x**3 gives ct 3x^2 where its x*x*x gives
+    ct conj(3x^2)); mxir conjugates as for every other op, which finite differences confirm."""
+    x, y = _c(3), _c(3)
+    loss = lambda m: lambda z: m.sum(m.abs(m.power(z, y if m is np else m.array(y))) ** 2)  # noqa
+    got = np.array(mx.grad(loss(mx))(mx.array(x)))
+    same = np.array(mx.grad(lambda z: mx.sum(mx.abs(z * z * z) ** 2))(mx.array(x)))
+    np.testing.assert_allclose(same, np.array(mx.grad(lambda z: mx.sum(mx.abs(
+        mx.power(z, 3)) ** 2))(mx.array(x))), rtol=1e-5)
+    x64, h = x.astype(np.complex128), 1e-6
+    fd = np.zeros_like(x64)
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = h
+        fd[i] = ((loss(np)(x64 + e) - loss(np)(x64 - e))
+                 + 1j * (loss(np)(x64 + 1j * e) - loss(np)(x64 - 1j * e))) / (2 * h)
+    np.testing.assert_allclose(got, fd, rtol=1e-3, atol=1e-3)
+    want = mlx.vjp(lambda z: mlx.power(z, 3), [mlx.array(x)], [mlx.array(x)])[1][0]
+    ours = mx.vjp(lambda z: mx.power(z, 3), [mx.array(x)], [mx.array(x)])[1][0]
+    np.testing.assert_allclose(np.array(ours), np.conj(x * 3 * x ** 2) * x / np.conj(x),
+                               rtol=1e-4)
+    np.testing.assert_allclose(np.array(want), x * 3 * x ** 2, rtol=1e-4)
 
 
 def test_jvp_matches_finite_differences():
