@@ -42,6 +42,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import affine, arith, gpu, memref, scf
 from mxir.dialect import MxError
+from mxir.passes.ir_utils import first_op
 from mxir.passes.lapack import refuse_on_gpu
 
 THREADS = 256
@@ -924,18 +925,11 @@ def _is_complex_type(t) -> bool:
 def _refuse_complex(module) -> None:
     """complex64 has no GPU lowering yet: MSL has no complex type (it would be float2
     arithmetic written per op), so the GPU pipeline stops at the first complex value."""
-    found = []
-
-    def visit(op):
-        if any(_is_complex_type(v.type) for v in [*op.operands, *op.results]):
-            found.append(op)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    if found:
+    op = first_op(module, lambda op: any(_is_complex_type(v.type)
+                                         for v in [*op.operands, *op.results]))
+    if op is not None:
         raise MxError("complex64 values have no GPU lowering in mxir yet (MSL has no complex "
-                      "type): run this program on the CPU", found[0].location,
+                      "type): run this program on the CPU", op.location,
                       exc_type=NotImplementedError)
 
 
