@@ -137,6 +137,76 @@ def _complex_const(v):
     return complex_const(v)
 
 
+def _times(x, c: complex):
+    return cx.mul(x, _complex_const(c))
+
+
+def _times_i(x, sign: float = 1.0):
+    """x * (sign i) with the zeros' signs kept exact (they pick the side of a branch cut):
+    (a + bi) i = -b + ai."""
+    re, im = cx.re(x), cx.im(x)
+    if sign > 0:
+        return cx.create_(x.type, arith.negf(im), re)
+    return cx.create_(x.type, im, arith.negf(re))
+
+
+def _plus_real(x, v: float):
+    """x + v for a real v, on the real part only: as C++'s complex + double, so the sign of a
+    zero imaginary part (the side of a branch cut) survives (-0.0 + 0.0 would be +0.0)."""
+    return cx.create_(x.type, arith.addf(cx.re(x), arith.constant(ir.F32Type.get(), v)),
+                      cx.im(x))
+
+
+def _complex_asinh(x):
+    """log(z + sqrt(z^2 + 1)) on the half-plane with a non-negative real part (by its sign
+    bit: no cancellation), odd symmetry for the other half."""
+    f32 = ir.F32Type.get()
+    neg = arith.cmpf(fpred("olt"), math.copysign(arith.constant(f32, 1.0), cx.re(x)),
+                     arith.constant(f32, 0.0))
+    z = arith.select(neg, cx.neg(x), x)
+    r = cx.log(cx.add(z, cx.sqrt(_plus_real(cx.mul(z, z), 1.0))))
+    return arith.select(neg, cx.neg(r), r)
+
+
+def _complex_atanh(x):
+    return _times(cx.sub(cx.log1p(x), cx.log1p(cx.neg(x))), 0.5 + 0j)
+
+
+def _complex_asin(x):  # -i asinh(i z)
+    return _times_i(_complex_asinh(_times_i(x)), -1.0)
+
+
+def _complex_acos(x):
+    return cx.sub(_complex_const(complex(np.pi / 2)), _complex_asin(x))
+
+
+def _complex_atan(x):  # -i atanh(i z)
+    return _times_i(_complex_atanh(_times_i(x)), -1.0)
+
+
+def _complex_acosh(x):
+    """2 log(sqrt((z + 1)/2) + sqrt((z - 1)/2)): the principal branch, with no product of
+    the square roots (whose zero signs decide the side of the cut at z < -1)."""
+    f32 = ir.F32Type.get()
+
+    def half(z):
+        h = arith.constant(f32, 0.5)
+        return cx.create_(z.type, arith.mulf(cx.re(z), h), arith.mulf(cx.im(z), h))
+
+    r = cx.log(cx.add(cx.sqrt(half(_plus_real(x, 1.0))), cx.sqrt(half(_plus_real(x, -1.0)))))
+    return cx.create_(x.type, arith.mulf(cx.re(r), arith.constant(f32, 2.0)),
+                      arith.mulf(cx.im(r), arith.constant(f32, 2.0)))
+
+
+def _acosh_deriv(b, x, y):
+    """1 / sqrt(x^2 - 1); on complex values 1 / (sqrt(x - 1) sqrt(x + 1)), which is the
+    derivative of the principal branch where Re x < 0 too."""
+    if not is_complex(b.type(x).dtype):
+        return b.rsqrt(b.subtract(b.square(x), _c(b, x, 1)))
+    one = _c(b, x, 1)
+    return b.multiply(b.rsqrt(b.subtract(x, one)), b.rsqrt(b.add(x, one)))
+
+
 def _complex_sinh_cosh(sign):
     """(exp(z) + sign exp(-z)) / 2: the complex dialect has no sinh/cosh."""
     def fn(x):
@@ -351,24 +421,25 @@ unary("cos", np.cos, _math(math.cos, cx.cos), lambda b, x, y: b.negative(b.sin(x
       complex_ok=True)
 unary("tan", np.tan, _math(math.tan, cx.tan), lambda b, x, y: b.add(_c(b, y, 1), b.square(y)),
       complex_ok=True)
-unary("arcsin", np.arcsin, _math(math.asin),
-      lambda b, x, y: b.rsqrt(b.subtract(_c(b, x, 1), b.square(x))))
-unary("arccos", np.arccos, _math(math.acos),
-      lambda b, x, y: b.negative(b.rsqrt(b.subtract(_c(b, x, 1), b.square(x)))))
-unary("arctan", np.arctan, _math(math.atan),
-      lambda b, x, y: b.reciprocal(b.add(_c(b, x, 1), b.square(x))))
+unary("arcsin", np.arcsin, _math(math.asin, _complex_asin),
+      lambda b, x, y: b.rsqrt(b.subtract(_c(b, x, 1), b.square(x))), complex_ok=True)
+unary("arccos", np.arccos, _math(math.acos, _complex_acos),
+      lambda b, x, y: b.negative(b.rsqrt(b.subtract(_c(b, x, 1), b.square(x)))),
+      complex_ok=True)
+unary("arctan", np.arctan, _math(math.atan, _complex_atan),
+      lambda b, x, y: b.reciprocal(b.add(_c(b, x, 1), b.square(x))), complex_ok=True)
 unary("sinh", np.sinh, _math(math.sinh, _complex_sinh_cosh(-1)), lambda b, x, y: b.cosh(x),
       complex_ok=True)
 unary("cosh", np.cosh, _math(math.cosh, _complex_sinh_cosh(1)), lambda b, x, y: b.sinh(x),
       complex_ok=True)
 unary("tanh", np.tanh, _math(math.tanh, cx.tanh),
       lambda b, x, y: b.subtract(_c(b, y, 1), b.square(y)), complex_ok=True)
-unary("arcsinh", np.arcsinh, _math(math.asinh),
-      lambda b, x, y: b.rsqrt(b.add(b.square(x), _c(b, x, 1))))
-unary("arccosh", np.arccosh, _math(math.acosh),
-      lambda b, x, y: b.rsqrt(b.subtract(b.square(x), _c(b, x, 1))))
-unary("arctanh", np.arctanh, _math(math.atanh),
-      lambda b, x, y: b.reciprocal(b.subtract(_c(b, x, 1), b.square(x))))
+unary("arcsinh", np.arcsinh, _math(math.asinh, _complex_asinh),
+      lambda b, x, y: b.rsqrt(b.add(b.square(x), _c(b, x, 1))), complex_ok=True)
+unary("arccosh", np.arccosh, _math(math.acosh, _complex_acosh), _acosh_deriv,
+      complex_ok=True)
+unary("arctanh", np.arctanh, _math(math.atanh, _complex_atanh),
+      lambda b, x, y: b.reciprocal(b.subtract(_c(b, x, 1), b.square(x))), complex_ok=True)
 unary("sigmoid", _np_sigmoid, _sigmoid_scalar,
       lambda b, x, y: b.multiply(y, b.subtract(_c(b, y, 1), y)))
 unary("erf", lambda x: _np_erf(x).astype(x.dtype), _math(math.erf),
