@@ -77,11 +77,20 @@ class Scalar:
             return arith.divf(x, y)
         return arith.divui(x, y) if self.unsigned else arith.divsi(x, y)
 
+    def isnan(self, x):
+        """An i1: x is NaN (a complex value: either part)."""
+        if self.complex:
+            return arith.ori(self.isnan_part(cx.re(x)), self.isnan_part(cx.im(x)))
+        return self.isnan_part(x)
+
+    @staticmethod
+    def isnan_part(x):
+        return arith.cmpf(fpred("uno"), x, x)
+
     def _complex_extremum(self, x, y, larger: bool):
         """MLX: a NaN first operand wins, else the lexicographic larger (smaller)."""
-        part = Scalar("float32")
-        nan = arith.ori(part.cmp("ne", cx.re(x), cx.re(x)), part.cmp("ne", cx.im(x), cx.im(x)))
-        return arith.select(arith.ori(nan, self.cmp("gt" if larger else "lt", x, y)), x, y)
+        return arith.select(arith.ori(self.isnan(x), self.cmp("gt" if larger else "lt", x, y)),
+                            x, y)
 
     def max(self, x, y):
         if self.complex:

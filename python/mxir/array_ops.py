@@ -186,7 +186,7 @@ def median(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     axes = ops.normalize_axes(axis, a.ndim)
     if any(a.shape[d] == 0 for d in axes):
         raise ValueError("[median] Cannot take median along empty axis.")
-    out_dtype = a.dtype if dt.issubdtype(a.dtype, dt.floating) else dt.float32
+    out_dtype = a.dtype if dt.issubdtype(a.dtype, dt.inexact) else dt.float32
     s = sort(_to_last(ops.astype(a, out_dtype), axes), axis=-1)
     n = s.shape[-1]
     lo, hi = s[..., (n - 1) // 2], s[..., n // 2]

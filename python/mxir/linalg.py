@@ -248,8 +248,12 @@ def cross(a, b, axis: int = -1, *, stream=None) -> array:
 def norm(a, /, ord=None, axis=None, keepdims: bool = False, *, stream=None) -> array:  # noqa: A002
     """Vector norms (one axis) and matrix norms (two axes), as MLX's `linalg.norm`."""
     a = ops.as_array(a)
-    if not dt.issubdtype(a.dtype, dt.floating):
+    if not dt.issubdtype(a.dtype, dt.inexact):
         a = ops.astype(a, dt.float32)
+    if a.dtype == dt.complex64 and ord in (2, -2, "nuc") and (
+            a.ndim == 2 if axis is None else not isinstance(axis, int) and len(axis) == 2):
+        raise NotImplementedError("[linalg::norm] the spectral and nuclear norms of complex "
+                                  "matrices need a complex SVD, which mxir does not have yet")
     if axis is None:
         if ord is None:
             return _sqrt_sum_sq(a, tuple(range(a.ndim)), keepdims)

@@ -378,6 +378,8 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
     centered = subtract(a, mean(a, axes, keepdims=True))
+    if a.dtype == dt.complex64:  # MLX: the float32 mean of |x - mean|^2
+        centered = globals()["abs"](centered)
     s = sum(square(centered), axes, keepdims)
     c = constant(builtins.max(n - ddof, 0), s.dtype)
     if shapeless.recording is not None:
