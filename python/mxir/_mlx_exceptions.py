@@ -17,8 +17,6 @@ MISSING: dict[str, str] = {
     **{n: ("not yet: a user's own kernel source (MSL or CUDA) spliced into the program; mxir "
            "generates its kernels from IR and has no op that carries foreign source")
        for n in ("fast.metal_kernel", "fast.cuda_kernel", "fast.precompiled_cuda_kernel")},
-    **{n: ("not yet: framing, window and overlap-add around mx.fft's rfft/irfft (a "
-           "composition, no new op)") for n in ("fft.stft", "fft.istft")},
     "fast.gated_delta_update": "not yet: the gated delta-rule recurrence (a scan over time)",
     # -- not in mxir, with the reason
     "distributed": (

@@ -153,3 +153,49 @@ def test_errors_are_mlx(call):
         mx.eval(call(mx))
     if not isinstance(want.value, IndexError):
         assert str(got.value) == str(want.value)
+
+
+STFT_CASES = [dict(n_fft=8), dict(n_fft=8, hop_length=3), dict(n_fft=8, pad_mode="constant"),
+              dict(n_fft=8, pad_mode="edge"), dict(n_fft=8, win_length=6),
+              dict(n_fft=8, window=np.hanning(8).astype(np.float32), hop_length=3),
+              dict(n_fft=8, norm="ortho"), dict(n_fft=8, center=False, hop_length=5),
+              dict(n_fft=8, onesided=False), dict(n_fft=6, hop_length=2)]
+
+
+def _lib_kwargs(lib, kw):
+    return {k: lib.array(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+
+
+@pytest.mark.parametrize("kw", STFT_CASES, ids=[str(i) for i in range(len(STFT_CASES))])
+def test_stft_istft_against_mlx(kw):
+    x = _r(2, 30)
+    got = mx.fft.stft(mx.array(x), **_lib_kwargs(mx, kw))
+    want = mlx.fft.stft(mlx.array(x), **_lib_kwargs(mlx, kw))
+    assert got.shape == want.shape and got.dtype == mx.complex64
+    np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-4, atol=1e-4)
+    inv = {k: v for k, v in kw.items() if k != "pad_mode"}
+    for extra in ({}, {"length": 25}, {"length": 40}):
+        a = mx.fft.istft(got, **_lib_kwargs(mx, inv), **extra)
+        b = mlx.fft.istft(want, **_lib_kwargs(mlx, inv), **extra)
+        assert a.shape == b.shape
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-4, atol=1e-4)
+    # its gradient (a composition of take, multiply and rfft) against MLX's
+    ct = _c(*want.shape)
+    g = mx.vjp(lambda v: mx.fft.stft(v, **_lib_kwargs(mx, kw)), [mx.array(x)],
+               [mx.array(ct)])[1][0]
+    h = mlx.vjp(lambda v: mlx.fft.stft(v, **_lib_kwargs(mlx, kw)), [mlx.array(x)],
+                [mlx.array(ct)])[1][0]
+    np.testing.assert_allclose(np.array(g), np.array(h), rtol=1e-4, atol=1e-4)
+
+
+def test_stft_of_complex_input_and_errors_are_mlx():
+    c = _c(30)
+    np.testing.assert_allclose(np.array(mx.fft.stft(mx.array(c), n_fft=8)),
+                               np.array(mlx.fft.stft(mlx.array(c), n_fft=8)), atol=1e-4)
+    for call in (lambda L: L.fft.stft(L.ones(10), n_fft=20, center=False),
+                 lambda L: L.fft.stft(L.ones(10), n_fft=8, pad_mode="bad")):
+        with pytest.raises(ValueError) as want:
+            mlx.eval(call(mlx))
+        with pytest.raises(ValueError, match=str(want.value).replace("[", r"\[").replace(
+                "]", r"\]").replace("(", r"\(").replace(")", r"\)")):
+            mx.eval(call(mx))
