@@ -497,10 +497,11 @@ class EighOp(_Lapack):
 
 
 class _Geev(_Lapack):
-    """Eigenvalues (LAPACK's order) and right eigenvectors (columns, unit norm, largest
-    component real) of each general matrix: cgeev on a complex64 copy (a real matrix's
-    eigenpairs are complex in general; MLX returns complex64 for every input dtype, float64
-    included, so float64 input loses its extra precision here)."""
+    """Eigenvalues and right eigenvectors (columns, unit norm, largest component real) of each
+    general matrix, complex64 for every input dtype, computed as MLX computes them (measured:
+    the same order and phases): geev on the row-major buffer read column-major, i.e. on A^T,
+    whose left eigenvectors u give A conj(u) = lambda conj(u). sgeev/dgeev for a real matrix
+    (a conjugate pair's vectors are the columns (re, im) of VL), cgeev for a complex one."""
 
     dtypes = ("float32", "float64", "complex64")
     vectors = True
@@ -509,34 +510,90 @@ class _Geev(_Lapack):
         return t.with_shape(t.shape[:-1]).with_dtype("complex64"), t.with_dtype("complex64")
 
     def reference(self, x):
-        w, v = np.linalg.eig(x.astype(np.complex128))
+        w, v = np.linalg.eig(x.astype(np.complex128 if np.iscomplexobj(x) else np.float64))
         return [w.astype(np.complex64), v.astype(np.complex64)] if self.vectors else \
             w.astype(np.complex64)
 
     def geev(self, lo, x, t: TensorType):
-        from .misc import AstypeOp
-
-        ct = t.with_dtype("complex64")
-        if t.dtype != "complex64":
-            x = AstypeOp().lower(lo, [x], [t], [ct], dtype="complex64")
-        n = t.shape[-1]
-        wt, vt = self.eigen_types(t)
-        a = _copy_to_buffer(x, ct)
-        w = _alloc(wt.shape, "complex64")
-        vr = _alloc(vt.shape if self.vectors else (1,), "complex64")
-        vl = _alloc((1,), "complex64")
+        n, p, width = t.shape[-1], _prefix(t.dtype), _width(t.dtype)
+        width = 8 if t.dtype == "complex64" else width
+        lead = t.shape[:-1]
+        real = t.dtype != "complex64"
+        wtc, vtc = self.eigen_types(t)
+        a = _copy_to_buffer(x, t)
+        w_bufs = [_alloc(lead, t.dtype) for _ in range(2 if real else 1)]
+        vl = _alloc(t.shape if self.vectors else (1,), t.dtype)
+        vr = _alloc((1,), t.dtype)
         batch = _Batch(_batch_size(t))
         if n:
-            batch.run(lambda i: [_call("cgeev", [
-                _layout(), _char("N"), _char("V" if self.vectors else "N"), _i64(n),
-                _pointer(a, _offset(i, n * n), 8), _i64(n), _pointer(w, _offset(i, n), 8),
-                _pointer(vl, _index(0), 8), _i64(n),
-                _pointer(vr, _offset(i, n * n if self.vectors else 0), 8), _i64(n)])])
+            batch.run(lambda i: [_call(p + "geev", [
+                arith.constant(ir.IntegerType.get_signless(32), _COL_MAJOR),
+                _char("V" if self.vectors else "N"), _char("N"), _i64(n),
+                _pointer(a, _offset(i, n * n), width), _i64(n),
+                *[_pointer(wb, _offset(i, n), width) for wb in w_bufs],
+                _pointer(vl, _offset(i, n * n if self.vectors else 0), width), _i64(n),
+                _pointer(vr, _index(0), width), _i64(n)])])
         failed = batch.failed()
-        out = [_nan_if(lo, _to_tensor(w, wt.shape, "complex64"), wt, failed)]
-        if self.vectors:
-            out.append(_nan_if(lo, _to_tensor(vr, vt.shape, "complex64"), vt, failed))
+        f32 = ir.F32Type.get()
+        c64 = element_type_to_ir("complex64")
+        w_ts = [_to_tensor(wb, lead, t.dtype) for wb in w_bufs]
+
+        def narrow(v):
+            return v if t.dtype != "float64" else arith.truncf(f32, v)
+
+        rank = len(lead)
+        ident = ir.AffineMap.get_identity(rank)
+        if real:
+            w = lo.generic(w_ts, [lo.empty(wtc)], [ident] * 3, [PARALLEL] * rank,
+                           lambda r, i, _o: _complex(c64, narrow(r), narrow(i)))
+        else:
+            w = w_ts[0]
+        out = [_nan_if(lo, w, wtc, failed)]
+        if not self.vectors:
+            return out
+        u = _to_tensor(vl, t.shape, t.dtype)  # VL column-major: u[c, r] = VL[r, c]
+        index = ir.IndexType.get()
+
+        def vector_entry(_o):
+            ivs = [linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), d))
+                   .result for d in range(t.ndim)]
+            *head, r, c = ivs
+            if not real:
+                return cx_conj(tensor.extract(u, [*head, c, r]))
+            # v = conj(u): column c of a pair is VL[:, c] - i VL[:, c+1] where wi[c] > 0,
+            # VL[:, c-1] + i VL[:, c] where wi[c] < 0; a real eigenvalue's is VL[:, c]
+            one = arith.constant(index, 1)
+            wic = tensor.extract(w_ts[1], [*head, c])
+            zero = arith.constant(wic.type, 0.0)
+            upper = arith.cmpf(arith.CmpFPredicate.OGT, wic, zero)
+            lower = arith.cmpf(arith.CmpFPredicate.OLT, wic, zero)
+            here = tensor.extract(u, [*head, c, r])
+            prev = arith.select(lower, arith.subi(c, one), c)
+            nxt = arith.select(upper, arith.addi(c, one), c)
+            re = tensor.extract(u, [*head, prev, r])
+            im_up = arith.negf(tensor.extract(u, [*head, nxt, r]))
+            im = arith.select(upper, im_up, arith.select(lower, here, zero))
+            return _complex(c64, narrow(re), narrow(im))
+
+        full = ir.AffineMap.get_identity(t.ndim)
+        v = lo.generic([], [lo.empty(vtc)], [full], [PARALLEL] * t.ndim, vector_entry)
+        out.append(_nan_if(lo, v, vtc, failed))
         return out
+
+
+_COL_MAJOR = 102
+
+
+def _complex(c64, re, im):
+    from mlir.dialects import complex as cx
+
+    return cx.create_(c64, re, im)
+
+
+def cx_conj(v):
+    from mlir.dialects import complex as cx
+
+    return cx.conj(v)
 
 
 def _eigvals_vjp(b, x, v, cw):
