@@ -1,5 +1,6 @@
 """`mx.linalg.eig` / `eigvals` (LAPACK geev on A^T, as MLX): eigenpairs against MLX (its order
-and vectors) and NumPy (as sets, and A v = lambda v), MLX's errors, batching and vmap, and the eigenvalue derivatives (MLX has none) against finite
+and vectors) and NumPy (as sets, and A v = lambda v), MLX's errors, batching and vmap, and the
+eigenvalue derivatives (MLX has none) against finite
 differences and each other (<jvp(t), ct> = <t, vjp(ct)>)."""
 
 from __future__ import annotations
