@@ -8,6 +8,7 @@ import weakref
 from . import (  # noqa: F401  (importing a module registers its ops)
     custom_kernel,
     elementwise,
+    fft,
     indexing,
     join,
     lapack,

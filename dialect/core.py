@@ -44,16 +44,30 @@ DTYPES: dict[str, tuple[str, Any]] = {
     "bfloat16": ("bf16", np.uint16),
     "float32": ("f32", np.float32),
     "float64": ("f64", np.float64),
+    "complex64": ("complex<f32>", np.complex64),
 }
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 SIGNED = ("int8", "int16", "int32", "int64")
 UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
 INTEGERS = SIGNED + UNSIGNED
+COMPLEX = ("complex64",)
+# The MLIR Python bindings cannot hold a dense attribute of complex elements (parsing one raises
+# "Can't cast unknown element type"), so a complex64 constant's contents are written as its
+# (real, imag) float32 pairs: a trailing dim of 2 and this tensor encoding (same bytes).
+COMPLEX_ENCODING = '"complex64"'
 _FROM_MLIR = {spelling: name for name, (spelling, _) in DTYPES.items()}
 
 
 def is_float(dtype: str) -> bool:
     return dtype in FLOATS
+
+
+def is_complex(dtype: str) -> bool:
+    return dtype in COMPLEX
+
+
+def is_inexact(dtype: str) -> bool:
+    return dtype in FLOATS or dtype in COMPLEX
 
 
 def is_integer(dtype: str) -> bool:
@@ -217,6 +231,8 @@ def element_type_to_ir(dtype: str, storage: bool = False):
         return ir.IntegerType.get_signless(width) if storage else ir.IntegerType.get_unsigned(width)
     if spelling.startswith("i"):
         return ir.IntegerType.get_signless(int(spelling[1:]))
+    if dtype == "complex64":
+        return ir.ComplexType.get(ir.F32Type.get())
     return {"f16": ir.F16Type, "bf16": ir.BF16Type, "f32": ir.F32Type, "f64": ir.F64Type}[
         spelling
     ].get()
@@ -353,8 +369,20 @@ class Dense(AttrKind):
 
         if not isinstance(attr, ir.DenseElementsAttr):
             raise MxError(f"expected dense elements, got {attr}")
+        if _is_complex_pairs(attr.type):
+            pairs = TensorType.from_ir(ir.RankedTensorType.get(attr.type.shape, ir.F32Type.get()))
+            values = dense_from_ir(attr, pairs)
+            return ConstValue(np.ascontiguousarray(values).view(np.complex64)[..., 0],
+                              "complex64")
         t = TensorType.from_ir(attr.type)
         return ConstValue(dense_from_ir(attr, t), t.dtype)
+
+
+def _is_complex_pairs(t) -> bool:
+    from mlir import ir
+
+    return (isinstance(t, ir.RankedTensorType) and t.encoding is not None
+            and str(t.encoding) == COMPLEX_ENCODING)
 
 
 
@@ -449,6 +477,14 @@ def dense_to_ir(value: np.ndarray, ttype: TensorType, storage: bool = False):
     from mlir import ir
 
     value = np.asarray(value, dtype=numpy_dtype(ttype.dtype), order="C").reshape(ttype.shape)
+    if ttype.dtype == "complex64":  # as (real, imag) pairs: see COMPLEX_ENCODING
+        pairs = TensorType((*ttype.shape, 2), "float32")
+        value = value.reshape(-1).view(np.float32)  # (a 0-d array has no view of its parts)
+        if storage:  # what a lowering's arith.constant takes (lo.constant recombines the pairs)
+            return dense_to_ir(value.reshape(pairs.shape), pairs, storage)
+        inner = dense_to_ir(value.reshape(pairs.shape), pairs)
+        text = str(inner)
+        return ir.Attribute.parse(text[:text.rindex(">")] + f", {COMPLEX_ENCODING}>")
     flat = value.reshape(-1)
     if flat.size == 0:
         body = ""

@@ -9,17 +9,45 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, math
+from mlir.dialects import complex as cx
 
-from .core import MxError, TensorType, is_float
+from .core import MxError, TensorType, is_complex, is_float
 from .lowering import PARALLEL, fpred, load
 from .op import Op, register
 from .shape import align_batch
 
 
 def _check_float(op: Op, t: TensorType) -> None:
-    if not is_float(t.dtype):
+    if is_complex(t.dtype):
+        _check_complex(op, t)
+    elif not is_float(t.dtype):
         raise MxError(f"'mx.{op.name}' expects a floating-point operand, got {t}",
                       exc_type=TypeError)
+
+
+def _check_complex(op: Op, t: TensorType) -> None:
+    """complex64 operands: the ops MLX refuses raise MLX's error; `complex_ok` ops take them."""
+    if op.complex_ok:
+        return
+    if op.name in _MLX_REFUSES_COMPLEX:
+        raise MxError(_MLX_REFUSES_COMPLEX[op.name].format(op.name), exc_type=ValueError)
+    raise MxError(f"[{op.name}] complex64 operands are not supported by mxir yet (MLX takes "
+                  f"them)", exc_type=NotImplementedError)
+
+
+_NOT_SUPPORTED = "[{}] Not supported for complex64."
+_MLX_REFUSES_COMPLEX = {
+    **{n: _NOT_SUPPORTED for n in ("expm1", "sigmoid", "erf", "erfinv", "floor", "ceil",
+                                   "arctan2")},
+    "remainder": "[{}] Complex type not supported.",
+}
+
+
+def conj(b, x):
+    """The complex conjugate of an mx value; a real value as it is. Reverse mode multiplies a
+    cotangent by the conjugate of a holomorphic op's derivative (MLX's convention: the vjp of
+    x*x at x is ct * conj(2x))."""
+    return b.conjugate(x) if is_complex(b.type(x).dtype) else x
 
 
 class _Zero:
@@ -38,6 +66,7 @@ class Unary(Op):
     dynamic = True
     float_only = True  # integer inputs are promoted to float32 by the frontend, as MLX
     bool_ok = False
+    complex_ok = False  # complex64 operands (its scalar body then sees `s.complex`)
     np_fn = None
     scalar = None  # (s: Scalar, x) -> scalar value
     # d(b, x, y) -> dy/dx as an mx value (emitted with the builder), or ZERO; None: no rule,
@@ -46,7 +75,9 @@ class Unary(Op):
 
     def infer(self, types):
         (t,) = types
-        if self.float_only:
+        if is_complex(t.dtype):
+            _check_complex(self, t)
+        elif self.float_only:
             _check_float(self, t)
         elif t.dtype == "bool" and not self.bool_ok:
             raise MxError(f"'mx.{self.name}' does not accept bool operands", exc_type=TypeError)
@@ -70,7 +101,7 @@ class Unary(Op):
         (x,), (y,), (ct,) = primals, outputs, cotangents
         if type(self).deriv is ZERO:
             return [None]
-        return [b.multiply(ct, type(self).deriv(b, x, y))]
+        return [b.multiply(ct, conj(b, type(self).deriv(b, x, y)))]
 
     def _jvp(self, b, primals, tangents, outputs):
         (x,), (y,), (t,) = primals, outputs, tangents
@@ -82,17 +113,106 @@ class Unary(Op):
         return [b.emit(self.name, operands)], [axes[0]]
 
 
-def unary(name, np_fn, scalar, deriv, float_only=True, bool_ok=False):
+def unary(name, np_fn, scalar, deriv, float_only=True, bool_ok=False, complex_ok=False):
     cls = type(f"{name.title()}Op", (Unary,), {
         "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
         "deriv": deriv if deriv in (None, ZERO) else staticmethod(deriv),
-        "float_only": float_only, "bool_ok": bool_ok})
+        "float_only": float_only, "bool_ok": bool_ok, "complex_ok": complex_ok})
     register(cls)
     return cls
 
 
-def _math(fn):
-    return lambda s, x: fn(x)
+def _math(fn, complex_fn=None):
+    """A scalar body calling `fn` (math dialect), or `complex_fn` on complex64 values."""
+    return lambda s, x: complex_fn(x) if s.complex else fn(x)
+
+
+def _complex_log_base(base):
+    return lambda x: cx.div(cx.log(x), _complex_const(complex(np.log(base))))
+
+
+def _complex_const(v):
+    from .lowering import complex_const
+
+    return complex_const(v)
+
+
+def _times(x, c: complex):
+    return cx.mul(x, _complex_const(c))
+
+
+def _times_i(x, sign: float = 1.0):
+    """x * (sign i) with the zeros' signs kept exact (they pick the side of a branch cut):
+    (a + bi) i = -b + ai."""
+    re, im = cx.re(x), cx.im(x)
+    if sign > 0:
+        return cx.create_(x.type, arith.negf(im), re)
+    return cx.create_(x.type, im, arith.negf(re))
+
+
+def _plus_real(x, v: float):
+    """x + v for a real v, on the real part only: as C++'s complex + double, so the sign of a
+    zero imaginary part (the side of a branch cut) survives (-0.0 + 0.0 would be +0.0)."""
+    return cx.create_(x.type, arith.addf(cx.re(x), arith.constant(ir.F32Type.get(), v)),
+                      cx.im(x))
+
+
+def _complex_asinh(x):
+    """log(z + sqrt(z^2 + 1)) on the half-plane with a non-negative real part (by its sign
+    bit: no cancellation), odd symmetry for the other half."""
+    f32 = ir.F32Type.get()
+    neg = arith.cmpf(fpred("olt"), math.copysign(arith.constant(f32, 1.0), cx.re(x)),
+                     arith.constant(f32, 0.0))
+    z = arith.select(neg, cx.neg(x), x)
+    r = cx.log(cx.add(z, cx.sqrt(_plus_real(cx.mul(z, z), 1.0))))
+    return arith.select(neg, cx.neg(r), r)
+
+
+def _complex_atanh(x):
+    return _times(cx.sub(cx.log1p(x), cx.log1p(cx.neg(x))), 0.5 + 0j)
+
+
+def _complex_asin(x):  # -i asinh(i z)
+    return _times_i(_complex_asinh(_times_i(x)), -1.0)
+
+
+def _complex_acos(x):
+    return cx.sub(_complex_const(complex(np.pi / 2)), _complex_asin(x))
+
+
+def _complex_atan(x):  # -i atanh(i z)
+    return _times_i(_complex_atanh(_times_i(x)), -1.0)
+
+
+def _complex_acosh(x):
+    """2 log(sqrt((z + 1)/2) + sqrt((z - 1)/2)): the principal branch, with no product of
+    the square roots (whose zero signs decide the side of the cut at z < -1)."""
+    f32 = ir.F32Type.get()
+
+    def half(z):
+        h = arith.constant(f32, 0.5)
+        return cx.create_(z.type, arith.mulf(cx.re(z), h), arith.mulf(cx.im(z), h))
+
+    r = cx.log(cx.add(cx.sqrt(half(_plus_real(x, 1.0))), cx.sqrt(half(_plus_real(x, -1.0)))))
+    return cx.create_(x.type, arith.mulf(cx.re(r), arith.constant(f32, 2.0)),
+                      arith.mulf(cx.im(r), arith.constant(f32, 2.0)))
+
+
+def _acosh_deriv(b, x, y):
+    """1 / sqrt(x^2 - 1); on complex values 1 / (sqrt(x - 1) sqrt(x + 1)), which is the
+    derivative of the principal branch where Re x < 0 too."""
+    if not is_complex(b.type(x).dtype):
+        return b.rsqrt(b.subtract(b.square(x), _c(b, x, 1)))
+    one = _c(b, x, 1)
+    return b.multiply(b.rsqrt(b.subtract(x, one)), b.rsqrt(b.add(x, one)))
+
+
+def _complex_sinh_cosh(sign):
+    """(exp(z) + sign exp(-z)) / 2: the complex dialect has no sinh/cosh."""
+    def fn(x):
+        e, f = cx.exp(x), cx.exp(cx.neg(x))
+        return cx.mul(cx.add(e, f) if sign > 0 else cx.sub(e, f), _complex_const(0.5 + 0j))
+    return fn
 
 
 def _c(b, like, v):
@@ -153,6 +273,8 @@ def _erfinv_scalar(s, x):
 
 
 def _sign_scalar(s, x):
+    if s.complex:  # z / |z|, 0 at 0
+        return cx.sign(x)
     zero, one = s.const(0), s.const(1)
     if s.dtype == "bool":
         return x
@@ -172,6 +294,8 @@ def _sigmoid_scalar(s, x):
 
 
 def _abs_scalar(s, x):
+    if s.complex:
+        return cx.abs(x)
     if s.float:
         return math.absf(x)
     return x if s.unsigned else math.absi(x)
@@ -190,51 +314,147 @@ def is_float_np(x) -> bool:
 
 
 # name, NumPy, scalar body, derivative d(b, x, y)
-unary("abs", np.abs, _abs_scalar, lambda b, x, y: b.sign(x), float_only=False, bool_ok=True)
+@register
+class AbsOp(Unary):
+    """|x|; of a complex64 value, its float32 modulus. The complex rules are MLX's: the vjp of
+    a real cotangent c is c x/|x|, the jvp of t is Re(conj(x) t)/|x|."""
+
+    name = "abs"
+    float_only = False
+    bool_ok = True
+    complex_ok = True
+    np_fn = staticmethod(np.abs)
+    scalar = staticmethod(_abs_scalar)
+    deriv = staticmethod(lambda b, x, y: b.sign(x))
+
+    def infer(self, types):
+        (t,) = super().infer(types)
+        return [t.with_dtype("float32") if is_complex(t.dtype) else t]
+
+    def _vjp(self, b, primals, outputs, cotangents):
+        (x,), (ct,) = primals, cotangents
+        if not is_complex(b.type(x).dtype):
+            return super()._vjp(b, primals, outputs, cotangents)
+        return [b.multiply(b.astype(ct, dtype="complex64"), b.sign(x))]
+
+    def _jvp(self, b, primals, tangents, outputs):
+        (x,), (t,) = primals, tangents
+        if t is None or not is_complex(b.type(x).dtype):
+            return super()._jvp(b, primals, tangents, outputs)
+        return [b.real(b.multiply(b.conjugate(b.sign(x)), t))]
+
+
+class _ComplexPart(Unary):
+    """real, imag, conjugate: ops on complex64 operands (the frontend answers real ones)."""
+
+    float_only = False
+    complex_ok = True
+    to_real = True
+
+    def infer(self, types):
+        (t,) = types
+        if not is_complex(t.dtype):
+            raise MxError(f"'mx.{self.name}' expects a complex64 operand, got {t}",
+                          exc_type=TypeError)
+        return [t.with_dtype("float32") if self.to_real else t]
+
+    def batch(self, b, operands, axes):
+        return [b.emit(self.name, operands)], [axes[0]]
+
+
+@register
+class RealOp(_ComplexPart):
+    name = "real"
+    np_fn = staticmethod(lambda x: np.real(x).astype(np.float32))
+    scalar = staticmethod(lambda s, x: cx.re(x))
+
+    def vjp(self, b, primals, outputs, cotangents):  # MLX: c -> c + 0j
+        return [b.astype(cotangents[0], dtype="complex64")]
+
+    def jvp(self, b, primals, tangents, outputs):
+        return [None if tangents[0] is None else b.real(tangents[0])]
+
+
+@register
+class ImagOp(_ComplexPart):
+    name = "imag"
+    np_fn = staticmethod(lambda x: np.imag(x).astype(np.float32))
+    scalar = staticmethod(lambda s, x: cx.im(x))
+
+    def vjp(self, b, primals, outputs, cotangents):  # MLX: c -> 0 + cj
+        ct = b.astype(cotangents[0], dtype="complex64")
+        return [b.multiply(ct, b.full_like(ct, 1j))]
+
+    def jvp(self, b, primals, tangents, outputs):
+        return [None if tangents[0] is None else b.imag(tangents[0])]
+
+
+@register
+class ConjugateOp(_ComplexPart):
+    name = "conjugate"
+    to_real = False
+    np_fn = staticmethod(np.conjugate)
+    scalar = staticmethod(lambda s, x: cx.conj(x))
+
+    def vjp(self, b, primals, outputs, cotangents):
+        return [b.conjugate(cotangents[0])]
+
+    def jvp(self, b, primals, tangents, outputs):
+        return [None if tangents[0] is None else b.conjugate(tangents[0])]
+
+
 unary("negative", np.negative, lambda s, x: s.neg(x), lambda b, x, y: _c(b, x, -1),
-      float_only=False)
+      float_only=False, complex_ok=True)
 unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, ZERO,
-      float_only=False, bool_ok=True)
-unary("exp", np.exp, _math(math.exp), lambda b, x, y: y)
+      float_only=False, bool_ok=True, complex_ok=True)
+unary("exp", np.exp, _math(math.exp, cx.exp), lambda b, x, y: y, complex_ok=True)
 unary("expm1", np.expm1, _math(math.expm1), lambda b, x, y: b.add(y, _c(b, y, 1)))
-unary("log", np.log, _math(math.log), lambda b, x, y: b.reciprocal(x))
-unary("log1p", np.log1p, _math(math.log1p), lambda b, x, y: b.reciprocal(b.add(x, _c(b, x, 1))))
-unary("log2", np.log2, _math(math.log2),
-      lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(2.0)))))
-unary("log10", np.log10, _math(math.log10),
-      lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(10.0)))))
-unary("sin", np.sin, _math(math.sin), lambda b, x, y: b.cos(x))
-unary("cos", np.cos, _math(math.cos), lambda b, x, y: b.negative(b.sin(x)))
-unary("tan", np.tan, _math(math.tan), lambda b, x, y: b.add(_c(b, y, 1), b.square(y)))
-unary("arcsin", np.arcsin, _math(math.asin),
-      lambda b, x, y: b.rsqrt(b.subtract(_c(b, x, 1), b.square(x))))
-unary("arccos", np.arccos, _math(math.acos),
-      lambda b, x, y: b.negative(b.rsqrt(b.subtract(_c(b, x, 1), b.square(x)))))
-unary("arctan", np.arctan, _math(math.atan),
-      lambda b, x, y: b.reciprocal(b.add(_c(b, x, 1), b.square(x))))
-unary("sinh", np.sinh, _math(math.sinh), lambda b, x, y: b.cosh(x))
-unary("cosh", np.cosh, _math(math.cosh), lambda b, x, y: b.sinh(x))
-unary("tanh", np.tanh, _math(math.tanh), lambda b, x, y: b.subtract(_c(b, y, 1), b.square(y)))
-unary("arcsinh", np.arcsinh, _math(math.asinh),
-      lambda b, x, y: b.rsqrt(b.add(b.square(x), _c(b, x, 1))))
-unary("arccosh", np.arccosh, _math(math.acosh),
-      lambda b, x, y: b.rsqrt(b.subtract(b.square(x), _c(b, x, 1))))
-unary("arctanh", np.arctanh, _math(math.atanh),
-      lambda b, x, y: b.reciprocal(b.subtract(_c(b, x, 1), b.square(x))))
+unary("log", np.log, _math(math.log, cx.log), lambda b, x, y: b.reciprocal(x), complex_ok=True)
+unary("log1p", np.log1p, _math(math.log1p, cx.log1p),
+      lambda b, x, y: b.reciprocal(b.add(x, _c(b, x, 1))), complex_ok=True)
+unary("log2", np.log2, _math(math.log2, _complex_log_base(2.0)),
+      lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(2.0)))), complex_ok=True)
+unary("log10", np.log10, _math(math.log10, _complex_log_base(10.0)),
+      lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(10.0)))), complex_ok=True)
+unary("sin", np.sin, _math(math.sin, cx.sin), lambda b, x, y: b.cos(x), complex_ok=True)
+unary("cos", np.cos, _math(math.cos, cx.cos), lambda b, x, y: b.negative(b.sin(x)),
+      complex_ok=True)
+unary("tan", np.tan, _math(math.tan, cx.tan), lambda b, x, y: b.add(_c(b, y, 1), b.square(y)),
+      complex_ok=True)
+unary("arcsin", np.arcsin, _math(math.asin, _complex_asin),
+      lambda b, x, y: b.rsqrt(b.subtract(_c(b, x, 1), b.square(x))), complex_ok=True)
+unary("arccos", np.arccos, _math(math.acos, _complex_acos),
+      lambda b, x, y: b.negative(b.rsqrt(b.subtract(_c(b, x, 1), b.square(x)))),
+      complex_ok=True)
+unary("arctan", np.arctan, _math(math.atan, _complex_atan),
+      lambda b, x, y: b.reciprocal(b.add(_c(b, x, 1), b.square(x))), complex_ok=True)
+unary("sinh", np.sinh, _math(math.sinh, _complex_sinh_cosh(-1)), lambda b, x, y: b.cosh(x),
+      complex_ok=True)
+unary("cosh", np.cosh, _math(math.cosh, _complex_sinh_cosh(1)), lambda b, x, y: b.sinh(x),
+      complex_ok=True)
+unary("tanh", np.tanh, _math(math.tanh, cx.tanh),
+      lambda b, x, y: b.subtract(_c(b, y, 1), b.square(y)), complex_ok=True)
+unary("arcsinh", np.arcsinh, _math(math.asinh, _complex_asinh),
+      lambda b, x, y: b.rsqrt(b.add(b.square(x), _c(b, x, 1))), complex_ok=True)
+unary("arccosh", np.arccosh, _math(math.acosh, _complex_acosh), _acosh_deriv,
+      complex_ok=True)
+unary("arctanh", np.arctanh, _math(math.atanh, _complex_atanh),
+      lambda b, x, y: b.reciprocal(b.subtract(_c(b, x, 1), b.square(x))), complex_ok=True)
 unary("sigmoid", _np_sigmoid, _sigmoid_scalar,
       lambda b, x, y: b.multiply(y, b.subtract(_c(b, y, 1), y)))
 unary("erf", lambda x: _np_erf(x).astype(x.dtype), _math(math.erf),
       lambda b, x, y: b.multiply(_c(b, x, 2 / np.sqrt(np.pi)), b.exp(b.negative(b.square(x)))))
 unary("erfinv", _erfinv_np, _erfinv_scalar,
       lambda b, x, y: b.multiply(_c(b, y, np.sqrt(np.pi) / 2), b.exp(b.square(y))))
-unary("sqrt", np.sqrt, _math(math.sqrt),
-      lambda b, x, y: b.divide(_c(b, y, 0.5), y))
-unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), _math(math.rsqrt),
-      lambda b, x, y: b.multiply(_c(b, y, -0.5), b.divide(y, x)))
+unary("sqrt", np.sqrt, _math(math.sqrt, cx.sqrt),
+      lambda b, x, y: b.divide(_c(b, y, 0.5), y), complex_ok=True)
+unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), _math(math.rsqrt, cx.rsqrt),
+      lambda b, x, y: b.multiply(_c(b, y, -0.5), b.divide(y, x)), complex_ok=True)
 unary("square", lambda x: x if x.dtype == np.bool_ else np.square(x), _square_scalar,
-      lambda b, x, y: b.multiply(_c(b, x, 2), x), float_only=False, bool_ok=True)
-unary("reciprocal", lambda x: (1 / x).astype(x.dtype), lambda s, x: arith.divf(s.const(1.0), x),
-      lambda b, x, y: b.negative(b.square(y)))
+      lambda b, x, y: b.multiply(_c(b, x, 2), x), float_only=False, bool_ok=True,
+      complex_ok=True)
+unary("reciprocal", lambda x: (1 / x).astype(x.dtype), lambda s, x: s.div(s.const(1.0), x),
+      lambda b, x, y: b.negative(b.square(y)), complex_ok=True)
 def _rounding(np_fn, fn):
     """(NumPy, scalar body) of floor/ceil/round: integers and bools pass through unchanged,
     keeping their dtype, as in MLX."""
@@ -244,8 +464,15 @@ def _rounding(np_fn, fn):
 
 unary("floor", *_rounding(np.floor, math.floor), ZERO, float_only=False, bool_ok=True)
 unary("ceil", *_rounding(np.ceil, math.ceil), ZERO, float_only=False, bool_ok=True)
-unary("round", *_rounding(np.round, math.roundeven), ZERO, float_only=False,
-      bool_ok=True)  # half to even, as NumPy and MLX
+def _round_scalar(s, x):
+    if s.complex:  # each part
+        return cx.create_(s.type, math.roundeven(cx.re(x)), math.roundeven(cx.im(x)))
+    return math.roundeven(x) if s.float else x
+
+
+unary("round", lambda x: np.round(x) if np.iscomplexobj(x) or is_float_np(x) else x,
+      _round_scalar, ZERO, float_only=False, bool_ok=True,
+      complex_ok=True)  # half to even, as NumPy and MLX
 
 
 @register
@@ -255,6 +482,7 @@ class StopGradientOp(Unary):
     name = "stop_gradient"
     float_only = False
     bool_ok = True
+    complex_ok = True
     np_fn = staticmethod(lambda x: x)
     deriv = ZERO
 
@@ -282,6 +510,7 @@ class Binary(Op):
     dynamic = True
     float_only = False
     bool_ok = True
+    complex_ok = False
     result_bool = False  # comparisons
     np_fn = None
     scalar = None  # (s, x, y) -> scalar
@@ -293,7 +522,9 @@ class Binary(Op):
         a, c = types
         if a != c:
             raise MxError(f"'mx.{self.name}' expects operands of equal type, got {a} and {c}")
-        if self.float_only:
+        if is_complex(a.dtype):
+            _check_complex(self, a)
+        elif self.float_only:
             _check_float(self, a)
         if not self.bool_ok and a.dtype == "bool":
             raise MxError(f"'mx.{self.name}' does not accept bool operands", exc_type=TypeError)
@@ -318,7 +549,7 @@ class Binary(Op):
         (x, y), (out,), (ct,) = primals, outputs, cotangents
         if type(self).partials is ZERO:
             return [None, None]
-        return [None if d is None else b.multiply(ct, d)
+        return [None if d is None else b.multiply(ct, conj(b, d))
                 for d in type(self).partials(b, x, y, out)]
 
     def _jvp(self, b, primals, tangents, outputs):
@@ -349,11 +580,11 @@ class Binary(Op):
 
 
 def binary(name, np_fn, scalar, partials, float_only=False, bool_ok=True, result_bool=False,
-           identities=()):
+           identities=(), complex_ok=False):
     cls = type(f"{name.title()}Op", (Binary,), {
         "name": name, "np_fn": staticmethod(np_fn), "scalar": staticmethod(scalar),
         "partials": partials if partials in (None, ZERO) else staticmethod(partials),
-        "float_only": float_only,
+        "float_only": float_only, "complex_ok": complex_ok,
         "bool_ok": bool_ok, "result_bool": result_bool, "identities": identities})
     register(cls)
     return cls
@@ -380,6 +611,8 @@ def _floor_divide_scalar(s, x, y):
 
 
 def _power_scalar(s, x, y):
+    if s.complex:
+        return cx.pow(x, y)
     if s.float:
         return math.powf(x, y)
     width = ir.IntegerType(s.type).width
@@ -411,6 +644,16 @@ def _np_floor_divide(x, y):
         return np.floor_divide(x, y)
 
 
+def _np_extremum(real_fn, wins):
+    """NumPy's maximum/minimum; on complex values MLX's rule (a NaN first operand, else the
+    lexicographic winner: NumPy's complex comparisons are lexicographic too)."""
+    def fn(x, y):
+        if not np.iscomplexobj(x):
+            return real_fn(x, y)
+        return np.where(np.isnan(x) | wins(x, y), x, y)
+    return fn
+
+
 def _np_power(x, y):
     if is_float_np(x):
         return np.power(x, y)
@@ -420,7 +663,7 @@ def _np_power(x, y):
 def _power_exponent_partial(b, x, o):
     """d x**y / dy = x**y log x; integers take the log in float32 and round back (as MLX)."""
     dtype = b.type(x).dtype
-    if is_float(dtype):
+    if is_float(dtype) or is_complex(dtype):
         return b.multiply(o, b.log(x))
     xf, of = b.astype(x, dtype="float32"), b.astype(o, dtype="float32")
     return b.astype(b.multiply(of, b.log(xf)), dtype=dtype)
@@ -446,19 +689,22 @@ def _power_partials(b, x, y, out):
 
 
 binary("add", np.add, lambda s, x, y: s.add(x, y) if s.dtype != "bool" else arith.ori(x, y),
-       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, -0.0), (1, -0.0)))
+       lambda b, x, y, o: (b.ones_like(x), b.ones_like(y)), identities=((0, -0.0), (1, -0.0)),
+       complex_ok=True)
 binary("subtract", np.subtract, lambda s, x, y: s.sub(x, y),
        lambda b, x, y, o: (b.ones_like(x), b.full_like(y, -1)), bool_ok=False,
-       identities=((1, 0.0),))
+       identities=((1, 0.0),), complex_ok=True)
 binary("multiply", np.multiply,
        lambda s, x, y: s.mul(x, y) if s.dtype != "bool" else arith.andi(x, y),
-       lambda b, x, y, o: (y, x), identities=((0, 1), (1, 1)))
+       lambda b, x, y, o: (y, x), identities=((0, 1), (1, 1)), complex_ok=True)
 binary("divide", np.divide, lambda s, x, y: s.div(x, y),
        lambda b, x, y, o: (b.reciprocal(y), b.negative(b.divide(o, y))), float_only=True,
-       identities=((1, 1),))
-binary("power", _np_power, _power_scalar, _power_partials, bool_ok=False)
-binary("maximum", np.maximum, lambda s, x, y: s.max(x, y), _max_partials)
-binary("minimum", np.minimum, lambda s, x, y: s.min(x, y), _min_partials)
+       identities=((1, 1),), complex_ok=True)
+binary("power", _np_power, _power_scalar, _power_partials, bool_ok=False, complex_ok=True)
+binary("maximum", _np_extremum(np.maximum, np.greater), lambda s, x, y: s.max(x, y),
+       _max_partials, complex_ok=True)
+binary("minimum", _np_extremum(np.minimum, np.less), lambda s, x, y: s.min(x, y),
+       _min_partials, complex_ok=True)
 binary("remainder", lambda x, y: np.remainder(x, y), _py_remainder_scalar,
        lambda b, x, y, o: (b.ones_like(x), b.negative(b.floor_divide(x, y))), bool_ok=False)
 binary("floor_divide", _np_floor_divide, _floor_divide_scalar, ZERO, bool_ok=False)
@@ -473,7 +719,7 @@ for _name, _np, _pred in [("equal", np.equal, "eq"), ("not_equal", np.not_equal,
                           ("less", np.less, "lt"), ("less_equal", np.less_equal, "le"),
                           ("greater", np.greater, "gt"), ("greater_equal", np.greater_equal, "ge")]:
     binary(_name, _np, (lambda p: lambda s, x, y: s.cmp(p, x, y))(_pred), ZERO,
-           result_bool=True)
+           result_bool=True, complex_ok=True)  # complex: lexicographic, as MLX
 
 
 class _LogicalBinary(Binary):

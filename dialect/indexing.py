@@ -15,7 +15,7 @@ from mlir import ir
 from mlir.dialects import arith, linalg, scf, tensor
 
 from .core import INT, INTEGERS, INTS, UNSIGNED, MxError, TensorType
-from .lowering import HALF, PARALLEL, cast
+from .lowering import HALF, PARALLEL, Scalar, cast
 from .op import Op, register
 from .shape import move_axis_to_front
 
@@ -400,7 +400,7 @@ class ScatterAddOp(Op):
             pos = ivs[:axis] + [_index_value(i, it.dtype, xt.shape[axis])] + ivs[axis + k:]
             u = cast(tensor.extract(upd, ivs), xt.dtype, acc)
             old = cast(tensor.extract(dest, pos), xt.dtype, acc)
-            new = arith.addf(old, u) if acc.startswith("float") else arith.addi(old, u)
+            new = Scalar(acc).add(old, u)
             return tensor.insert(cast(new, acc, xt.dtype), dest, pos)
 
         def nest(d, ivs, dest):

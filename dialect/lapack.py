@@ -19,6 +19,7 @@ from mlir import ir
 from mlir.dialects import arith, bufferization, func, linalg, llvm, memref, scf, tensor
 
 from .core import BOOL, ConstValue, MxError, TensorType, element_type_to_ir, to_storage
+from .elementwise import conj
 from .linalg_ops import swap_last
 from .lowering import PARALLEL, Scalar
 from .op import Op, register
@@ -140,7 +141,7 @@ def _width(dtype: str) -> int:
 
 
 def _prefix(dtype: str) -> str:
-    return "s" if dtype == "float32" else "d"
+    return {"float32": "s", "float64": "d", "complex64": "c"}[dtype]
 
 
 def _map_elements(lo, x, t: TensorType, fn, out: TensorType | None = None):
@@ -240,12 +241,13 @@ class _Lapack(Op):
     """The common parts: float32/float64 matrices of rank >= 2, batched over leading dims."""
 
     square = True
+    dtypes = ("float32", "float64")
 
     def check(self, t: TensorType) -> None:
         if t.ndim < 2:
             raise MxError(f"[linalg::{self.name}] Arrays must have >= 2 dimensions. Received "
                           f"array with {t.ndim} dimensions.")
-        if t.dtype not in ("float32", "float64"):
+        if t.dtype not in self.dtypes:
             raise MxError(f"[linalg::{self.name}] Arrays must have type float32 or float64. "
                           f"Received array with type {t.dtype}.")
         if self.square and t.shape[-1] != t.shape[-2]:
@@ -265,9 +267,11 @@ def _batch_size(t: TensorType) -> int:
 
 @register
 class InvOp(_Lapack):
-    """The inverse of each matrix (getrf + getri)."""
+    """The inverse of each matrix (getrf + getri); complex64 too (cgetrf/cgetri: the
+    eigenvalue rules need V^-1; MLX's own inv refuses complex, and so does the frontend)."""
 
     name = "inv"
+    dtypes = ("float32", "float64", "complex64")
 
     def infer(self, types):
         self.check(types[0])
@@ -298,7 +302,7 @@ class InvOp(_Lapack):
 
     def vjp(self, b, primals, outputs, cotangents):
         (y,), (ct,) = outputs, cotangents
-        yt = swap_last(b, y)
+        yt = swap_last(b, conj(b, y))  # complex: -Y^H ct Y^H (MLX's conjugate convention)
         return [b.negative(_mm(b, yt, ct, yt))]
 
     def jvp(self, b, primals, tangents, outputs):
@@ -490,6 +494,169 @@ class EighOp(_Lapack):
             return [None, None]
         x = _mm(b, swap_last(b, v), _sym_from(b, t, upper), v)
         return [_diag_of(b, x), _mm(b, v, b.multiply(_antisym_reciprocal(b, w), x))]
+
+
+class _Geev(_Lapack):
+    """Eigenvalues and right eigenvectors (columns, unit norm, largest component real) of each
+    general matrix, complex64 for every input dtype, computed as MLX computes them (measured:
+    the same order and phases): geev on the row-major buffer read column-major, i.e. on A^T,
+    whose left eigenvectors u give A conj(u) = lambda conj(u). sgeev/dgeev for a real matrix
+    (a conjugate pair's vectors are the columns (re, im) of VL), cgeev for a complex one."""
+
+    dtypes = ("float32", "float64", "complex64")
+    vectors = True
+
+    def eigen_types(self, t: TensorType):
+        return t.with_shape(t.shape[:-1]).with_dtype("complex64"), t.with_dtype("complex64")
+
+    def reference(self, x):
+        w, v = np.linalg.eig(x.astype(np.complex128 if np.iscomplexobj(x) else np.float64))
+        return [w.astype(np.complex64), v.astype(np.complex64)] if self.vectors else \
+            w.astype(np.complex64)
+
+    def geev(self, lo, x, t: TensorType):
+        n, p, width = t.shape[-1], _prefix(t.dtype), _width(t.dtype)
+        width = 8 if t.dtype == "complex64" else width
+        lead = t.shape[:-1]
+        real = t.dtype != "complex64"
+        wtc, vtc = self.eigen_types(t)
+        a = _copy_to_buffer(x, t)
+        w_bufs = [_alloc(lead, t.dtype) for _ in range(2 if real else 1)]
+        vl = _alloc(t.shape if self.vectors else (1,), t.dtype)
+        vr = _alloc((1,), t.dtype)
+        batch = _Batch(_batch_size(t))
+        if n:
+            batch.run(lambda i: [_call(p + "geev", [
+                arith.constant(ir.IntegerType.get_signless(32), _COL_MAJOR),
+                _char("V" if self.vectors else "N"), _char("N"), _i64(n),
+                _pointer(a, _offset(i, n * n), width), _i64(n),
+                *[_pointer(wb, _offset(i, n), width) for wb in w_bufs],
+                _pointer(vl, _offset(i, n * n if self.vectors else 0), width), _i64(n),
+                _pointer(vr, _index(0), width), _i64(n)])])
+        failed = batch.failed()
+        f32 = ir.F32Type.get()
+        c64 = element_type_to_ir("complex64")
+        w_ts = [_to_tensor(wb, lead, t.dtype) for wb in w_bufs]
+
+        def narrow(v):
+            return v if t.dtype != "float64" else arith.truncf(f32, v)
+
+        rank = len(lead)
+        ident = ir.AffineMap.get_identity(rank)
+        if real:
+            w = lo.generic(w_ts, [lo.empty(wtc)], [ident] * 3, [PARALLEL] * rank,
+                           lambda r, i, _o: _complex(c64, narrow(r), narrow(i)))
+        else:
+            w = w_ts[0]
+        out = [_nan_if(lo, w, wtc, failed)]
+        if not self.vectors:
+            return out
+        u = _to_tensor(vl, t.shape, t.dtype)  # VL column-major: u[c, r] = VL[r, c]
+        index = ir.IndexType.get()
+
+        def vector_entry(_o):
+            ivs = [linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), d))
+                   .result for d in range(t.ndim)]
+            *head, r, c = ivs
+            if not real:
+                return cx_conj(tensor.extract(u, [*head, c, r]))
+            # v = conj(u): column c of a pair is VL[:, c] - i VL[:, c+1] where wi[c] > 0,
+            # VL[:, c-1] + i VL[:, c] where wi[c] < 0; a real eigenvalue's is VL[:, c]
+            one = arith.constant(index, 1)
+            wic = tensor.extract(w_ts[1], [*head, c])
+            zero = arith.constant(wic.type, 0.0)
+            upper = arith.cmpf(arith.CmpFPredicate.OGT, wic, zero)
+            lower = arith.cmpf(arith.CmpFPredicate.OLT, wic, zero)
+            here = tensor.extract(u, [*head, c, r])
+            prev = arith.select(lower, arith.subi(c, one), c)
+            nxt = arith.select(upper, arith.addi(c, one), c)
+            re = tensor.extract(u, [*head, prev, r])
+            im_up = arith.negf(tensor.extract(u, [*head, nxt, r]))
+            im = arith.select(upper, im_up, arith.select(lower, here, zero))
+            return _complex(c64, narrow(re), narrow(im))
+
+        full = ir.AffineMap.get_identity(t.ndim)
+        v = lo.generic([], [lo.empty(vtc)], [full], [PARALLEL] * t.ndim, vector_entry)
+        out.append(_nan_if(lo, v, vtc, failed))
+        return out
+
+
+_COL_MAJOR = 102
+
+
+def _complex(c64, re, im):
+    from mlir.dialects import complex as cx
+
+    return cx.create_(c64, re, im)
+
+
+def cx_conj(v):
+    from mlir.dialects import complex as cx
+
+    return cx.conj(v)
+
+
+def _eigvals_vjp(b, x, v, cw):
+    """A-bar = V^-H diag(cw) V^H (dlambda_i = (V^-1 dA V)_ii; conjugate convention), its real
+    part for a real A."""
+    vh = swap_last(b, b.conjugate(v))
+    g = _mm(b, swap_last(b, b.conjugate(b.inv(v))), _diag_embed(b, cw), vh)
+    dtype = b.type(x).dtype
+    return g if dtype == "complex64" else b.astype(g, dtype=dtype)
+
+
+def _eigvals_jvp(b, t, v):
+    tc = b.astype(t, dtype="complex64") if b.type(t).dtype != "complex64" else t
+    return _diag_of(b, _mm(b, b.inv(v), tc, v))
+
+
+@register
+class EigOp(_Geev):
+    name = "eig"
+    num_results = 2
+
+    def infer(self, types):
+        self.check(types[0])
+        return list(self.eigen_types(types[0]))
+
+    def lower(self, lo, xs, in_types, out_types):
+        return self.geev(lo, xs[0], in_types[0])
+
+    def vjp(self, b, primals, outputs, cotangents):
+        (x,), (_, v), (cw, cv) = primals, outputs, cotangents
+        if not _is_zero(b, cv):
+            raise MxError("[linalg::eig] the derivative through the eigenvectors of a general "
+                          "matrix is not provided (they are unique only up to a phase; MLX has "
+                          "no eig derivative at all); eigenvalues only", b.loc)
+        return [_eigvals_vjp(b, x, v, cw)]
+
+    def jvp(self, b, primals, tangents, outputs):
+        if tangents[0] is None:
+            return [None, None]
+        raise MxError("[linalg::eig] the jvp of the eigenvectors of a general matrix is not "
+                      "provided (unique only up to a phase; MLX has no eig derivative); "
+                      "use eigvals for eigenvalue tangents", b.loc)
+
+
+@register
+class EigvalsOp(_Geev):
+    name = "eigvals"
+    vectors = False
+
+    def infer(self, types):
+        self.check(types[0])
+        return [self.eigen_types(types[0])[0]]
+
+    def lower(self, lo, xs, in_types, out_types):
+        return self.geev(lo, xs[0], in_types[0])[0]
+
+    def vjp(self, b, primals, outputs, cotangents):
+        (x,), (cw,) = primals, cotangents
+        return [_eigvals_vjp(b, x, b.eig(x)[1], cw)]
+
+    def jvp(self, b, primals, tangents, outputs):
+        (x,), (t,) = primals, tangents
+        return [None if t is None else _eigvals_jvp(b, t, b.eig(x)[1])]
 
 
 def _gesdd(lo, x, t: TensorType, jobz: str):

@@ -9,7 +9,8 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import linalg
 
-from .core import DynamicDimsError, MxError, TensorType, is_float
+from .core import DynamicDimsError, MxError, TensorType, is_inexact
+from .elementwise import conj
 from .lowering import compute_dtype
 from .op import Op, register
 
@@ -77,7 +78,7 @@ class MatmulOp(Op):
         if a.shape[:-2] != c.shape[:-2] or a.dtype != c.dtype:
             raise MxError(f"'mx.matmul' expects equal batch dimensions and dtypes, got {a} "
                           f"and {c}")
-        if not is_float(a.dtype):
+        if not is_inexact(a.dtype):
             raise MxError(f"[matmul] Only inexact types are supported but {a.dtype} and "
                           f"{c.dtype} were provided which results in {a.dtype}, which is not "
                           "a floating point type.")
@@ -164,8 +165,8 @@ class MatmulOp(Op):
         return None
 
     def vjp(self, b, primals, outputs, cotangents):
-        (a, c), (ct,) = primals, cotangents
-        return [b.matmul(ct, swap_last(b, c)), b.matmul(swap_last(b, a), ct)]
+        (a, c), (ct,) = primals, cotangents  # complex: the conjugates (MLX's convention)
+        return [b.matmul(ct, swap_last(b, conj(b, c))), b.matmul(swap_last(b, conj(b, a)), ct)]
 
     def jvp(self, b, primals, tangents, outputs):
         (a, c), (ta, tc) = primals, tangents

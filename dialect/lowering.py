@@ -12,8 +12,17 @@ from collections.abc import Callable, Sequence
 
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
+from mlir.dialects import complex as cx
 
-from .core import UNSIGNED, MxError, TensorType, dense_to_ir, element_type_to_ir, is_float
+from .core import (
+    UNSIGNED,
+    MxError,
+    TensorType,
+    dense_to_ir,
+    element_type_to_ir,
+    is_complex,
+    is_float,
+)
 
 HALF = ("float16", "bfloat16")
 PARALLEL = "parallel"
@@ -30,6 +39,7 @@ class Scalar:
     def __init__(self, dtype: str):
         self.dtype = dtype
         self.float = is_float(dtype)
+        self.complex = is_complex(dtype)
         self.unsigned = dtype in UNSIGNED or dtype == "bool"
 
     @property
@@ -37,6 +47,8 @@ class Scalar:
         return compute_type(self.dtype)
 
     def const(self, value):
+        if self.complex:
+            return complex_const(complex(value))
         if self.float:
             return arith.constant(self.type, float(value))
         if self.dtype == "bool":
@@ -44,31 +56,67 @@ class Scalar:
         return arith.constant(self.type, int(value))
 
     def add(self, x, y):
+        if self.complex:
+            return cx.add(x, y)
         return arith.addf(x, y) if self.float else arith.addi(x, y)
 
     def sub(self, x, y):
+        if self.complex:
+            return cx.sub(x, y)
         return arith.subf(x, y) if self.float else arith.subi(x, y)
 
     def mul(self, x, y):
+        if self.complex:
+            return cx.mul(x, y)
         return arith.mulf(x, y) if self.float else arith.muli(x, y)
 
     def div(self, x, y):
+        if self.complex:
+            return cx.div(x, y)
         if self.float:
             return arith.divf(x, y)
         return arith.divui(x, y) if self.unsigned else arith.divsi(x, y)
 
+    def isnan(self, x):
+        """An i1: x is NaN (a complex value: either part)."""
+        if self.complex:
+            return arith.ori(self.isnan_part(cx.re(x)), self.isnan_part(cx.im(x)))
+        return self.isnan_part(x)
+
+    @staticmethod
+    def isnan_part(x):
+        return arith.cmpf(fpred("uno"), x, x)
+
+    def _complex_extremum(self, x, y, larger: bool):
+        """MLX: a NaN first operand wins, else the lexicographic larger (smaller)."""
+        return arith.select(arith.ori(self.isnan(x), self.cmp("gt" if larger else "lt", x, y)),
+                            x, y)
+
     def max(self, x, y):
+        if self.complex:
+            return self._complex_extremum(x, y, True)
         if self.float:
             return arith.maximumf(x, y)  # propagates NaN, as MLX
         return arith.maxui(x, y) if self.unsigned else arith.maxsi(x, y)
 
     def min(self, x, y):
+        if self.complex:
+            return self._complex_extremum(x, y, False)
         if self.float:
             return arith.minimumf(x, y)
         return arith.minui(x, y) if self.unsigned else arith.minsi(x, y)
 
     def cmp(self, pred: str, x, y):
         """pred in eq, ne, lt, le, gt, ge."""
+        if self.complex:
+            if pred in ("eq", "ne"):
+                return cx.eq(x, y) if pred == "eq" else cx.neq(x, y)
+            # MLX orders complex values lexicographically: real parts, then imaginary parts
+            part = Scalar("float32")
+            xr, yr, xi, yi = cx.re(x), cx.re(y), cx.im(x), cx.im(y)
+            strict = {"le": "lt", "ge": "gt"}.get(pred, pred)
+            return arith.ori(part.cmp(strict, xr, yr),
+                             arith.andi(part.cmp("eq", xr, yr), part.cmp(pred, xi, yi)))
         if self.float:
             p = {"eq": "oeq", "ne": "une", "lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge"}[pred]
             return arith.cmpf(fpred(p), x, y)
@@ -80,6 +128,8 @@ class Scalar:
         return arith.select(c, a, b)
 
     def neg(self, x):
+        if self.complex:
+            return cx.neg(x)
         return arith.negf(x) if self.float else arith.subi(self.const(0), x)
 
     def cast(self, x, to: str):
@@ -118,6 +168,12 @@ def store(x, dtype: str):
     return arith.extui(element_type_to_ir("bool", storage=True), x) if dtype == "bool" else x
 
 
+def complex_const(value: complex):
+    f32 = ir.F32Type.get()
+    parts = [ir.FloatAttr.get(f32, value.real), ir.FloatAttr.get(f32, value.imag)]
+    return cx.constant(ir.ComplexType.get(f32), ir.ArrayAttr.get(parts))
+
+
 def _width(dtype: str) -> int:
     return compute_type(dtype).width
 
@@ -141,6 +197,16 @@ def cast(x, src: str, dst: str):
     if src == dst:
         return x
     dst_t = compute_type(dst)
+    if is_complex(dst):  # a real value becomes (x, 0)
+        re = cast(x, src, "float32")
+        return cx.create_(dst_t, re, arith.constant(re.type, 0.0))
+    if is_complex(src):  # MLX: to bool, nonzero; to any other type, the real part's cast
+        if dst == "bool":
+            return cx.neq(x, complex_const(0j))
+        if dst in ("uint8", "uint16", "int8", "int16"):  # MLX (measured): -1.2 -> 255, wrapped
+            i64 = ir.IntegerType.get_signless(64)
+            return arith.trunci(dst_t, arith.fptosi(i64, cx.re(x)))
+        return cast(cx.re(x), "float32", dst)
     if dst == "bool":  # nonzero test
         zero = Scalar(src).const(0)
         return Scalar(src).cmp("ne", x, zero)
@@ -213,7 +279,17 @@ class Lowering:
         return tensor.EmptyOp(mixed, element_type_to_ir(ttype.dtype, True)).result
 
     def constant(self, ttype: TensorType, storage):
-        return arith.constant(self.ir_type(ttype), dense_to_ir(storage, ttype, storage=True))
+        attr = dense_to_ir(storage, ttype, storage=True)
+        if not is_complex(ttype.dtype):
+            return arith.constant(self.ir_type(ttype), attr)
+        # complex: the (real, imag) float32 pairs (see core.COMPLEX_ENCODING) recombined
+        pairs = arith.constant(attr.type, attr)
+        rank = ttype.ndim
+        dims = [ir.AffineDimExpr.get(i) for i in range(rank)]
+        part = [ir.AffineMap.get(rank, 0, [*dims, ir.AffineConstantExpr.get(k)]) for k in (0, 1)]
+        return self.generic([pairs, pairs], [self.empty(ttype)],
+                            [*part, ir.AffineMap.get_identity(rank)], [PARALLEL] * rank,
+                            lambda re, im, _o: cx.create_(compute_type(ttype.dtype), re, im))
 
     def fill(self, ttype: TensorType, scalar, sizes: Sequence | None = None):
         return self.fill_value(ttype, store(Scalar(ttype.dtype).const(scalar), ttype.dtype),

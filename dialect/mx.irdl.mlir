@@ -163,6 +163,12 @@ irdl.dialect @mx {
     irdl.attributes {"axis" = %axis}
     irdl.results(r0: %r0)
   }
+  irdl.operation @conjugate {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
+  }
   irdl.operation @constant {
     %r0 = irdl.base "!builtin.tensor"
     %value = irdl.base "#builtin.dense_int_or_fp_elements"
@@ -188,6 +194,13 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0, x1: %x1)
     irdl.results(r0: %r0)
   }
+  irdl.operation @eig {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    %r1 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0, r1: %r1)
+  }
   irdl.operation @eigh {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -196,6 +209,12 @@ irdl.dialect @mx {
     %upper = irdl.base "#builtin.integer"
     irdl.attributes {"upper" = %upper}
     irdl.results(r0: %r0, r1: %r1)
+  }
+  irdl.operation @eigvals {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    irdl.results(r0: %r0)
   }
   irdl.operation @equal {
     %x0 = irdl.base "!builtin.tensor"
@@ -228,6 +247,18 @@ irdl.dialect @mx {
     irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
+  irdl.operation @fft {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
+    %adjoint = irdl.base "#builtin.integer"
+    %axis = irdl.base "#builtin.integer"
+    %inverse = irdl.base "#builtin.integer"
+    %n = irdl.base "#builtin.integer"
+    %real = irdl.base "#builtin.integer"
+    irdl.attributes {"adjoint" = %adjoint, "axis" = %axis, "inverse" = %inverse, "n" = %n, "real" = %real}
+    irdl.results(r0: %r0)
+  }
   irdl.operation @floor {
     %x0 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
@@ -253,6 +284,12 @@ irdl.dialect @mx {
     %x1 = irdl.base "!builtin.tensor"
     %r0 = irdl.base "!builtin.tensor"
     irdl.operands(x0: %x0, x1: %x1)
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @imag {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
   irdl.operation @inv {
@@ -448,6 +485,12 @@ irdl.dialect @mx {
     %shape = irdl.base "#builtin.dense_array"
     %width = irdl.base "#builtin.integer"
     irdl.attributes {"shape" = %shape, "width" = %width}
+    irdl.results(r0: %r0)
+  }
+  irdl.operation @real {
+    %x0 = irdl.base "!builtin.tensor"
+    %r0 = irdl.base "!builtin.tensor"
+    irdl.operands(x0: %x0)
     irdl.results(r0: %r0)
   }
   irdl.operation @reciprocal {

@@ -16,8 +16,10 @@ from .core import (
     MxError,
     TensorType,
     is_float,
+    is_inexact,
 )
-from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
+from .elementwise import conj
+from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, ipred, load, store
 from .op import Op, register
 from .scan import PROD
 from .shape import broadcast_like
@@ -127,11 +129,14 @@ def _kept_broadcast(b, v, x, axes):
 
 def _divide(b, x, y):
     """x / y in x's dtype: integer cotangents (MLX differentiates integers) divide flooring."""
-    return b.divide(x, y) if is_float(b.type(x).dtype) else b.floor_divide(x, y)
+    return b.divide(x, y) if is_inexact(b.type(x).dtype) else b.floor_divide(x, y)
 
 
 def _extreme(dtype: str, largest: bool):
     """The identity of max (largest=False: the lowest value) or min (largest=True)."""
+    if dtype == "complex64":  # (lexicographic order)
+        return complex(float("inf"), float("inf")) if largest else complex(float("-inf"),
+                                                                           float("-inf"))
     if is_float(dtype):
         return float("inf") if largest else float("-inf")
     if dtype == "bool":
@@ -180,8 +185,8 @@ class ProdOp(Reduction):
         return b.transpose(others, perm=tuple(int(i) for i in np.argsort(perm)))
 
     def vjp(self, b, primals, outputs, cotangents, axes, keepdims):
-        (x,), (ct,) = primals, cotangents
-        return [b.multiply(_kept_broadcast(b, ct, x, axes), self.partial(b, x, axes))]
+        (x,), (ct,) = primals, cotangents  # complex: the conjugate (MLX's convention)
+        return [b.multiply(_kept_broadcast(b, ct, x, axes), conj(b, self.partial(b, x, axes)))]
 
     def jvp(self, b, primals, tangents, outputs, axes, keepdims):
         (x,), (tx,) = primals, tangents
@@ -210,6 +215,8 @@ class _Extremum(Reduction):
     def ref_dtype(x) -> str:
         if x.dtype == np.bool_:
             return "bool"
+        if np.iscomplexobj(x):
+            return "complex64"
         return "float32" if np.issubdtype(x.dtype, np.floating) else x.dtype.name
 
     def init(self, s):
@@ -340,9 +347,8 @@ class ArgReduce(Op):
             # order-independent: (value, -index) compared lexicographically, so any
             # reduction order (a GPU tree too) finds the first occurrence
             take = arith.ori(s.cmp(pred, v, acc), arith.andi(s.cmp("eq", v, acc), earlier))
-            if s.float:
-                v_nan = arith.cmpf(fpred("uno"), v, v)
-                acc_nan = arith.cmpf(fpred("uno"), acc, acc)
+            if s.float or s.complex:
+                v_nan, acc_nan = s.isnan(v), s.isnan(acc)
                 acc_num = arith.xori(acc_nan, arith.constant(ir.IntegerType.get_signless(1), 1))
                 take = arith.ori(take, arith.andi(v_nan, arith.ori(acc_num, earlier)))
             return [arith.select(take, v, acc), arith.select(take, i, acc_i)]

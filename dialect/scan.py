@@ -51,6 +51,8 @@ def _identity_value(kind: int, dtype: str):
         return kind == MIN
     if is_float(dtype):
         return -np.inf if kind == MAX else np.inf
+    if dtype == "complex64":  # (lexicographic order)
+        return complex(-np.inf, -np.inf) if kind == MAX else complex(np.inf, np.inf)
     info = np.iinfo(dtype)
     return info.min if kind == MAX else info.max
 
@@ -340,6 +342,10 @@ class SortOp(Op):
 
 # ---------------------------------------------------------------------------------------------
 def _check_bitwise(name: str, dtype: str, bool_ok: bool) -> None:
+    if dtype == "complex64":  # MLX's message and type for complex operands
+        kinds = "integer or boolean" if bool_ok else "integer"
+        raise MxError(f"[{name}] Only allowed on {kinds} types but got types complex64 and "
+                      "complex64.", exc_type=RuntimeError)
     if is_float(dtype) or (dtype == "bool" and not bool_ok):
         kinds = "integer or boolean" if bool_ok else "integer"
         raise MxError(f"[{name}] Only allowed on {kinds} types.", exc_type=ValueError)

@@ -45,6 +45,7 @@ from mlir import ir
 from mlir.dialects import affine, arith, gpu, memref, scf
 from mxir.dialect import MxError
 from mxir.dialect.custom_kernel import KERNEL_CALL, SPEC_ATTR
+from mxir.passes.ir_utils import first_op
 from mxir.passes.lapack import refuse_on_gpu
 
 THREADS = 256
@@ -1007,10 +1008,28 @@ def _kernel_launch(op, buffer, constant, kernels: list) -> list[dict]:
     return steps
 
 
+def _is_complex_type(t) -> bool:
+    if isinstance(t, ir.ShapedType):
+        t = t.element_type
+    return isinstance(t, ir.ComplexType)
+
+
+def _refuse_complex(module) -> None:
+    """complex64 has no GPU lowering yet: MSL has no complex type (it would be float2
+    arithmetic written per op), so the GPU pipeline stops at the first complex value."""
+    op = first_op(module, lambda op: any(_is_complex_type(v.type)
+                                         for v in [*op.operands, *op.results]))
+    if op is not None:
+        raise MxError("complex64 values have no GPU lowering in mxir yet (MSL has no complex "
+                      "type): run this program on the CPU", op.location,
+                      exc_type=NotImplementedError)
+
+
 def linalg_to_gpu(module) -> None:
     """Replace every linalg op and host-level loop of each function with gpu.launch ops (and,
     when the module has LIBRARY_ATTR, float matmuls with GEMM_OP library calls)."""
     refuse_on_gpu(module)
+    _refuse_complex(module)
     library = LIBRARY_ATTR in module.operation.attributes
     for f in module.body.operations:
         if _name(f) != "func.func" or not f.regions[0].blocks:  # a declaration

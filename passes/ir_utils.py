@@ -87,3 +87,17 @@ def is_transform(op) -> bool:
 def copy_attributes(op) -> dict:
     """name -> attribute of every attribute of `op` (iterating the map yields names)."""
     return {k: op.attributes[k] for k in op.attributes}
+
+
+def first_op(module, predicate):
+    """The first op of `module` (in walk order) for which `predicate(op)` holds, or None."""
+    found = []
+
+    def visit(op):
+        if predicate(op):
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found[0] if found else None

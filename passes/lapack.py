@@ -16,6 +16,7 @@ from mlir.dialects import arith, func, llvm, scf
 from mxir.dialect import MxError
 from mxir.dialect.lapack import LAPACK_PREFIX
 
+from .ir_utils import first_op
 from .matmul import SHARED_LIBS_ATTR, _exports, blas_target
 
 # routine (without the s/d prefix) -> (index of the pivot pointer argument, index of the order
@@ -105,16 +106,8 @@ def _repack_pivots(ptr, n, widen: bool) -> None:
 
 def refuse_on_gpu(module) -> None:
     """MLX runs linalg on the CPU stream only; the GPU pipeline says so at the op."""
-    found = []
-
-    def visit(op):
-        if op.name == "func.call" and ir.FlatSymbolRefAttr(
-                op.attributes["callee"]).value.startswith(LAPACK_PREFIX):
-            found.append(op)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    if found:
+    call = first_op(module, lambda op: op.name == "func.call" and ir.FlatSymbolRefAttr(
+        op.attributes["callee"]).value.startswith(LAPACK_PREFIX))
+    if call is not None:
         raise MxError("mx.linalg ops run on the CPU only (LAPACK), as in MLX: this op is not "
-                      "supported on the GPU", found[0].location)
+                      "supported on the GPU", call.location)

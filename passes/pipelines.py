@@ -27,11 +27,14 @@ BUFFERIZE = ["func.func(linalg-fuse-elementwise-ops)", *ONE_SHOT]
 # mx-cpu-loop-hints between the loops and their lowering to branches (passes/cpu_codegen.py).
 CPU_TO_LLVM = ["func.func(convert-linalg-to-loops)", "mx-cpu-loop-hints", (
     "convert-vector-to-scf{full-unroll=true target-rank=1},convert-scf-to-cf,"
+    # complex64: complex.* ops to arith/math on the parts, then create/re/im to LLVM structs
+    "convert-complex-to-standard,"
     "arith-expand{include-bf16=true},convert-math-to-funcs,"
     "convert-math-to-llvm,convert-math-to-libm,"
     "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
     "vector-transpose-lowering=shuffle1d},"
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-arith-to-llvm,"
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-complex-to-llvm,"
+    "convert-arith-to-llvm,"
     "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-ub-to-llvm,"
     "reconcile-unrealized-casts"
 ), "mx-cpu-loop-hints-to-llvm"]

@@ -14,6 +14,7 @@ from .dtypes import (  # noqa: F401
     bfloat16,
     bool_,
     can_cast,
+    complex64,
     complexfloating,
     finfo,
     float16,
@@ -53,7 +54,7 @@ from .transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp,
 
 _install_operators()
 
-from . import fast, linalg, random  # noqa: E402,F401
+from . import fast, fft, linalg, random  # noqa: E402,F401
 from .conv import (  # noqa: E402
     conv1d,
     conv2d,

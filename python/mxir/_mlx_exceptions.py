@@ -12,12 +12,7 @@ missing (the test checks that they are present).
 
 from __future__ import annotations
 
-_COMPLEX = ("not yet: complex64 (and mx.fft, whose results are complex) needs complex "
-            "element types through the dialect, the lowering and the runtime's buffers")
-
 MISSING: dict[str, str] = {
-    # -- other branches of issue 12
-    **{n: _COMPLEX for n in ("complex64", "fft", "linalg.eig", "linalg.eigvals")},
     **{n: ("not yet: a user's CUDA kernel source; mxir's mx.metal_kernel op runs user MSL "
            "through a host call of CPU programs (Metal or metal-sim), and has no CUDA "
            "counterpart (NVRTC compilation, a launch through the CUDA runtime)")

@@ -40,7 +40,7 @@ def _infer_python_dtype(value) -> dt.Dtype:
         elif isinstance(v, numbers.Real):
             kinds.add("float32")
         elif isinstance(v, numbers.Complex):
-            raise TypeError("complex arrays are not supported")
+            kinds.add("complex64")
         elif v is None:
             raise TypeError("array(): incompatible function arguments: NoneType")
         else:
@@ -220,6 +220,8 @@ def _dtype_from_numpy(npdt) -> dt.Dtype:
         return dt.float32  # MLX defaults NumPy float64 input to float32
     if npdt == np.int64:
         return dt.int64
+    if npdt == np.complex128:
+        return dt.complex64  # as MLX: complex128 input is stored as complex64
     return dt.to_dtype(npdt)
 
 

@@ -144,24 +144,19 @@ def logical_xor(a, b, /, *, stream=None) -> array:
     return ops.not_equal(a, b)
 
 
-def _real_only(fn: str, a) -> array:
-    a = ops.as_array(a)
-    if a.dtype.name.startswith("complex"):
-        raise NotImplementedError(f"[{fn}] complex arrays are not supported yet.")
-    return a
-
-
 def real(a, /, *, stream=None) -> array:
-    return _real_only("real", a)
+    a = ops.as_array(a)
+    return array._op("real", [a]) if a.dtype == dt.complex64 else a
 
 
 def imag(a, /, *, stream=None) -> array:
-    a = _real_only("imag", a)
-    return ops.zeros_like(a)
+    a = ops.as_array(a)
+    return array._op("imag", [a]) if a.dtype == dt.complex64 else ops.zeros_like(a)
 
 
 def conjugate(a, /, *, stream=None) -> array:
-    return _real_only("conjugate", a)
+    a = ops.as_array(a)
+    return array._op("conjugate", [a]) if a.dtype == dt.complex64 else a
 
 
 conj = conjugate
@@ -191,7 +186,7 @@ def median(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     axes = ops.normalize_axes(axis, a.ndim)
     if any(a.shape[d] == 0 for d in axes):
         raise ValueError("[median] Cannot take median along empty axis.")
-    out_dtype = a.dtype if dt.issubdtype(a.dtype, dt.floating) else dt.float32
+    out_dtype = a.dtype if dt.issubdtype(a.dtype, dt.inexact) else dt.float32
     s = sort(_to_last(ops.astype(a, out_dtype), axes), axis=-1)
     n = s.shape[-1]
     lo, hi = s[..., (n - 1) // 2], s[..., n // 2]

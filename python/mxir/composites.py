@@ -76,6 +76,8 @@ def isfinite(a, stream=None) -> array:
 
 def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None) -> array:
     a = as_array(a)
+    if a.dtype == dt.complex64:
+        raise ValueError("[nan_to_num] Does not yet support given type: complex64.")
     if not _is_float(a):
         return a
     big = float(np.finfo(np.float16 if a.dtype == dt.float16 else np.float32).max) if (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mxir.dialect import DTYPES
-from mxir.dialect.core import FLOATS, SIGNED, UNSIGNED
+from mxir.dialect.core import COMPLEX, FLOATS, SIGNED, UNSIGNED
 
 
 class Dtype:
@@ -43,8 +43,9 @@ float16 = Dtype("float16")
 bfloat16 = Dtype("bfloat16")
 float32 = Dtype("float32")
 float64 = Dtype("float64")
+complex64 = Dtype("complex64")
 ALL = {d.name: d for d in (bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64,
-                          float16, bfloat16, float32, float64)}
+                          float16, bfloat16, float32, float64, complex64)}
 
 
 def to_dtype(x) -> Dtype:
@@ -70,13 +71,13 @@ class DtypeCategory:
         return f"DtypeCategory.{self.name}"
 
 
-complexfloating = DtypeCategory("complexfloating", ())
+complexfloating = DtypeCategory("complexfloating", COMPLEX)
 floating = DtypeCategory("floating", FLOATS)
-inexact = DtypeCategory("inexact", FLOATS)
+inexact = DtypeCategory("inexact", FLOATS + COMPLEX)
 signedinteger = DtypeCategory("signedinteger", SIGNED)
 unsignedinteger = DtypeCategory("unsignedinteger", UNSIGNED)
 integer = DtypeCategory("integer", SIGNED + UNSIGNED)
-number = DtypeCategory("number", FLOATS + SIGNED + UNSIGNED)
+number = DtypeCategory("number", FLOATS + SIGNED + UNSIGNED + COMPLEX)
 generic = DtypeCategory("generic", tuple(ALL))
 
 
@@ -106,9 +107,10 @@ _CATEGORY_PARENTS = {
 
 # MLX's promotion (mlx.core 0.32, measured): within a kind the wider wins; signed with unsigned
 # takes the signed type wide enough for both (int64 at most), and uint64 with any signed type
-# gives float32; integers with floats take the float; float16 with bfloat16 is float32.
+# gives float32; integers with floats take the float; float16 with bfloat16 is float32;
+# complex64 with anything is complex64 (float64 too).
 _KIND_ORDER = ["bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
-               "float16", "bfloat16", "float32", "float64"]
+               "float16", "bfloat16", "float32", "float64", "complex64"]
 _SIGNED_FOR_UNSIGNED = {"uint8": "int16", "uint16": "int32", "uint32": "int64"}
 
 
@@ -162,8 +164,8 @@ _KINDS = {
     "unsigned integer": UNSIGNED,
     "integral": SIGNED + UNSIGNED,
     "real floating": FLOATS,
-    "complex floating": (),
-    "numeric": SIGNED + UNSIGNED + FLOATS,
+    "complex floating": COMPLEX,
+    "numeric": SIGNED + UNSIGNED + FLOATS + COMPLEX,
 }
 
 
@@ -199,6 +201,8 @@ class finfo:  # noqa: N801 (MLX's name)
 
     def __init__(self, dtype: Dtype):
         self.dtype = _info_dtype(dtype, "finfo")
+        if dtype.name in COMPLEX:  # MLX: the limits of its float32 parts
+            self.dtype = dtype = float32
         if dtype.name not in FLOATS:
             raise ValueError(f"[finfo] dtype {dtype.name} is not inexact.")
         if dtype.name == "bfloat16":  # 8 exponent bits, 7 mantissa bits

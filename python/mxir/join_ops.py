@@ -54,7 +54,7 @@ def matmul(a, b, /, *, stream=None) -> array:
                          "must match second to last dimension of second input with shape "
                          f"{_fmt(b.shape)}.")
     out_dtype = dt.promote_types(a.dtype, b.dtype)
-    if not dt.issubdtype(out_dtype, dt.floating):
+    if not dt.issubdtype(out_dtype, dt.inexact):
         raise ValueError(f"[matmul] Only inexact types are supported but {a.dtype.name} and "
                          f"{b.dtype.name} were provided which results in {out_dtype.name}, "
                          "which is not a floating point type.")

@@ -4,7 +4,8 @@ As in MLX, the LAPACK-backed functions run on the CPU only: with the GPU as the 
 raise MLX's error; a CPU stream under a GPU default device is refused too (one mxir program
 runs on one device), with a message that says so.
 
-`eig` and `eigvals` (complex results) are not provided: mxir has no complex dtype yet.
+`eig` and `eigvals` return complex64 (LAPACK cgeev); their derivatives cover the eigenvalues
+(MLX has none), not the eigenvectors.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from . import ops
 from .array import array
 from .join_ops import matmul
 
-__all__ = ["cholesky", "cholesky_inv", "cross", "det", "eigh", "eigvalsh", "inv", "lu",
-           "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
-           "tri_inv"]
+__all__ = ["cholesky", "cholesky_inv", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh",
+           "inv", "lu", "lu_factor", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular",
+           "svd", "tri_inv"]
 
 
 def _on_cpu(name: str, stream) -> None:
@@ -39,14 +40,17 @@ def _on_cpu(name: str, stream) -> None:
                          f"mx.cpu) around it.")
 
 
-def _matrix(name: str, a, stream, square: str | None = None) -> array:
+def _matrix(name: str, a, stream, square: str | None = None, complex_ok: bool = False) -> array:
     """The operand checked as MLX checks it (rank, dtype, squareness with `square`'s text)."""
     _on_cpu(name, stream)
     a = ops.as_array(a)
     if a.ndim < 2:
         raise ValueError(f"[linalg::{name}] Arrays must have >= 2 dimensions. Received array "
                          f"with {a.ndim} dimensions.")
-    if a.dtype not in (dt.float32, dt.float64):
+    if complex_ok and a.dtype not in (dt.float32, dt.float64, dt.complex64):
+        raise ValueError(f"[linalg::{name}] Arrays must have type float32, float64 or "
+                         f"complex64. Received array with type {a.dtype.name}.")
+    if not complex_ok and a.dtype not in (dt.float32, dt.float64):
         raise ValueError(f"[linalg::{name}] Arrays must have type float32 or float64. "
                          f"Received array with type {a.dtype.name}.")
     if square is not None and a.shape[-1] != a.shape[-2]:
@@ -91,6 +95,18 @@ def eigh(a, UPLO: str = "L", *, stream=None):  # noqa: N803 (MLX's name)
 def eigvalsh(a, UPLO: str = "L", *, stream=None) -> array:  # noqa: N803 (MLX's name)
     a = _matrix("eigvalsh", a, stream, "Only defined for square matrices.")
     return array._op("eigh", [a], upper=UPLO == "U")[0]
+
+
+def eig(a, *, stream=None):
+    """(eigenvalues, right eigenvectors as columns), complex64, in LAPACK's order."""
+    a = _matrix("eig", a, stream, "Only defined for square matrices.", complex_ok=True)
+    w, v = array._op("eig", [a])
+    return w, v
+
+
+def eigvals(a, *, stream=None) -> array:
+    a = _matrix("eigvals", a, stream, "Only defined for square matrices.", complex_ok=True)
+    return array._op("eigvals", [a])
 
 
 def svd(a, compute_uv: bool = True, *, stream=None):
@@ -232,8 +248,12 @@ def cross(a, b, axis: int = -1, *, stream=None) -> array:
 def norm(a, /, ord=None, axis=None, keepdims: bool = False, *, stream=None) -> array:  # noqa: A002
     """Vector norms (one axis) and matrix norms (two axes), as MLX's `linalg.norm`."""
     a = ops.as_array(a)
-    if not dt.issubdtype(a.dtype, dt.floating):
+    if not dt.issubdtype(a.dtype, dt.inexact):
         a = ops.astype(a, dt.float32)
+    if a.dtype == dt.complex64 and ord in (2, -2, "nuc") and (
+            a.ndim == 2 if axis is None else not isinstance(axis, int) and len(axis) == 2):
+        raise NotImplementedError("[linalg::norm] the spectral and nuclear norms of complex "
+                                  "matrices need a complex SVD, which mxir does not have yet")
     if axis is None:
         if ord is None:
             return _sqrt_sum_sq(a, tuple(range(a.ndim)), keepdims)

@@ -16,7 +16,7 @@ from . import dtypes as dt
 from . import shapeless
 from .array import array
 
-Scalar = (bool, int, float, np.number, np.bool_)
+Scalar = (bool, int, float, complex, np.number, np.bool_)
 
 
 # -- argument normalisation -------------------------------------------------------------------
@@ -59,7 +59,9 @@ def _scalar_dtype(value, other: dt.Dtype) -> dt.Dtype:
         if not lo <= int(value) <= hi:
             raise ValueError(f"Converting {int(value)} to {other.name} would result in overflow.")
         return other if other != dt.bool_ else dt.int32
-    if dt.issubdtype(other, dt.floating):
+    if not isinstance(value, numbers.Real):  # a Python complex
+        return dt.complex64
+    if dt.issubdtype(other, dt.inexact):
         return other
     return dt.float32
 
@@ -91,6 +93,8 @@ def _python_dtype(x) -> dt.Dtype:
         return dt.bool_
     if isinstance(x, numbers.Integral):
         return dt.int32 if -(2**31) <= int(x) < 2**31 else dt.int64
+    if not isinstance(x, numbers.Real):
+        return dt.complex64
     return dt.float32
 
 
@@ -170,7 +174,7 @@ def _binary(name: str, a, b, float_result=False) -> array:
                         b = array._op("broadcast_to", [b], shape=shape)
                 return array._op(name, [a, b])
     a, b = _promote_pair(a, b)
-    if float_result and not dt.issubdtype(a.dtype, dt.floating):
+    if float_result and not dt.issubdtype(a.dtype, dt.inexact):
         a, b = astype(a, dt.float32), astype(b, dt.float32)
     a, b = _broadcast_all(a, b)
     return array._op(name, [a, b])
@@ -178,7 +182,7 @@ def _binary(name: str, a, b, float_result=False) -> array:
 
 def _float(x) -> array:
     x = as_array(x)
-    return x if dt.issubdtype(x.dtype, dt.floating) else astype(x, dt.float32)
+    return x if dt.issubdtype(x.dtype, dt.inexact) else astype(x, dt.float32)
 
 
 def _unary_float(name: str):
@@ -374,6 +378,8 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
     centered = subtract(a, mean(a, axes, keepdims=True))
+    if a.dtype == dt.complex64:  # MLX: the float32 mean of |x - mean|^2
+        centered = globals()["abs"](centered)
     s = sum(square(centered), axes, keepdims)
     c = constant(builtins.max(n - ddof, 0), s.dtype)
     if shapeless.recording is not None:

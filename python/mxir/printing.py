@@ -4,6 +4,8 @@ The rules (measured on MLX 0.32.4, Linux CPU build):
 - floats print as C++ streams print them: 6 significant digits, `%g` style (`1e-08`, `0.333333`,
   `3`), `nan`/`-nan` by the sign bit, `inf`/`-inf`; with `set_printoptions(precision=p)` they
   print in fixed notation with `p` decimals instead. Half types print their float value.
+- complex64 prints `re+imj` / `re-imj` (each part as a float); the minus comes only from an
+  imaginary part below zero: -0.0 and -nan print as `+-0j`, `+-nanj`.
 - bools print `True`/`False`; integers in decimal. Columns are not padded.
 - each axis of more than 6 entries shows its first 3 and last 3 entries around `...`, at every
   size (there is no total-size threshold);
@@ -70,7 +72,16 @@ def format_float(v: float, precision: int | None = None) -> str:
     return f"{f:g}"
 
 
+def format_complex(v: complex) -> str:
+    re, im = float(v.real), float(v.imag)
+    if im < 0:
+        return f"{format_float(re)}-{format_float(-im)}j"
+    return f"{format_float(re)}+{format_float(im)}j"
+
+
 def _formatter(dtype_name: str):
+    if dtype_name == "complex64":
+        return format_complex
     if dtype_name == "bool":
         return lambda v: "True" if v else "False"
     if dtype_name in FLOATS:

@@ -6,7 +6,8 @@ whether they must share a shape, and which parameters (axis, keepdims, n, ...) t
 every case the two libraries get the same input values; `run_op` compares
 
 - values (a tolerance per dtype), result dtype and shape, or the exception type;
-- for float32 cases of differentiable ops: `vjp` (random cotangents), `jvp` (random tangents);
+- for float32 and complex64 cases of differentiable ops: `vjp` (random cotangents), `jvp`
+  (random tangents);
 - `vmap` of the op over every axis of a stacked batch of its first input.
 
 All mxir results of one case are evaluated together (`mx.eval` once), so that a case costs one
@@ -24,8 +25,10 @@ FLOATS = ("float32", "float16", "bfloat16")
 INTS = ("int32", "uint8", "uint32", "int64")
 NUMERIC = FLOATS + INTS
 ALL = NUMERIC + ("bool",)
-TOL = {"float32": (2e-5, 2e-5), "float16": (2e-3, 2e-3), "bfloat16": (2e-2, 2e-2),
-       "float64": (1e-10, 1e-10)}
+C64 = ("complex64",)
+FC = FLOATS + C64  # ops that MLX also takes (or refuses with its own error) on complex64
+TOL = {"float32": (2e-5, 2e-5), "complex64": (3e-5, 3e-5), "float16": (2e-3, 2e-3),
+       "bfloat16": (2e-2, 2e-2), "float64": (1e-10, 1e-10)}
 GRAD_TOL = (1e-4, 1e-4)
 
 
@@ -74,6 +77,9 @@ def random_values(rng, shape, dtype: str, domain: str) -> np.ndarray:
         return rng.integers(lo, hi, size=shape).astype(dtype)
     lo, hi = {"real": (-3, 3), "pos": (0.2, 3), "unit": (-0.9, 0.9), "ge1": (1.2, 3),
               "small": (-1, 1)}[domain]
+    if dtype == "complex64":  # both parts from the domain
+        parts = rng.uniform(lo, hi, size=(2, *shape))
+        return (parts[0] + 1j * parts[1]).astype(np.complex64)
     return rng.uniform(lo, hi, size=shape).astype(np.float32)
 
 
@@ -173,9 +179,10 @@ def _compare(ours, theirs, tol) -> str | None:
         x, y = to_numpy(mx, a), to_numpy(mlx, b)
         rtol, atol = tol.get(dtype_name(b), (0, 0)) if isinstance(tol, dict) else tol
         if x.dtype.kind in "fc":
-            if not np.allclose(x.astype(np.float64), y.astype(np.float64), rtol=rtol, atol=atol,
+            wide = np.complex128 if "c" in (x.dtype.kind, y.dtype.kind) else np.float64
+            if not np.allclose(x.astype(wide), y.astype(wide), rtol=rtol, atol=atol,
                                equal_nan=True):
-                err = np.nanmax(np.abs(x.astype(np.float64) - y.astype(np.float64)))
+                err = np.nanmax(np.abs(x.astype(wide) - y.astype(wide)))
                 return f"values differ (max abs err {err:.3g})"
         elif not np.array_equal(x, y):
             return "values differ"
@@ -234,7 +241,7 @@ def run_op(spec: Spec, n_cases: int, seed: int, transforms: bool = True) -> list
         ml_in = [to_lib(mlx, x, case.dtype) for x in case.inputs]
         attempt("value", case, lambda c=case, a=mx_in: c.call(mx, a),
                 lambda c=case, a=ml_in: c.call(mlx, a), tol)
-        if transforms and case.dtype == "float32":
+        if transforms and case.dtype in ("float32", "complex64"):
             if spec.grad:
                 _grad_checks(spec, case, attempt, gtol)
             if spec.vmap and case.inputs[0].ndim < 3:
@@ -283,14 +290,14 @@ def _grad_checks(spec, case, attempt, gtol):
     import mxir as mx
 
     rng = case.rng
-    tangents = [rng.uniform(-1, 1, x.shape).astype(np.float32) for x in case.inputs]
+    tangents = [random_values(rng, x.shape, case.dtype, "small") for x in case.inputs]
     try:
         out = _leaves(case.call(mlx, [mlx.array(x) for x in case.inputs]))
     except Exception:  # noqa: BLE001  (a raising op has no derivative to compare)
         return
-    if any(dtype_name(o) != "float32" for o in out):
+    if any(dtype_name(o) not in ("float32", "complex64") for o in out):
         return
-    cots = [rng.uniform(-1, 1, tuple(o.shape)).astype(np.float32) for o in out]
+    cots = [random_values(rng, tuple(o.shape), dtype_name(o), "small") for o in out]
 
     def fun_of(L):
         return lambda *xs: _leaves(case.call(L, list(xs)))
@@ -317,7 +324,8 @@ def _vmap_checks(spec, case, attempt, tol):
     rng = case.rng
     x = case.inputs[0]
     other = case.inputs[1:]
-    extra = random_values(rng, x.shape, "float32", spec.domain)
+    extra = random_values(rng, x.shape, "complex64" if case.dtype == "complex64" else "float32",
+                          spec.domain)
     for axis in range(x.ndim + 1):
         batch = np.stack([x, extra], axis=axis)
         in_axes = (axis,) + (None,) * len(other)
@@ -375,73 +383,83 @@ def _axis_op(name, params=_axis_req, dtypes=FLOATS, min_ndim=1, grad=True, **kw)
 
 SPECS = [
     # elementwise (existing ops)
-    *[_unary(n) for n in ("exp", "sin", "cos", "tanh", "sigmoid", "erf", "expm1", "square",
-                          "negative", "abs", "sinh", "cosh", "arctan", "arcsinh")],
-    *[_unary(n, domain="pos") for n in ("log", "sqrt", "rsqrt", "log1p", "log2", "log10",
-                                        "reciprocal")],
-    *[_unary(n, domain="unit") for n in ("arcsin", "arccos", "arctanh", "erfinv")],
-    _unary("arccosh", domain="ge1"),
-    _unary("tan", domain="small"),
-    *[_unary(n, dtypes=NUMERIC + ("bool",), grad=False) for n in ("floor", "ceil", "round")],
-    _unary("sign", dtypes=NUMERIC, grad=False),
+    *[_unary(n, dtypes=FC) for n in ("exp", "sin", "cos", "tanh", "sigmoid", "erf", "expm1",
+                                     "square", "negative", "abs", "sinh", "cosh")],
+    *[_unary(n, dtypes=FC) for n in ("arctan", "arcsinh")],
+    *[_unary(n, domain="pos", dtypes=FC) for n in ("log", "sqrt", "rsqrt", "log1p", "log2",
+                                                   "log10", "reciprocal")],
+    *[_unary(n, domain="unit", dtypes=FC) for n in ("arcsin", "arccos", "arctanh")],
+    _unary("erfinv", domain="unit"),
+    _unary("arccosh", domain="ge1", dtypes=FC),
+    _unary("tan", domain="small", dtypes=FC),
+    *[_unary(n, dtypes=NUMERIC + ("bool",) + C64, grad=False) for n in ("floor", "ceil")],
+    _unary("round", dtypes=NUMERIC + ("bool",) + C64, grad=False),
+    _unary("sign", dtypes=NUMERIC + C64, grad=False),
     Spec("round_decimals", lambda L, x, d: L.round(x, d), NUMERIC, grad=False,
          params=lambda rng, s: {"d": int(rng.integers(-1, 3))}),
-    *[_binary(n, dtypes=NUMERIC) for n in ("add", "subtract", "multiply", "maximum",
-                                            "minimum")],
-    _binary("divide", domain="pos"),
+    *[_binary(n, dtypes=NUMERIC + C64) for n in ("add", "subtract", "multiply")],
+    *[_binary(n, dtypes=NUMERIC + C64) for n in ("maximum", "minimum")],
+    _binary("divide", domain="pos", dtypes=FC),
     _binary("power", domain="pos"),
-    _binary("arctan2"), _binary("logaddexp"),
-    *[_binary(n, dtypes=ALL, grad=False) for n in ("equal", "not_equal", "less",
-                                                    "greater_equal")],
+    # MLX's vjp of power on complex values does not conjugate (unlike its multiply: the
+    # vjp of x**3 is ct * 3x^2, of x*x*x ct * conj(3x^2)); mxir conjugates throughout
+    # (finite differences agree: test_complex.py)
+    Spec("power_complex", lambda L, x, y: L.power(x, y), C64, "pos", arity=2, grad=False),
+    _binary("arctan2", dtypes=FC), _binary("logaddexp"),
+    *[_binary(n, dtypes=ALL + C64, grad=False) for n in ("equal", "not_equal")],
+    *[_binary(n, dtypes=ALL + C64, grad=False) for n in ("less", "greater_equal")],
     _binary("logical_and", dtypes=("bool",), grad=False),
     _binary("bitwise_xor", dtypes=INTS + ("bool",), grad=False),
     # reductions and scans
-    *[_axis_op(n, _reduce, min_ndim=0, dtypes=NUMERIC) for n in ("sum", "mean", "max", "min")],
-    _axis_op("logsumexp", _reduce, min_ndim=0),
-    _axis_op("prod", _reduce, min_ndim=0, dtypes=("float32", "uint8", "int32", "bool")),
-    _axis_op("var", _reduce, min_ndim=0, dtypes=NUMERIC),
+    *[_axis_op(n, _reduce, min_ndim=0, dtypes=NUMERIC + C64) for n in ("sum", "mean")],
+    *[_axis_op(n, _reduce, min_ndim=0, dtypes=NUMERIC + C64) for n in ("max", "min")],
+    _axis_op("logsumexp", _reduce, min_ndim=0, dtypes=FC),
+    _axis_op("prod", _reduce, min_ndim=0, dtypes=("float32", "uint8", "int32", "bool",
+                                                  "complex64")),
+    _axis_op("var", _reduce, min_ndim=0, dtypes=NUMERIC + C64),
     _axis_op("all", _reduce, min_ndim=0, dtypes=ALL, grad=False),
-    _axis_op("argmax", _axis_req, dtypes=NUMERIC, grad=False),
-    _axis_op("cumsum", _axis, min_ndim=0, dtypes=NUMERIC),
-    _axis_op("cummax", _axis_req, jvp=False),  # MLX: no jvp for cummax
-    _axis_op("softmax", _axis_req, tol_scale=5),
-    _axis_op("sort", _axis_req, dtypes=NUMERIC),
+    _axis_op("argmax", _axis_req, dtypes=NUMERIC + C64, grad=False),
+    _axis_op("cumsum", _axis, min_ndim=0, dtypes=NUMERIC + C64),
+    _axis_op("cummax", _axis_req, jvp=False, dtypes=FC),  # MLX: no jvp for cummax
+    _axis_op("softmax", _axis_req, tol_scale=5, dtypes=FC),
+    _axis_op("sort", _axis_req, dtypes=NUMERIC + C64),
     # shapes and selection (existing)
-    Spec("transpose", lambda L, x: L.transpose(x), NUMERIC),
-    Spec("reshape", lambda L, x: L.reshape(x, (-1,)), NUMERIC),
-    _axis_op("expand_dims", _axis_req, dtypes=ALL, min_ndim=0),
-    Spec("moveaxis", lambda L, x, s, d: L.moveaxis(x, s, d), NUMERIC, min_ndim=1,
+    Spec("transpose", lambda L, x: L.transpose(x), NUMERIC + C64),
+    Spec("reshape", lambda L, x: L.reshape(x, (-1,)), NUMERIC + C64),
+    _axis_op("expand_dims", _axis_req, dtypes=ALL + C64, min_ndim=0),
+    Spec("moveaxis", lambda L, x, s, d: L.moveaxis(x, s, d), NUMERIC + C64, min_ndim=1,
          params=lambda rng, shape: {"s": int(rng.integers(-len(shape), len(shape))),
                                     "d": int(rng.integers(-len(shape), len(shape)))}),
-    Spec("swapaxes", lambda L, x: L.swapaxes(x, 0, -1), NUMERIC, min_ndim=1),
+    Spec("swapaxes", lambda L, x: L.swapaxes(x, 0, -1), NUMERIC + C64, min_ndim=1),
+    Spec("where_complex", lambda L, x, y: L.where(L.abs(x) > 1, x, y), C64, arity=2),
     Spec("where", lambda L, x, y: L.where(x > 0, x, y), FLOATS, arity=2),
     Spec("clip", lambda L, x: L.clip(x, -1.0, 1.5), NUMERIC),
-    Spec("stack", lambda L, x, y, axis: L.stack([x, y], axis=axis), NUMERIC, arity=2,
+    Spec("stack", lambda L, x, y, axis: L.stack([x, y], axis=axis), NUMERIC + C64, arity=2,
          same_shape=True, params=lambda rng, s: {"axis": int(rng.integers(-len(s) - 1,
                                                                            len(s) + 1))}),
-    Spec("concatenate", lambda L, x, y, axis: L.concatenate([x, y], axis=axis), NUMERIC,
+    Spec("concatenate", lambda L, x, y, axis: L.concatenate([x, y], axis=axis), NUMERIC + C64,
          arity=2, same_shape=True, min_ndim=1, params=_axis_req, bad=bad_axis),
     Spec("tril", lambda L, x: L.tril(x, -1), NUMERIC, min_ndim=2, max_ndim=2),
-    Spec("matmul", lambda L, x, y: L.matmul(x, L.swapaxes(y, -1, -2)), ("float32",), arity=2,
-         same_shape=True, min_ndim=2, tol_scale=5),
+    Spec("matmul", lambda L, x, y: L.matmul(x, L.swapaxes(y, -1, -2)), ("float32",) + C64,
+         arity=2, same_shape=True, min_ndim=2, tol_scale=5),
     _axis_op("argmin", _axis_req, dtypes=NUMERIC, grad=False),
     # float inputs left out: in clean-clone CI, MLX 0.32's own CPU `any` (reduction_op<float,
     # bool, OrReduce>) spun for over 10 minutes on one of them, twice (gdb); not seen locally
     _axis_op("any", _reduce, min_ndim=0, dtypes=("bool", "int32"), grad=False),
-    _axis_op("std", _reduce, min_ndim=0, tol_scale=5),
+    _axis_op("std", _reduce, min_ndim=0, tol_scale=5, dtypes=FC),
     _axis_op("cumprod", _axis, min_ndim=0, dtypes=("float32", "int32"), jvp=False),
     _axis_op("logcumsumexp", _axis_req, tol_scale=5),
     _axis_op("argsort", _axis_req, dtypes=("float32", "int32"), grad=False),
     _axis_op("squeeze", lambda rng, s: {"axis": None}, dtypes=ALL, min_ndim=0),
-    Spec("flatten", lambda L, x: L.flatten(x), ALL),
-    Spec("broadcast_to", lambda L, x: L.broadcast_to(x, (2,) + x.shape), NUMERIC),
-    Spec("take", lambda L, x, i: L.take(x, L.array(i), axis=0), NUMERIC, min_ndim=1,
+    Spec("flatten", lambda L, x: L.flatten(x), ALL + C64),
+    Spec("broadcast_to", lambda L, x: L.broadcast_to(x, (2,) + x.shape), NUMERIC + C64),
+    Spec("take", lambda L, x, i: L.take(x, L.array(i), axis=0), NUMERIC + C64, min_ndim=1,
          params=lambda rng, s: {"i": [int(v) for v in rng.integers(0, max(s[0], 1), 3)]}
          if s[0] else {"i": []}),
     Spec("take_along_axis", lambda L, x: L.take_along_axis(
         x, L.zeros(x.shape[:-1] + (2,), L.int32) if x.shape[-1] else
         L.zeros(x.shape, L.int32), axis=-1), NUMERIC, min_ndim=1),
-    Spec("getitem", lambda L, x: x[::-1, 1:], NUMERIC, min_ndim=2),
+    Spec("getitem", lambda L, x: x[::-1, 1:], NUMERIC + C64, min_ndim=2),
     Spec("getitem_adv", lambda L, x: x[L.array([0, -1]), ..., None] if x.shape[0] else x,
          NUMERIC, min_ndim=1),
     Spec("pad", lambda L, x: L.pad(x, 1), NUMERIC),
@@ -462,7 +480,7 @@ SPECS = [
     Spec("isclose", lambda L, x, y: L.isclose(x, y), FLOATS, arity=2, grad=False),
     Spec("nan_to_num", lambda L, x: L.nan_to_num(L.log(x)), ("float32",),
          params=None),
-    _binary("remainder", dtypes=("float32", "int32"), domain="pos"),
+    _binary("remainder", dtypes=("float32", "int32", "complex64"), domain="pos"),
     _binary("floor_divide", dtypes=("float32", "int32"), domain="pos", grad=False),
     _binary("bitwise_and", dtypes=INTS + ("bool",), grad=False),
     _binary("right_shift", dtypes=("uint8", "int32"), domain="pos", grad=False),
@@ -475,9 +493,11 @@ SPECS = [
     Spec("atleast_3d", lambda L, x: L.atleast_3d(x), NUMERIC, max_ndim=2),
     # names added for parity (array_ops.py, einsum.py)
     *[_unary(n, domain="unit") for n in ("asin", "acos", "atanh")],
-    *[_unary(n) for n in ("atan", "asinh", "positive", "conjugate", "real")],
+    *[_unary(n) for n in ("atan", "asinh")],
+    *[_unary(n, dtypes=FC) for n in ("positive", "conjugate", "conj", "real")],
     _unary("acosh", domain="ge1"),
-    _unary("imag", grad=False),
+    _unary("imag", grad=False, dtypes=FLOATS),
+    _unary("imag_complex", attr="imag", dtypes=C64),
     _unary("trunc", dtypes=NUMERIC, grad=False),
     _binary("atan2"),
     _binary("pow", domain="pos"),
@@ -487,7 +507,7 @@ SPECS = [
     _axis_op("flip", lambda rng, s: {"axis": axes_param(rng, s)}, dtypes=NUMERIC),
     _axis_op("diff", lambda rng, s: {"axis": axis_param(rng, s, False),
                                      "n": int(rng.integers(0, 3))}, dtypes=NUMERIC + ("bool",)),
-    _axis_op("median", _reduce, dtypes=NUMERIC, min_ndim=0),
+    _axis_op("median", _reduce, dtypes=NUMERIC + C64, min_ndim=0),
     _axis_op("count_nonzero", _reduce, dtypes=ALL, min_ndim=0, grad=False),
     _axis_op("unstack", _axis_req, dtypes=NUMERIC),
     _axis_op("cumulative_sum", _axis, dtypes=NUMERIC, min_ndim=0),
@@ -580,6 +600,15 @@ SPECS = [
     Spec("split", lambda L, x, n: x.split(n, axis=-1), NUMERIC, min_ndim=1,
          params=lambda rng, s: {"n": [1]}),
     Spec("empty_like", lambda L, x: L.empty_like(x), ALL, grad=False),
+    # mx.fft (dialect/fft.py): complex and real transforms over the last axes
+    *[Spec(n, lambda L, x, _n=n: getattr(L.fft, _n)(x), FC, min_ndim=1, tol_scale=5)
+      for n in ("fft", "ifft")],
+    Spec("fft_n", lambda L, x: L.fft.fft(x, n=3, axis=0), C64, min_ndim=1, tol_scale=5),
+    Spec("rfft", lambda L, x: L.fft.rfft(x), ("float32",), min_ndim=1, tol_scale=5),
+    Spec("irfft", lambda L, x: L.fft.irfft(x), C64, min_ndim=1, tol_scale=5),
+    *[Spec(n, lambda L, x, _n=n: getattr(L.fft, _n)(x), C64, min_ndim=2, tol_scale=5)
+      for n in ("fft2", "ifftn")],
+    Spec("rfftn", lambda L, x: L.fft.rfftn(x), ("float32",), min_ndim=1, tol_scale=5),
     Spec("hanning", lambda L, x: L.hanning(x.size) * 1.0, ("float32",), grad=False, vmap=False),
     Spec("bartlett", lambda L, x: L.bartlett(x.size), ("float32",), grad=False, vmap=False),
     Spec("blackman", lambda L, x: L.blackman(x.size + 2), ("float32",), grad=False,

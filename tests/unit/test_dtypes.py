@@ -11,7 +11,7 @@ import pytest
 mlx = pytest.importorskip("mlx.core")
 
 NAMES = ["bool_", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
-         "float16", "bfloat16", "float32", "float64"]
+         "float16", "bfloat16", "float32", "float64", "complex64"]
 CATEGORIES = ["generic", "number", "integer", "signedinteger", "unsignedinteger", "inexact",
               "floating", "complexfloating"]
 

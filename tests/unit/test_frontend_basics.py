@@ -97,7 +97,6 @@ def test_ranges(make, values, dtype):
     (lambda: mx.array([[1, 2], [3]]), ValueError, None),
     (lambda: mx.array("a"), ValueError, "Invalid type str received in array initialization."),
     (lambda: mx.array(None), TypeError, None),
-    (lambda: mx.array(np.array([1], np.complex64)), TypeError, None),  # no complex
     (lambda: mx.array([1, 2]).item(), ValueError,
      "[convert] Only length-1 arrays can be converted to Python scalars."),
     (lambda: bool(mx.array([1, 2])), ValueError,
