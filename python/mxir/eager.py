@@ -130,27 +130,38 @@ def _calibrate() -> int:
 COMPILE_AFTER_S = 0.1
 ENABLED = os.environ.get("MXIR_EAGER", "1") not in ("0", "")
 
-_EAGER_TIME: dict[tuple, float] = {}  # Program -> seconds spent op by op
-_NOT_EAGER: set = set()  # Programs compiled whole: repeated, or a kernel failed to build
+_NOT_EAGER: set = set()  # Programs compiled whole: they repeated exactly
 _KERNELS: dict[tuple, object] = {}  # kernel key -> executable, or None: no dynamic kernel
 KERNEL_RUNS = [0]  # kernels run op by op (tests count them)
+CLASS_RUNS = [0]  # Programs run as one call of their structure class's program (tests count)
 
 
 def run(main: tuple, inputs: list) -> list | None:
-    """The results of Program `main` on `inputs` computed op by op, or None: compile it."""
-    if not has_kernels(main):
+    """The results of Program `main` on `inputs` computed op by op, or through its structure
+    class's program (below), or None: compile it whole."""
+    if not has_kernels(main) or main in _NOT_EAGER:
         return None
-    arg_types, instrs, results = main
-    if main in _NOT_EAGER:
-        return None
-    spent = _EAGER_TIME.get(main, 0.0)
-    if spent >= COMPILE_AFTER_S:  # it repeats: its fused program pays off from here
-        _forget(main)
-        return None
+    key, vals = structure(main)
+    cls = _CLASSES.get(key)
+    if cls is None:
+        if len(_CLASSES) > 4096:  # a long session of distinct graphs: keep the map bounded
+            _CLASSES.clear()
+        cls = _CLASSES[key] = _Class(vals)
+    elif cls.vals != vals:
+        cls.widen(vals)
+    if cls.spent >= COMPILE_AFTER_S:  # its graphs repeat: one program pays off from here
+        if not cls.varying:  # every graph of it was this very Program: compile it whole
+            _forget(main)
+            return None
+        if cls.program is None and not cls.failed:
+            cls.compile(main)
+        if cls.program is not None:
+            CLASS_RUNS[0] += 1
+            return cls.call(main, inputs)
     t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
-    types = list(arg_types)
+    types = list(main[0])
     values = list(inputs)
-    for op, attrs, refs, out_types, _ in instrs:  # (no callee: has_kernels)
+    for op, attrs, refs, out_types, _ in main[1]:  # (no callee: has_kernels)
         step = _STEPS.get(op)
         if step is not None:  # layout steps need no operand types
             outs = step(op, attrs, [values[r] for r in refs], None, out_types)
@@ -163,11 +174,186 @@ def run(main: tuple, inputs: list) -> list | None:
         values.extend(outs)
         types.extend(out_types)
     outputs = [v if v.flags.c_contiguous else np.ascontiguousarray(v)
-               for v in (values[r] for r in results)]
-    if len(_EAGER_TIME) > 4096:  # a long session of distinct graphs: keep the map bounded
-        _EAGER_TIME.clear()
-    _EAGER_TIME[main] = spent + time.perf_counter() - _BUILD_TIME[0] - t0
+               for v in (values[r] for r in main[2])]
+    cls.spent += time.perf_counter() - _BUILD_TIME[0] - t0
     return outputs
+
+
+# -- structure classes: graphs that repeat with other sizes ---------------------------------------
+# A decode step with a growing KV cache builds the same graph every token with a new length, so
+# its Program never repeats exactly. Programs are grouped by their structure: the op sequence,
+# operands, dtypes and attributes, with each dim replaced by a symbol (equal dims one symbol;
+# 0 and 1 stay literal, since broadcasting and empty arrays differ there), as a shapeless
+# compile groups shapes. The attributes that only restate a result's shape (broadcast_to's and
+# reshape's) are left out, and so are the bounds of a slice of an argument (a step taking a
+# row of the embeddings): such a slice can be taken in NumPy before the call. Once a class has
+# spent COMPILE_AFTER_S op by op, it is compiled once, with the dims that varied among its
+# Programs dynamic and its varying slices taken outside, and every later Program of the class
+# is one call of that program.
+_CLASSES: dict[tuple, _Class] = {}
+CLASS_COMPILES = [0]  # structure-class programs compiled (tests count them)
+_SHAPE_ATTR = {"broadcast_to", "reshape"}  # ops whose one attribute is the result's shape
+_PEELED = (("peeled slice", None),)  # a slice of an argument, bounds outside the key
+
+
+def structure(main: tuple) -> tuple[tuple, tuple]:
+    """(structure key, (dims per symbol, bounds per argument slice)) of Program `main`."""
+    arg_types, instrs, results = main
+    n = len(arg_types)
+    codes = {0: 0, 1: 1}
+    dims: list = []
+    memo: dict = {}
+    sig_args = [memo.get(t) or _symbolic(t, codes, dims, memo) for t in arg_types]
+    slices = []
+    sig = []
+    for op, attrs, refs, outs, _ in instrs:
+        if op in _SHAPE_ATTR:
+            attrs = ()
+        elif op == "slice" and refs[0] < n:
+            slices.append(attrs)
+            attrs = _PEELED
+        sig.append((op, attrs, refs,
+                    tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in outs])))
+    return (tuple(sig_args), tuple(sig), results), (tuple(dims), tuple(slices))
+
+
+def _symbolic(t: TensorType, codes: dict, dims: list, memo: dict) -> tuple:
+    shape = []
+    for d in t.shape:
+        c = codes.get(d)
+        if c is None:
+            c = codes[d] = len(codes)
+            dims.append(d)
+        shape.append(c)
+    memo[t] = s = (t.dtype, tuple(shape))
+    return s
+
+
+class _Class:
+    """The Programs of one structure: the sizes of the first, which of them have varied
+    (("d", symbol index) or ("s", slice index)), time spent op by op, the program once
+    compiled: (executable, slices taken outside), and whether that failed."""
+
+    __slots__ = ("vals", "varying", "spent", "program", "failed")
+
+    def __init__(self, vals: tuple):
+        self.vals, self.varying, self.spent = vals, frozenset(), 0.0
+        self.program, self.failed = None, False
+
+    def widen(self, vals: tuple) -> None:
+        (dims0, slices0), (dims, slices) = self.vals, vals
+        new = {("d", i) for i, (a, b) in enumerate(zip(dims0, dims)) if a != b}
+        new.update(("s", i) for i, (a, b) in enumerate(zip(slices0, slices)) if a != b)
+        if not new <= self.varying:  # sizes the compiled program has static: build again
+            self.varying = self.varying | new
+            self.program = None
+
+    def compile(self, main: tuple) -> None:
+        from .evaluate import compile_program
+
+        try:
+            program, peel = class_program(main, self.varying)
+            exe = compile_program(program, "cpu")
+        except (MxError, RuntimeError):  # a rule or lowering that needs static dims, or the
+            self.failed = True  # JIT's refusal: its Programs stay op by op
+            return
+        CLASS_COMPILES[0] += 1
+        self.program = (exe, peel)
+
+    def call(self, main: tuple, inputs: list) -> list:
+        exe, peel = self.program
+        arg_types, instrs, results = main
+        types = list(arg_types)
+        for ins in instrs:
+            types.extend(ins[3])
+        args = list(inputs)
+        for j in peel:  # this Program's own bounds
+            op, attrs, refs, _, _ = instrs[j]
+            args.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
+        outputs = [pooled(t.shape, numpy_dtype(t.dtype)) for t in (types[r] for r in results)]
+        exe(args, outputs)
+        return outputs
+
+
+def class_program(main: tuple, varying) -> tuple[tuple, list]:
+    """(the Program of `main`'s class: the dims in `varying` dynamic, the varying slices of
+    arguments taken as extra arguments after the others; the indices of those slices'
+    instructions). Raises DynamicDimsError where an op cannot take the dynamic dims."""
+    from mxir.dialect import DynamicDimsError, infer_types
+    from mxir.dialect.shape import broadcast_size_source
+
+    arg_types, instrs, results = main
+    n = len(arg_types)
+    codes = {0: 0, 1: 1}
+    dims: list = []
+    memo: dict = {}
+    dynamic = {i + 2 for kind, i in varying if kind == "d"}  # symbol codes
+
+    def typed(t):
+        sym = (memo.get(t) or _symbolic(t, codes, dims, memo))[1]
+        return TensorType(tuple(None if c in dynamic else d for d, c in zip(t.shape, sym)),
+                          t.dtype), sym
+
+    vtypes, vsyms = [], []
+    for t in arg_types:
+        dt, sym = typed(t)
+        vtypes.append(dt)
+        vsyms.append(sym)
+    # the varying slices of arguments become arguments, after the others
+    peel, peeled, k = [], {}, 0
+    for j, (op, attrs, refs, outs, _) in enumerate(instrs):
+        if op == "slice" and refs[0] < n:
+            if ("s", k) in varying:
+                peeled[j] = len(vtypes)
+                peel.append(j)
+                dt, sym = typed(outs[0])
+                vtypes.append(dt)
+                vsyms.append(sym)
+            k += 1
+    n_args = len(vtypes)
+    new_ref = list(range(n))  # old ref -> new ref
+    body = []
+    for j, (op, attrs, refs, outs, _) in enumerate(instrs):
+        if j in peeled:
+            new_ref.append(peeled[j])
+            continue
+        nrefs = [new_ref[r] for r in refs]
+        typed_outs = [typed(t) for t in outs]
+        out_types = tuple(dt for dt, _ in typed_outs)
+        in_types = [vtypes[r] for r in nrefs]
+        if not OPS[op].dynamic and any(t.dynamic for t in (*in_types, *out_types)):
+            raise DynamicDimsError(f"'mx.{op}' cannot take dynamic dims")
+        if op in _SHAPE_ATTR:
+            shape = out_types[0].shape
+            attrs = (("shape", shape),)
+            if op == "broadcast_to":  # a dynamic dim's size is lent by a value that has it
+                for i, d in enumerate(shape):
+                    if d is None and broadcast_size_source(in_types, len(shape), i) is None:
+                        w = _size_lender(vsyms, typed_outs[0][1], i)
+                        if w is None:
+                            raise DynamicDimsError("no value gives a broadcast's dynamic size")
+                        nrefs.append(w)
+                        in_types.append(vtypes[w])
+        if tuple(infer_types(op, in_types, dict(attrs))) != out_types:
+            raise DynamicDimsError(f"'mx.{op}' infers other types with dynamic dims")
+        for dt, sym in typed_outs:
+            new_ref.append(len(vtypes))
+            vtypes.append(dt)
+            vsyms.append(sym)
+        body.append((op, attrs, tuple(nrefs), out_types, None))
+    program = (tuple(vtypes[:n_args]), tuple(body), tuple(new_ref[r] for r in results))
+    return program, peel
+
+
+def _size_lender(vsyms: list, sym: tuple, i: int) -> int | None:
+    """A value defined so far whose dim aligned (on the right) with dim `i` of a result of
+    symbols `sym` has the same symbol."""
+    code, rank = sym[i], len(sym)
+    for w, s in enumerate(vsyms):
+        j = i - rank + len(s)
+        if 0 <= j < len(s) and s[j] == code:
+            return w
+    return None
 
 
 def has_kernels(main: tuple) -> bool:
@@ -182,7 +368,6 @@ def has_kernels(main: tuple) -> bool:
 
 
 def _forget(main) -> None:
-    _EAGER_TIME.pop(main, None)
     if len(_NOT_EAGER) > 4096:
         _NOT_EAGER.clear()
     _NOT_EAGER.add(main)

@@ -48,6 +48,11 @@ CASES = {
     "value_and_grad_mlp": (mx.value_and_grad(_mlp_loss, argnums=(0, 1, 2)),
                            [[(4, 8), (8,), (8, 2), (5, 4), (5, 2)],
                             [(3, 6), (6,), (6, 2), (9, 3), (9, 2)]]),
+    "concatenate": (lambda a, b: mx.concatenate([a, b * 2], axis=0)
+                    + mx.concatenate([b, a], axis=0),
+                    [[(3, 4), (2, 4)], [(5, 6), (7, 6)]]),
+    "concatenate_axis1": (lambda a, b: mx.concatenate([a, mx.exp(b), a], axis=1),
+                          [[(3, 4), (3, 2)], [(5, 6), (5, 9)]]),
     "jvp": (lambda x: mx.jvp(lambda z: mx.sin(z) * z, (x,), (mx.ones_like(x),))[1][0],
             [[(3,)], [(6,)]]),
 }
