@@ -12,6 +12,7 @@ import numpy as np
 from . import dtypes as dt
 from . import ops
 from .array import array
+from .graph import DATA, data_node
 
 __all__ = ["take", "take_along_axis", "getitem"]
 
@@ -207,6 +208,11 @@ def getitem(a, index) -> array:
         return a
     basic = _basic_index(a.shape, index)
     if basic is not None:  # the same ops as below, without building the entry list
+        node = a._node
+        if node.op == DATA:  # evaluated: the NumPy view is the value (MLX's strided arrays;
+            # buffers are immutable), so a loop of `x[i]` builds no graph and runs no slice
+            return array._from(data_node(node.values[a._index][index],
+                                         node.types[a._index].dtype))
         starts, stops, strides, shape = basic
         x = a
         if (starts, stops, strides) != ((0,) * a.ndim, a.shape, (1,) * a.ndim):
