@@ -24,11 +24,11 @@ def _insert(lo, x, dest, t: TensorType, offsets):
         dyn_off, dyn_size = ir.ShapedType.get_dynamic_stride_or_offset(), \
             ir.ShapedType.get_dynamic_size()
         sizes = lo.dims(x, t)
-        return tensor.insert_slice(
-            x, dest, [o for o in offsets if not isinstance(o, int)],
-            [s for s in sizes if s is not None], [],
-            [o if isinstance(o, int) else dyn_off for o in offsets],
-            [dyn_size if d is None else d for d in t.shape], [1] * t.ndim)
+        args = ([o for o in offsets if not isinstance(o, int)],
+                [s for s in sizes if s is not None], [],
+                [o if isinstance(o, int) else dyn_off for o in offsets],
+                [dyn_size if d is None else d for d in t.shape], [1] * t.ndim)
+        return tensor.insert_slice(x, dest, *args)
     return tensor.insert_slice(x, dest, [], [], [], list(offsets), list(t.shape), [1] * t.ndim)
 
 

@@ -253,7 +253,7 @@ class _Class:
 
         try:
             program, peel = class_program(main, self.varying)
-            exe = compile_program(program, "cpu")
+            exe = compile_program(program, "cpu", KERNEL_PIPELINE)
         except (MxError, RuntimeError):  # a rule or lowering that needs static dims, or the
             self.failed = True  # JIT's refusal: its Programs stay op by op
             return
@@ -301,7 +301,7 @@ def class_program(main: tuple, varying) -> tuple[tuple, list]:
         vsyms.append(sym)
     # the varying slices of arguments become arguments, after the others
     peel, peeled, k = [], {}, 0
-    for j, (op, attrs, refs, outs, _) in enumerate(instrs):
+    for j, (op, _attrs, refs, outs, _) in enumerate(instrs):
         if op == "slice" and refs[0] < n:
             if ("s", k) in varying:
                 peeled[j] = len(vtypes)

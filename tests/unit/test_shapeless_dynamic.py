@@ -195,3 +195,28 @@ def test_a_bug_in_a_rule_raises_instead_of_compiling_per_shape(where, monkeypatc
     f = mx.compile(mx.grad(lambda x: mx.sum(mx.sin(mx.sin(x)) * x)), shapeless=True)
     with pytest.raises(TypeError):
         np.array(f(mx.array(np.arange(6, dtype=np.float32))))
+
+
+def test_a_dynamic_copy_is_loops_not_the_runtimes_element_by_element_copy(monkeypatch):
+    """A concatenate of dynamic sizes (a KV cache) writes its operands with memref.copy, which
+    LLVM lowering makes a call of the runtime's element-by-element `memrefCopy` unless the
+    shape is static: mx-cpu-dynamic-copies turns those copies into loops."""
+    from mxir.dialect import TensorType
+    from mxir.passes import registry
+
+    f32 = "float32"
+    main = ((TensorType((None, 64), f32), TensorType((1, 64), f32)),
+            (("concatenate", (("axis", 0),), (0, 1), (TensorType((None, 64), f32),), None),),
+            (2,))
+    for pipeline in ("mx-to-cpu", "mx-kernel-to-cpu"):
+        assert "memrefCopy" not in evaluate._lower_for_cpu(main, pipeline)
+        steps = [s for s in registry.PIPELINES[pipeline] if s != "mx-cpu-dynamic-copies"]
+        monkeypatch.setitem(registry.PIPELINES, "no-copies", steps)
+        assert "memrefCopy" in evaluate._lower_for_cpu(main, "no-copies")
+    exe = evaluate.compile_program(main, "cpu", "mx-kernel-to-cpu")
+    for n in (0, 1, 5, 300):
+        a = np.arange(n * 64, dtype=np.float32).reshape(n, 64)
+        b = -np.arange(64, dtype=np.float32).reshape(1, 64)
+        out = np.empty((n + 1, 64), np.float32)
+        exe([a, b], [out])
+        np.testing.assert_array_equal(out, np.concatenate([a, b]))
