@@ -258,19 +258,24 @@ class _Class:
             self.failed = True  # JIT's refusal: its Programs stay op by op
             return
         CLASS_COMPILES[0] += 1
-        self.program = (exe, peel)
+        # where each result's type is, the same in every Program of the class: (-1, argument)
+        # or (instruction, result of it)
+        at = [(-1, k) for k in range(len(main[0]))]
+        for j, ins in enumerate(main[1]):
+            at.extend((j, k) for k in range(len(ins[3])))
+        self.program = (exe, peel, [at[r] for r in main[2]])
 
     def call(self, main: tuple, inputs: list) -> list:
-        exe, peel = self.program
-        arg_types, instrs, results = main
-        types = list(arg_types)
-        for ins in instrs:
-            types.extend(ins[3])
+        exe, peel, where = self.program
+        arg_types, instrs, _ = main
         args = list(inputs)
         for j in peel:  # this Program's own bounds
             op, attrs, refs, _, _ = instrs[j]
             args.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
-        outputs = [pooled(t.shape, numpy_dtype(t.dtype)) for t in (types[r] for r in results)]
+        outputs = []
+        for j, k in where:  # the results' own (concrete) types
+            t = arg_types[k] if j < 0 else instrs[j][3][k]
+            outputs.append(pooled(t.shape, numpy_dtype(t.dtype)))
         exe(args, outputs)
         return outputs
 
