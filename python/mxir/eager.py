@@ -141,7 +141,10 @@ def run(main: tuple, inputs: list) -> list | None:
     class's program (below), or None: compile it whole."""
     if not has_kernels(main) or main in _NOT_EAGER:
         return None
-    key, vals = structure(main)
+    if _one_compute_op(main):  # one kernel call either way: the Program is its own class
+        key, vals = main, None  # (and, repeated, gets its static fused program, threads)
+    else:
+        key, vals = structure(main)
     cls = _CLASSES.get(key)
     if cls is None:
         if len(_CLASSES) > 4096:  # a long session of distinct graphs: keep the map bounded
@@ -369,6 +372,17 @@ def has_kernels(main: tuple) -> bool:
     for ins in main[1]:
         if ins[4] is not None or ins[0] not in _STEPS and not OPS[ins[0]].dynamic:
             return False
+    return True
+
+
+def _one_compute_op(main: tuple) -> bool:
+    """Whether Program `main` has at most one op that is not a layout step."""
+    seen = False
+    for ins in main[1]:
+        if ins[0] not in _STEPS:
+            if seen:
+                return False
+            seen = True
     return True
 
 
