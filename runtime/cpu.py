@@ -257,9 +257,9 @@ class CpuExecutable:
         if layout is None:
             layout = self._resized[ranks] = _lay_out(shapes)
         else:
-            _, desc, slots, tables, packed = layout
-            for shape, s in zip(shapes, slots):
-                if shape:
+            old, desc, slots, tables, packed = layout
+            for shape, s, was in zip(shapes, slots, old):
+                if shape != was:  # (most arrays keep their shapes: the weights)
                     strides, n = [], 1
                     for d in reversed(shape):
                         strides.append(n)
