@@ -162,20 +162,21 @@ def run(main: tuple, inputs: list) -> list | None:
             CLASS_RUNS[0] += 1
             return cls.call(main, inputs)
     t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
-    types = list(main[0])
-    values = list(inputs)
-    for op, attrs, refs, out_types, _ in main[1]:  # (no callee: has_kernels)
-        step = _STEPS.get(op)
-        if step is not None:  # layout steps need no operand types
-            outs = step(op, attrs, [values[r] for r in refs], None, out_types)
-        else:
-            outs = _compute(op, attrs, [values[r] for r in refs],
-                            tuple([types[r] for r in refs]), out_types)
-        if outs is None:
+    same = vals == cls.vals  # this very Program again (key and sizes equal): its schedule
+    schedule = cls.schedule if same else None
+    if schedule is None:
+        schedule = _schedule(main)
+        if schedule is None:  # an op without a kernel here
             _forget(main)
             return None
-        values.extend(outs)
-        types.extend(out_types)
+        if same:
+            cls.schedule = schedule
+    values = list(inputs)
+    for step, how, attrs, refs, out_types in schedule:
+        if step is not None:  # layout steps need no operand types
+            values.extend(step(how, attrs, [values[r] for r in refs], None, out_types))
+        else:
+            values.extend(_run_plan(how, [values[r] for r in refs]))
     outputs = [v if v.flags.c_contiguous else np.ascontiguousarray(v)
                for v in (values[r] for r in main[2])]
     cls.spent += time.perf_counter() - _BUILD_TIME[0] - t0
@@ -235,13 +236,14 @@ def _symbolic(t: TensorType, codes: dict, dims: list, memo: dict) -> tuple:
 class _Class:
     """The Programs of one structure: the sizes of the first, which of them have varied
     (("d", symbol index) or ("s", slice index)), time spent op by op, the program once
-    compiled: (executable, slices taken outside), and whether that failed."""
+    compiled: (executable, slices taken outside, where the results' types are), whether that
+    failed, and the first Program's op-by-op schedule."""
 
-    __slots__ = ("vals", "varying", "spent", "program", "failed")
+    __slots__ = ("vals", "varying", "spent", "program", "failed", "schedule")
 
     def __init__(self, vals: tuple):
         self.vals, self.varying, self.spent = vals, frozenset(), 0.0
-        self.program, self.failed = None, False
+        self.program, self.failed, self.schedule = None, False, None
 
     def widen(self, vals: tuple) -> None:
         (dims0, slices0), (dims, slices) = self.vals, vals
@@ -392,8 +394,26 @@ def _forget(main) -> None:
     _NOT_EAGER.add(main)
 
 
-def _compute(op, attrs, xs, in_types, out_types):
-    """A compute op through its library kernel, shapes canonicalised; None without one."""
+def _schedule(main: tuple) -> list | None:
+    """Per instruction of Program `main`: (layout step, op, attrs, refs, result types) or
+    (None, kernel plan, attrs, refs, result types); None if some op has no kernel here. Kept
+    on the class while the same Program repeats (W1's loop before it compiles)."""
+    types = list(main[0])
+    schedule = []
+    for op, attrs, refs, out_types, _ in main[1]:  # (no callee: has_kernels)
+        step = _STEPS.get(op)
+        if step is not None:
+            schedule.append((step, op, attrs, refs, out_types))
+        else:
+            plan = _plan_of(op, attrs, tuple([types[r] for r in refs]), out_types)
+            if plan[0] is None:
+                return None
+            schedule.append((None, plan, attrs, refs, out_types))
+        types.extend(out_types)
+    return schedule
+
+
+def _plan_of(op, attrs, in_types, out_types) -> tuple:
     key = (op, attrs, in_types, out_types)
     plan = _PLANS.get(key)
     if plan is None:
@@ -401,9 +421,12 @@ def _compute(op, attrs, xs, in_types, out_types):
         if len(_PLANS) > 8192:
             _PLANS.clear()
         _PLANS[key] = plan
+    return plan
+
+
+def _run_plan(plan: tuple, xs: list) -> list:
+    """A compute op's outputs through its library kernel, shapes canonicalised."""
     call, arg_shapes, out_specs, result_shapes = plan
-    if call is None:
-        return None
     outs = [pooled(s, d) for s, d in out_specs]  # counted as MLX counts
     if arg_shapes is None:
         arrays = [x if x.flags.c_contiguous else _contiguous(x) for x in xs]
@@ -430,7 +453,7 @@ _PLANS: dict[tuple, tuple] = {}
 
 def _plan(op, attrs, in_types, out_types) -> tuple:
     """(bound kernel call or None, canonical operand shapes, output (shape, NumPy dtype)s,
-    canonical result shapes) for `_compute`; canonical shapes None: the types' own."""
+    canonical result shapes) for `_run_plan`; canonical shapes None: the types' own."""
     kind = _KIND.get(op) or _kind(op)
     out_specs = tuple((t.shape, numpy_dtype(t.dtype)) for t in out_types)
     arg_shapes = result_shapes = None
