@@ -2,7 +2,7 @@
 
 `evaluate.eval_arrays` asks this module twice:
 
-- `held_intermediates(roots)`: the lazy arrays inside the graph being evaluated that something
+- `held_of(uses, roots)`: the lazy arrays inside the graph being evaluated that something
   besides that graph still refers to (a Python variable, a list, another lazy graph). They are
   evaluated first, as a graph of their own, and keep their buffers, as MLX keeps every array
   it computes while it is referenced; the roots' graph and later graphs take them as inputs
@@ -36,38 +36,14 @@ import numpy as np
 from mxir.dialect import OPS, MxError, TensorType, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 
-from .graph import DATA, PARAM
-
 # -- materialising what Python holds -------------------------------------------------------------
 
 
-def held_intermediates(roots) -> list:
-    """Unevaluated arrays reachable from `roots` (not themselves roots, not traced) that are
-    referenced from outside the graph: their reference count exceeds the graph's own uses."""
-    uses: dict[int, list] = {}  # id(array) -> [array, uses by the inputs of the graph's nodes]
-    stack = [r._node for r in roots]
-    seen = {id(n) for n in stack}
-    while stack:
-        node = stack.pop()
-        if node.op == DATA or node.op == PARAM or node.traced:
-            continue
-        for a in node.inputs:
-            n = a._node
-            # data: nothing to compute; an op without inputs (a constant, a shared grad seed,
-            # zeros, arange): recomputing costs nothing, and folded into the program it lets
-            # the compiler simplify around it, where as data it would be an opaque input
-            if n.op == DATA or not n.inputs:
-                continue
-            u = uses.get(id(a))
-            if u is None:
-                uses[id(a)] = [a, 1]
-                if id(n) not in seen and not _evaluated(n):
-                    seen.add(id(n))
-                    stack.append(n)
-            else:
-                u[1] += 1
-    if not uses:
-        return []
+def held_of(uses: dict, roots) -> list:
+    """The unevaluated arrays of `uses` (id -> [array, uses by the graph's own nodes], counted
+    while program.trace_program_held linearises the graph of `roots`), not themselves roots
+    nor traced, that are referenced from outside the graph: their reference count exceeds the
+    graph's own uses."""
     roots_ids = {id(r) for r in roots}
     base = _BASE_REFS or _calibrate()
     held = []
@@ -94,9 +70,9 @@ _BASE_REFS = 0
 
 
 def _calibrate() -> int:
-    """The references `held_intermediates` itself holds on an array that only the graph uses
-    (its list entry, the loop's variable, getrefcount's argument), measured on this
-    interpreter rather than assumed."""
+    """The references `held_of` itself holds on an array that only the graph uses (its list
+    entry, the loop's variable, getrefcount's argument), measured on this interpreter rather
+    than assumed."""
     global _BASE_REFS
 
     class Probe:
