@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from mlir.dialects import tensor
+from mlir import ir
+from mlir.dialects import arith, tensor
 
-from .core import INT, INTS, MxError, TensorType
+from .core import INT, INTS, DynamicDimsError, MxError, TensorType
 from .op import Op, register
 from .shape import move_axis_to_front
 
@@ -15,9 +16,19 @@ def _fmt(shape) -> str:
 
 
 def _insert(lo, x, dest, t: TensorType, offsets):
-    """`dest` with `x` (of type `t`) written at `offsets` (unit strides)."""
-    if t.size == 0:  # nothing to write; an empty insert_slice would only add noise
+    """`dest` with `x` (of type `t`) written at `offsets` (unit strides). An offset may be an
+    index value and a dim of `t` dynamic (sizes read from `x` at run time)."""
+    if not t.dynamic and t.size == 0:  # nothing to write; an empty insert_slice is noise
         return dest
+    if t.dynamic or not all(isinstance(o, int) for o in offsets):
+        dyn_off, dyn_size = ir.ShapedType.get_dynamic_stride_or_offset(), \
+            ir.ShapedType.get_dynamic_size()
+        sizes = lo.dims(x, t)
+        args = ([o for o in offsets if not isinstance(o, int)],
+                [s for s in sizes if s is not None], [],
+                [o if isinstance(o, int) else dyn_off for o in offsets],
+                [dyn_size if d is None else d for d in t.shape], [1] * t.ndim)
+        return tensor.insert_slice(x, dest, *args)
     return tensor.insert_slice(x, dest, [], [], [], list(offsets), list(t.shape), [1] * t.ndim)
 
 
@@ -36,6 +47,7 @@ class ConcatenateOp(Op):
     name = "concatenate"
     arity = None
     attrs = {"axis": INT}
+    dynamic = True  # eager evaluation's growing shapes (a KV cache: eager.py)
 
     def infer(self, types, axis):
         if not types:
@@ -50,7 +62,8 @@ class ConcatenateOp(Op):
                 raise MxError("[concatenate] All the input arrays must have the same number of "
                               f"dimensions. However, got arrays with dimensions {first.ndim} "
                               f"and {t.ndim}.")
-            if any(d != e for i, (d, e) in enumerate(zip(t.shape, first.shape, strict=True))
+            if any(d != e and None not in (d, e)
+                   for i, (d, e) in enumerate(zip(t.shape, first.shape, strict=True))
                    if i != axis):
                 raise MxError("[concatenate] All the input array dimensions must match exactly "
                               "except for the concatenation axis. However, the provided shapes "
@@ -59,8 +72,10 @@ class ConcatenateOp(Op):
             if t.dtype != first.dtype:
                 raise MxError(f"'mx.concatenate' expects operands of one dtype, got {first} "
                               f"and {t}")
-            total += t.shape[axis]
-        shape = list(first.shape)
+            total = None if None in (total, t.shape[axis]) else total + t.shape[axis]
+        # a dim dynamic in one operand is the others' size there (as elementwise ops assume)
+        shape = [next((u.shape[i] for u in types if u.shape[i] is not None), None)
+                 for i in range(first.ndim)]
         shape[axis] = total
         return [first.with_shape(shape)]
 
@@ -69,18 +84,37 @@ class ConcatenateOp(Op):
 
     def lower(self, lo, xs, in_types, out_types, axis):
         (dst,) = out_types
-        out = lo.empty(dst)
-        offset = 0
+        sizes = None
+        if dst.dynamic:  # each dim from an operand that has it dynamic; the axis, summed
+            sizes = lo.common_dims(xs, in_types)
+            index = ir.IndexType.get()
+            total = None
+            for x, t in zip(xs, in_types, strict=True):
+                n = lo.dim(x, axis) if t.shape[axis] is None else arith.constant(
+                    index, t.shape[axis])
+                total = n if total is None else arith.addi(total, n)
+            sizes[axis] = total if dst.shape[axis] is None else None
+        out = lo.empty(dst, sizes)
+        offset = 0  # an int while every size before is static, else an index value
         for x, t in zip(xs, in_types, strict=True):
             offsets = [0] * t.ndim
             offsets[axis] = offset
             out = _insert(lo, x, out, t, offsets)
-            offset += t.shape[axis]
+            n = t.shape[axis]
+            if isinstance(offset, int) and n is not None:
+                offset += n
+            else:
+                index = ir.IndexType.get()
+                prev = arith.constant(index, offset) if isinstance(offset, int) else offset
+                step = lo.dim(x, axis) if n is None else arith.constant(index, n)
+                offset = arith.addi(prev, step)
         return out
 
     def vjp(self, b, primals, outputs, cotangents, axis):
         (ct,) = cotangents
         shape = b.type(ct).shape
+        if None in shape:
+            raise DynamicDimsError("the vjp of concatenate slices at static offsets")
         grads, offset = [], 0
         for x in primals:
             n = b.type(x).shape[axis]

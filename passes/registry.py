@@ -14,7 +14,7 @@ from mlir import ir, passmanager
 from mxir.dialect import MxError
 
 from . import pipelines
-from .cpu_codegen import cpu_codegen, cpu_parallel, loop_hints, loop_hints_to_llvm
+from .cpu_codegen import cpu_codegen, cpu_parallel, dynamic_copies, loop_hints, loop_hints_to_llvm
 from .early_dealloc import early_dealloc
 from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
@@ -128,19 +128,22 @@ register_pass("mx-cpu-loop-hints", "no LLVM loop vectorization of loops with bra
 register_pass("mx-cpu-loop-hints-to-llvm", "scf.for loop hints -> llvm.br loop_annotation")(
     loop_hints_to_llvm)
 register_pass("mx-cpu-parallel", "scf.forall chunks -> async runtime thread pool")(cpu_parallel)
+register_pass("mx-cpu-dynamic-copies", "memref.copy of dynamic shape -> linalg.copy (loops)")(
+    dynamic_copies)
 register_pass("mx-early-dealloc", "free each temporary buffer right after its last use")(
     early_dealloc)
 register_pass("mx-cpu-host", "LLVM functions ask for the host's vector width")(tag_host)
 PIPELINES["mx-to-cpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
                           "mx-emit-c-interface", "mx-cpu-codegen", *pipelines.ONE_SHOT,
                           "mx-early-dealloc", "cpu-blas-matmul-split", "cpu-lapack",
-                          "mx-cpu-parallel",
+                          "mx-cpu-parallel", "mx-cpu-dynamic-copies",
                           *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
 # the eager kernel library's single-op programs (python/mxir/eager.py): one thread, since
 # handing even one chunk to the async runtime cost ~8 us per call, more than small ops take
 PIPELINES["mx-kernel-to-cpu"] = ["mx-verify", "mx-to-linalg", "mx-emit-c-interface",
                                  "mx-cpu-codegen", *pipelines.ONE_SHOT, "cpu-blas-matmul",
                                  "cpu-lapack", "func.func(scf-forall-to-for)", "mx-cpu-parallel",
+                                 "mx-cpu-dynamic-copies",
                                  *pipelines.CPU_TO_LLVM, "mx-cpu-host"]
 
 register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to gpu.launch kernels")(

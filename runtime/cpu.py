@@ -246,6 +246,7 @@ class CpuExecutable:
         # earlier layouts by shapes: a kernel with dynamic dims (python/mxir/eager.py) is called
         # on a few shapes in turn, and laying out descriptors anew cost more than the call
         self._layouts: dict[tuple, tuple] = {}
+        self._resized: dict[tuple, tuple] = {}  # ranks -> a layout rewritten per call
 
     def _prepare(self, shapes: list) -> None:
         key = tuple(shapes)
@@ -253,10 +254,28 @@ class CpuExecutable:
         if layout is not None:
             self._layout = layout
             return
-        self._layout = _lay_out(shapes)
-        if len(self._layouts) >= 64:
-            self._layouts.clear()
-        self._layouts[key] = self._layout
+        if len(self._layouts) < 64:
+            self._layout = self._layouts[key] = _lay_out(shapes)
+            return
+        # ever-new shapes (a program with dynamic dims run on a growing KV cache): one layout
+        # per ranks, its sizes and strides written again (a fresh layout cost ~50 µs)
+        ranks = tuple(len(s) for s in shapes)
+        layout = self._resized.get(ranks)
+        if layout is None:
+            layout = self._resized[ranks] = _lay_out(shapes)
+        else:
+            old, desc, slots, tables, packed = layout
+            for shape, s, was in zip(shapes, slots, old):
+                if shape != was:  # (most arrays keep their shapes: the weights)
+                    strides, n = [], 1
+                    for d in reversed(shape):
+                        strides.append(n)
+                        n *= d
+                    k = len(shape)
+                    desc[s + 3:s + 3 + k] = list(shape)
+                    desc[s + 3 + k:s + 3 + 2 * k] = strides[::-1]
+            layout = self._resized[ranks] = (shapes, desc, slots, tables, packed)
+        self._layout = layout
 
     def bind(self, shapes: list):
         """A call of this executable on C-contiguous NumPy arrays of exactly `shapes` (inputs,

@@ -2,7 +2,7 @@
 
 `evaluate.eval_arrays` asks this module twice:
 
-- `held_intermediates(roots)`: the lazy arrays inside the graph being evaluated that something
+- `held_of(uses, roots)`: the lazy arrays inside the graph being evaluated that something
   besides that graph still refers to (a Python variable, a list, another lazy graph). They are
   evaluated first, as a graph of their own, and keep their buffers, as MLX keeps every array
   it computes while it is referenced; the roots' graph and later graphs take them as inputs
@@ -36,38 +36,14 @@ import numpy as np
 from mxir.dialect import OPS, MxError, TensorType, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 
-from .graph import DATA, PARAM
-
 # -- materialising what Python holds -------------------------------------------------------------
 
 
-def held_intermediates(roots) -> list:
-    """Unevaluated arrays reachable from `roots` (not themselves roots, not traced) that are
-    referenced from outside the graph: their reference count exceeds the graph's own uses."""
-    uses: dict[int, list] = {}  # id(array) -> [array, uses by the inputs of the graph's nodes]
-    stack = [r._node for r in roots]
-    seen = {id(n) for n in stack}
-    while stack:
-        node = stack.pop()
-        if node.op == DATA or node.op == PARAM or node.traced:
-            continue
-        for a in node.inputs:
-            n = a._node
-            # data: nothing to compute; an op without inputs (a constant, a shared grad seed,
-            # zeros, arange): recomputing costs nothing, and folded into the program it lets
-            # the compiler simplify around it, where as data it would be an opaque input
-            if n.op == DATA or not n.inputs:
-                continue
-            u = uses.get(id(a))
-            if u is None:
-                uses[id(a)] = [a, 1]
-                if id(n) not in seen and not _evaluated(n):
-                    seen.add(id(n))
-                    stack.append(n)
-            else:
-                u[1] += 1
-    if not uses:
-        return []
+def held_of(uses: dict, roots) -> list:
+    """The unevaluated arrays of `uses` (id -> [array, uses by the graph's own nodes], counted
+    while program.trace_program_held linearises the graph of `roots`), not themselves roots
+    nor traced, that are referenced from outside the graph: their reference count exceeds the
+    graph's own uses."""
     roots_ids = {id(r if r._pin is None else r._pin) for r in roots}  # graphs hold pins
     base = _BASE_REFS or _calibrate()
     held = []
@@ -94,9 +70,9 @@ _BASE_REFS = 0
 
 
 def _calibrate() -> int:
-    """The references `held_intermediates` itself holds on an array that only the graph uses
-    (its list entry, the loop's variable, getrefcount's argument), measured on this
-    interpreter rather than assumed."""
+    """The references `held_of` itself holds on an array that only the graph uses (its list
+    entry, the loop's variable, getrefcount's argument), measured on this interpreter rather
+    than assumed."""
     global _BASE_REFS
 
     class Probe:
@@ -130,44 +106,240 @@ def _calibrate() -> int:
 COMPILE_AFTER_S = 0.1
 ENABLED = os.environ.get("MXIR_EAGER", "1") not in ("0", "")
 
-_EAGER_TIME: dict[tuple, float] = {}  # Program -> seconds spent op by op
-_NOT_EAGER: set = set()  # Programs compiled whole: repeated, or a kernel failed to build
+_NOT_EAGER: set = set()  # Programs compiled whole: they repeated exactly
 _KERNELS: dict[tuple, object] = {}  # kernel key -> executable, or None: no dynamic kernel
 KERNEL_RUNS = [0]  # kernels run op by op (tests count them)
+CLASS_RUNS = [0]  # Programs run as one call of their structure class's program (tests count)
 
 
 def run(main: tuple, inputs: list) -> list | None:
-    """The results of Program `main` on `inputs` computed op by op, or None: compile it."""
-    if not has_kernels(main):
+    """The results of Program `main` on `inputs` computed op by op, or through its structure
+    class's program (below), or None: compile it whole."""
+    if not has_kernels(main) or main in _NOT_EAGER:
         return None
-    arg_types, instrs, results = main
-    if main in _NOT_EAGER:
-        return None
-    spent = _EAGER_TIME.get(main, 0.0)
-    if spent >= COMPILE_AFTER_S:  # it repeats: its fused program pays off from here
-        _forget(main)
-        return None
-    t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
-    types = list(arg_types)
-    values = list(inputs)
-    for op, attrs, refs, out_types, _ in instrs:  # (no callee: has_kernels)
-        step = _STEPS.get(op)
-        if step is not None:  # layout steps need no operand types
-            outs = step(op, attrs, [values[r] for r in refs], None, out_types)
-        else:
-            outs = _compute(op, attrs, [values[r] for r in refs],
-                            tuple([types[r] for r in refs]), out_types)
-        if outs is None:
+    if _one_compute_op(main):  # one kernel call either way: the Program is its own class
+        key, vals = main, None  # (and, repeated, gets its static fused program, threads)
+    else:
+        key, vals = structure(main)
+    cls = _CLASSES.get(key)
+    if cls is None:
+        if len(_CLASSES) > 4096:  # a long session of distinct graphs: keep the map bounded
+            _CLASSES.clear()
+        cls = _CLASSES[key] = _Class(vals)
+    elif cls.vals != vals:
+        cls.widen(vals)
+    if cls.spent >= COMPILE_AFTER_S:  # its graphs repeat: one program pays off from here
+        if not cls.varying:  # every graph of it was this very Program: compile it whole
             _forget(main)
             return None
-        values.extend(outs)
-        types.extend(out_types)
+        if cls.program is None and not cls.failed:
+            cls.compile(main)
+        if cls.program is not None:
+            CLASS_RUNS[0] += 1
+            return cls.call(main, inputs)
+    t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
+    same = vals == cls.vals  # this very Program again (key and sizes equal): its schedule
+    schedule = cls.schedule if same else None
+    if schedule is None:
+        schedule = _schedule(main)
+        if schedule is None:  # an op without a kernel here
+            _forget(main)
+            return None
+        if same:
+            cls.schedule = schedule
+    values = list(inputs)
+    for step, how, attrs, refs, out_types in schedule:
+        if step is not None:  # layout steps need no operand types
+            values.extend(step(how, attrs, [values[r] for r in refs], None, out_types))
+        else:
+            values.extend(_run_plan(how, [values[r] for r in refs]))
     outputs = [v if v.flags.c_contiguous else np.ascontiguousarray(v)
-               for v in (values[r] for r in results)]
-    if len(_EAGER_TIME) > 4096:  # a long session of distinct graphs: keep the map bounded
-        _EAGER_TIME.clear()
-    _EAGER_TIME[main] = spent + time.perf_counter() - _BUILD_TIME[0] - t0
+               for v in (values[r] for r in main[2])]
+    cls.spent += time.perf_counter() - _BUILD_TIME[0] - t0
     return outputs
+
+
+# -- structure classes: graphs that repeat with other sizes ---------------------------------------
+# A decode step with a growing KV cache builds the same graph every token with a new length, so
+# its Program never repeats exactly. Programs are grouped by their structure: the op sequence,
+# operands, dtypes and attributes, with each dim replaced by a symbol (equal dims one symbol;
+# 0 and 1 stay literal, since broadcasting and empty arrays differ there), as a shapeless
+# compile groups shapes. The attributes that only restate a result's shape (broadcast_to's and
+# reshape's) are left out, and so are the bounds of a slice of an argument (a step taking a
+# row of the embeddings): such a slice can be taken in NumPy before the call. Once a class has
+# spent COMPILE_AFTER_S op by op, it is compiled once, with the dims that varied among its
+# Programs dynamic and its varying slices taken outside, and every later Program of the class
+# is one call of that program.
+_CLASSES: dict[tuple, _Class] = {}
+CLASS_COMPILES = [0]  # structure-class programs compiled (tests count them)
+_SHAPE_ATTR = {"broadcast_to", "reshape"}  # ops whose one attribute is the result's shape
+_PEELED = (("peeled slice", None),)  # a slice of an argument, bounds outside the key
+
+
+def structure(main: tuple) -> tuple[tuple, tuple]:
+    """(structure key, (dims per symbol, bounds per argument slice)) of Program `main`."""
+    arg_types, instrs, results = main
+    n = len(arg_types)
+    codes = {0: 0, 1: 1}
+    dims: list = []
+    memo: dict = {}
+    sig_args = [memo.get(t) or _symbolic(t, codes, dims, memo) for t in arg_types]
+    slices = []
+    sig = []
+    for op, attrs, refs, outs, _ in instrs:
+        if op in _SHAPE_ATTR:
+            attrs = ()
+        elif op == "slice" and refs[0] < n:
+            slices.append(attrs)
+            attrs = _PEELED
+        sig.append((op, attrs, refs,
+                    tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in outs])))
+    return (tuple(sig_args), tuple(sig), results), (tuple(dims), tuple(slices))
+
+
+def _symbolic(t: TensorType, codes: dict, dims: list, memo: dict) -> tuple:
+    shape = []
+    for d in t.shape:
+        c = codes.get(d)
+        if c is None:
+            c = codes[d] = len(codes)
+            dims.append(d)
+        shape.append(c)
+    memo[t] = s = (t.dtype, tuple(shape))
+    return s
+
+
+class _Class:
+    """The Programs of one structure: the sizes of the first, which of them have varied
+    (("d", symbol index) or ("s", slice index)), time spent op by op, the program once
+    compiled: (executable, slices taken outside, where the results' types are), whether that
+    failed, and the first Program's op-by-op schedule."""
+
+    __slots__ = ("vals", "varying", "spent", "program", "failed", "schedule")
+
+    def __init__(self, vals: tuple):
+        self.vals, self.varying, self.spent = vals, frozenset(), 0.0
+        self.program, self.failed, self.schedule = None, False, None
+
+    def widen(self, vals: tuple) -> None:
+        (dims0, slices0), (dims, slices) = self.vals, vals
+        new = {("d", i) for i, (a, b) in enumerate(zip(dims0, dims)) if a != b}
+        new.update(("s", i) for i, (a, b) in enumerate(zip(slices0, slices)) if a != b)
+        if not new <= self.varying:  # sizes the compiled program has static: build again
+            self.varying = self.varying | new
+            self.program = None
+
+    def compile(self, main: tuple) -> None:
+        from .evaluate import compile_program
+
+        try:
+            program, peel = class_program(main, self.varying)
+            exe = compile_program(program, "cpu", KERNEL_PIPELINE)
+        except (MxError, RuntimeError):  # a rule or lowering that needs static dims, or the
+            self.failed = True  # JIT's refusal: its Programs stay op by op
+            return
+        CLASS_COMPILES[0] += 1
+        # where each result's type is, the same in every Program of the class: (-1, argument)
+        # or (instruction, result of it)
+        at = [(-1, k) for k in range(len(main[0]))]
+        for j, ins in enumerate(main[1]):
+            at.extend((j, k) for k in range(len(ins[3])))
+        self.program = (exe, peel, [at[r] for r in main[2]])
+
+    def call(self, main: tuple, inputs: list) -> list:
+        exe, peel, where = self.program
+        arg_types, instrs, _ = main
+        args = list(inputs)
+        for j in peel:  # this Program's own bounds
+            op, attrs, refs, _, _ = instrs[j]
+            args.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
+        outputs = []
+        for j, k in where:  # the results' own (concrete) types
+            t = arg_types[k] if j < 0 else instrs[j][3][k]
+            outputs.append(pooled(t.shape, numpy_dtype(t.dtype)))
+        exe(args, outputs)
+        return outputs
+
+
+def class_program(main: tuple, varying) -> tuple[tuple, list]:
+    """(the Program of `main`'s class: the dims in `varying` dynamic, the varying slices of
+    arguments taken as extra arguments after the others; the indices of those slices'
+    instructions). Raises DynamicDimsError where an op cannot take the dynamic dims."""
+    from mxir.dialect import DynamicDimsError, infer_types
+    from mxir.dialect.shape import broadcast_size_source
+
+    arg_types, instrs, results = main
+    n = len(arg_types)
+    codes = {0: 0, 1: 1}
+    dims: list = []
+    memo: dict = {}
+    dynamic = {i + 2 for kind, i in varying if kind == "d"}  # symbol codes
+
+    def typed(t):
+        sym = (memo.get(t) or _symbolic(t, codes, dims, memo))[1]
+        return TensorType(tuple(None if c in dynamic else d for d, c in zip(t.shape, sym)),
+                          t.dtype), sym
+
+    vtypes, vsyms = [], []
+    for t in arg_types:
+        dt, sym = typed(t)
+        vtypes.append(dt)
+        vsyms.append(sym)
+    # the varying slices of arguments become arguments, after the others
+    peel, peeled, k = [], {}, 0
+    for j, (op, _attrs, refs, outs, _) in enumerate(instrs):
+        if op == "slice" and refs[0] < n:
+            if ("s", k) in varying:
+                peeled[j] = len(vtypes)
+                peel.append(j)
+                dt, sym = typed(outs[0])
+                vtypes.append(dt)
+                vsyms.append(sym)
+            k += 1
+    n_args = len(vtypes)
+    new_ref = list(range(n))  # old ref -> new ref
+    body = []
+    for j, (op, attrs, refs, outs, _) in enumerate(instrs):
+        if j in peeled:
+            new_ref.append(peeled[j])
+            continue
+        nrefs = [new_ref[r] for r in refs]
+        typed_outs = [typed(t) for t in outs]
+        out_types = tuple(dt for dt, _ in typed_outs)
+        in_types = [vtypes[r] for r in nrefs]
+        if not OPS[op].dynamic and any(t.dynamic for t in (*in_types, *out_types)):
+            raise DynamicDimsError(f"'mx.{op}' cannot take dynamic dims")
+        if op in _SHAPE_ATTR:
+            shape = out_types[0].shape
+            attrs = (("shape", shape),)
+            if op == "broadcast_to":  # a dynamic dim's size is lent by a value that has it
+                for i, d in enumerate(shape):
+                    if d is None and broadcast_size_source(in_types, len(shape), i) is None:
+                        w = _size_lender(vsyms, typed_outs[0][1], i)
+                        if w is None:
+                            raise DynamicDimsError("no value gives a broadcast's dynamic size")
+                        nrefs.append(w)
+                        in_types.append(vtypes[w])
+        if tuple(infer_types(op, in_types, dict(attrs))) != out_types:
+            raise DynamicDimsError(f"'mx.{op}' infers other types with dynamic dims")
+        for dt, sym in typed_outs:
+            new_ref.append(len(vtypes))
+            vtypes.append(dt)
+            vsyms.append(sym)
+        body.append((op, attrs, tuple(nrefs), out_types, None))
+    program = (tuple(vtypes[:n_args]), tuple(body), tuple(new_ref[r] for r in results))
+    return program, peel
+
+
+def _size_lender(vsyms: list, sym: tuple, i: int) -> int | None:
+    """A value defined so far whose dim aligned (on the right) with dim `i` of a result of
+    symbols `sym` has the same symbol."""
+    code, rank = sym[i], len(sym)
+    for w, s in enumerate(vsyms):
+        j = i - rank + len(s)
+        if 0 <= j < len(s) and s[j] == code:
+            return w
+    return None
 
 
 def has_kernels(main: tuple) -> bool:
@@ -181,15 +353,43 @@ def has_kernels(main: tuple) -> bool:
     return True
 
 
+def _one_compute_op(main: tuple) -> bool:
+    """Whether Program `main` has at most one op that is not a layout step."""
+    seen = False
+    for ins in main[1]:
+        if ins[0] not in _STEPS:
+            if seen:
+                return False
+            seen = True
+    return True
+
+
 def _forget(main) -> None:
-    _EAGER_TIME.pop(main, None)
     if len(_NOT_EAGER) > 4096:
         _NOT_EAGER.clear()
     _NOT_EAGER.add(main)
 
 
-def _compute(op, attrs, xs, in_types, out_types):
-    """A compute op through its library kernel, shapes canonicalised; None without one."""
+def _schedule(main: tuple) -> list | None:
+    """Per instruction of Program `main`: (layout step, op, attrs, refs, result types) or
+    (None, kernel plan, attrs, refs, result types); None if some op has no kernel here. Kept
+    on the class while the same Program repeats (W1's loop before it compiles)."""
+    types = list(main[0])
+    schedule = []
+    for op, attrs, refs, out_types, _ in main[1]:  # (no callee: has_kernels)
+        step = _STEPS.get(op)
+        if step is not None:
+            schedule.append((step, op, attrs, refs, out_types))
+        else:
+            plan = _plan_of(op, attrs, tuple([types[r] for r in refs]), out_types)
+            if plan[0] is None:
+                return None
+            schedule.append((None, plan, attrs, refs, out_types))
+        types.extend(out_types)
+    return schedule
+
+
+def _plan_of(op, attrs, in_types, out_types) -> tuple:
     key = (op, attrs, in_types, out_types)
     plan = _PLANS.get(key)
     if plan is None:
@@ -197,9 +397,12 @@ def _compute(op, attrs, xs, in_types, out_types):
         if len(_PLANS) > 8192:
             _PLANS.clear()
         _PLANS[key] = plan
+    return plan
+
+
+def _run_plan(plan: tuple, xs: list) -> list:
+    """A compute op's outputs through its library kernel, shapes canonicalised."""
     call, arg_shapes, out_specs, result_shapes = plan
-    if call is None:
-        return None
     outs = [pooled(s, d) for s, d in out_specs]  # counted as MLX counts
     if arg_shapes is None:
         arrays = [x if x.flags.c_contiguous else _contiguous(x) for x in xs]
@@ -226,7 +429,7 @@ _PLANS: dict[tuple, tuple] = {}
 
 def _plan(op, attrs, in_types, out_types) -> tuple:
     """(bound kernel call or None, canonical operand shapes, output (shape, NumPy dtype)s,
-    canonical result shapes) for `_compute`; canonical shapes None: the types' own."""
+    canonical result shapes) for `_run_plan`; canonical shapes None: the types' own."""
     kind = _KIND.get(op) or _kind(op)
     out_specs = tuple((t.shape, numpy_dtype(t.dtype)) for t in out_types)
     arg_shapes = result_shapes = None

@@ -9,7 +9,7 @@ from mxir.runtime.memory import footprint, kept_since
 from . import eager
 from .device import check_device
 from .device import target as current_target
-from .program import Function, FunctionEmitter, build_module, trace_program
+from .program import Function, FunctionEmitter, build_module, trace_program, trace_program_held
 
 _CACHE: dict[tuple, object] = {}  # (target, Program) -> executable, oldest first
 _COST: dict[tuple, int] = {}  # (target, Program) -> bytes its compilation kept (below)
@@ -233,16 +233,13 @@ def eval_arrays(arrays) -> None:
     node = pending[0]._node
     if node.op == "call" and _eval_call(node, pending):
         return
-    held = eager.held_intermediates(pending)
+    main, inputs, held = trace_program_held(pending, eager.held_of)
     if held:  # kept, as MLX keeps what Python holds
-        main, inputs = trace_program(pending + held)
         if current_target() == "cpu" and eager.has_kernels(main):
             pending += held  # results of the same Program: op by op that computes the same
         else:  # first, as a graph of their own: an op without a kernel there (random bits)
             eval_arrays(held)  # does not make the roots' graph compile whole
             main, inputs = trace_program(pending)
-    else:
-        main, inputs = trace_program(pending)
     outputs = eager.run(main, inputs) if current_target() == "cpu" else None
     if outputs is None:  # compile the whole program (fused)
         exe, out_specs = compile_program_with_outputs(main)

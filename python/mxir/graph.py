@@ -46,7 +46,7 @@ def pin(a):
     """A handle on `a`'s current value that is never rebound, made once per array and kept in
     `a._pin` until `a[...] = v` rebinds `a` (indexing.py clears it then). Graph nodes hold pins,
     so what they read cannot change under them, and a pin is referenced from outside the graph
-    exactly while its array lives (what eager.held_intermediates counts)."""
+    exactly while its array lives (what eager.held_of counts)."""
     p = a._pin = _new(type(a))
     p._node, p._index, p._pin = a._node, a._index, None
     return p

@@ -12,6 +12,7 @@ import numpy as np
 from . import dtypes as dt
 from . import ops
 from .array import array
+from .graph import DATA, data_node
 
 __all__ = ["take", "take_along_axis", "getitem"]
 
@@ -198,6 +199,25 @@ def _basic_index(shape, index):
 _FULL = slice(None)
 
 
+def _is_view_index(index, shape) -> bool:
+    """Whether `index` is in-range Python ints and slices of Python ints (nonzero steps),
+    one per leading axis: the indexes whose NumPy view means what MLX's slice does."""
+    raw = index if type(index) is tuple else (index,)
+    if len(raw) > len(shape):
+        return False
+    for x, n in zip(raw, shape):
+        if type(x) is int:
+            if not -n <= x < n:
+                return False
+        elif type(x) is not slice or x.step == 0 or not (
+                type(x.start) in _BOUND and type(x.stop) in _BOUND and type(x.step) in _BOUND):
+            return False
+    return True
+
+
+_BOUND = (int, type(None))
+
+
 def getitem(a, index) -> array:
     """`a[index]`: ints, slices (any step), None, Ellipsis and integer arrays/lists, with
     NumPy's rules for several advanced indices (broadcast together; their result dims go where
@@ -205,6 +225,12 @@ def getitem(a, index) -> array:
     a = ops.as_array(a)
     if isinstance(index, tuple) and len(index) == 0:
         return a
+    node = a._node
+    if node.op == DATA and _is_view_index(index, node.types[a._index].shape):
+        # evaluated: the NumPy view is the value (MLX's strided arrays; buffers are
+        # immutable), so a loop of `x[i]` builds no graph and runs no slice
+        return array._from(data_node(node.values[a._index][index],
+                                     node.types[a._index].dtype))
     basic = _basic_index(a.shape, index)
     if basic is not None:  # the same ops as below, without building the entry list
         starts, stops, strides, shape = basic

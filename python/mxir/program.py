@@ -36,7 +36,7 @@ class FunctionEmitter:
     when made (measured: half the time of emitting first and renumbering after)."""
 
     __slots__ = ("trace", "open_traces", "arg_types", "instrs", "base", "seen", "order",
-                 "callees", "inputs", "captures", "n_values", "memo")
+                 "callees", "inputs", "captures", "n_values", "memo", "uses")
 
     def __init__(self, trace=None, open_traces=(), memo=None):
         self.trace = trace  # None for @main
@@ -55,6 +55,9 @@ class FunctionEmitter:
         self.inputs: list = []  # @main: host arrays for its arguments
         self.captures: list = []  # callee: (node, index) of the enclosing values it reads
         self.n_values = 0
+        # id(array) -> [array, uses by the graph's nodes], of the lazy arrays that non-traced
+        # op nodes of @main read (eager.held_of picks the ones Python still holds); None: off
+        self.uses: dict | None = None
         if trace is not None:
             seen, base = self.seen, self.base
             for i, p in enumerate(trace.params):
@@ -66,6 +69,7 @@ class FunctionEmitter:
     def _collect(self, roots) -> None:
         seen, order = self.seen, self.order
         trace, open_traces, is_main = self.trace, self.open_traces, self.trace is None
+        uses = self.uses
         # a node is pushed once to expand it and again after _EXPAND to emit it after its deps
         stack = [r._node for r in reversed(roots)]
         pop, push = stack.pop, stack.append
@@ -102,6 +106,18 @@ class FunctionEmitter:
                 continue
             push(node)
             push(_EXPAND)
+            if uses is not None and not node.traced:
+                for a in node.inputs:
+                    n = a._node
+                    # data: nothing to compute; an op without inputs (a constant, zeros):
+                    # recomputing it costs nothing and lets the compiler fold around it
+                    if n.op == DATA or not n.inputs:
+                        continue
+                    u = uses.get(id(a))
+                    if u is None:
+                        uses[id(a)] = [a, 1]
+                    else:
+                        u[1] += 1
             if node.callee is not None:
                 deps = [a._node for a in node.inputs]
                 emitted = self._callee(node, trace, open_traces)
@@ -269,6 +285,21 @@ def trace_program(outputs) -> tuple[tuple, list]:
     em = FunctionEmitter()
     main = em.finish(outputs)
     return main, em.inputs
+
+
+def trace_program_held(outputs, held_of) -> tuple[tuple, list, list]:
+    """(@main Function, host input arrays, held arrays) for evaluating `outputs`, where
+    `held_of(uses, outputs)` picks from the use counts gathered while linearising the lazy
+    arrays that Python still holds; they are further results of @main (one walk, not two)."""
+    em = FunctionEmitter()
+    em.uses = {}
+    main = em.finish(outputs)
+    held = held_of(em.uses, outputs) if em.uses else []
+    if held:
+        base = em.base
+        main = (main[0], main[1],
+                main[2] + tuple([base[id(a._node)] + a._index for a in held]))
+    return main, em.inputs, held
 
 
 # --------------------------------------------------------------------------------------------

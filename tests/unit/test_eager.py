@@ -30,16 +30,15 @@ def runs(monkeypatch):
         counts["executables"] += 1
         return call(self, inputs, outputs)
 
-    compute = eager._compute
+    run_plan = eager._run_plan
 
-    def counted_compute(*args):  # a kernel's call bound to its shapes (CpuExecutable.bind)
-        outs = compute(*args)
-        counts["executables"] += outs is not None
-        return outs
+    def counted_run_plan(*args):  # a kernel's call bound to its shapes (CpuExecutable.bind)
+        counts["executables"] += 1
+        return run_plan(*args)
 
     monkeypatch.setattr(isolate, "call_isolated", counted_isolated)
     monkeypatch.setattr(cpu.CpuExecutable, "__call__", counted_call)
-    monkeypatch.setattr(eager, "_compute", counted_compute)
+    monkeypatch.setattr(eager, "_run_plan", counted_run_plan)
     return counts
 
 
@@ -148,3 +147,77 @@ def test_held_intermediates_with_kernels_share_the_roots_program(monkeypatch):
     np.testing.assert_allclose(np.array(g), np.exp(np.arange(6) * 2), rtol=1e-6)
     np.testing.assert_allclose(np.array(y), (np.arange(6) + 1) * np.exp(np.arange(6) * 2),
                                rtol=1e-6)
+
+
+def _decode(lib, array, evaluate, weights, emb, n_tokens):
+    """A one-layer attention decode with a growing KV cache, evaluating every token (W12)."""
+    wq, wk, wv, wo = (array(w) for w in weights)
+    emb = array(emb)
+    d = emb.shape[1]
+    k_cache = v_cache = lib.zeros((0, d), dtype=lib.float32)
+    outs = []
+    for t in range(n_tokens):
+        x = emb[t:t + 1]
+        k_cache = lib.concatenate([k_cache, x @ wk])
+        v_cache = lib.concatenate([v_cache, x @ wv])
+        s = (x @ wq) @ k_cache.T / 8.0
+        e = lib.exp(s - s.max(axis=-1, keepdims=True))
+        x = x + ((e / e.sum(axis=-1, keepdims=True)) @ v_cache) @ wo
+        evaluate(x, k_cache, v_cache)
+        outs.append(np.array(x))
+    return outs
+
+
+def test_growing_decode_compiles_one_program_per_structure(runs, monkeypatch):
+    """Each token's graph has the same structure with a longer cache: one program with the
+    cache length dynamic serves every token of the class, new lengths included."""
+    monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)  # compile when the class is seen again
+    rng = np.random.default_rng(3)
+    d = 64  # no cache length below equals d or 100 (equal dims would be another class)
+    weights = [(rng.standard_normal((d, d)) / 8).astype(np.float32) for _ in range(4)]
+    emb = rng.standard_normal((100, d)).astype(np.float32)
+    compiles, class_runs = eager.CLASS_COMPILES[0], eager.CLASS_RUNS[0]
+    got = _decode(mx, mx.array, mx.eval, weights, emb, 30)
+    want = _decode(np, np.asarray, lambda *a: None, weights, emb, 30)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    # tokens 0 and 1 (cache lengths 0 and 1) are classes of their own; from token 2 on, one
+    # class: its first Program ran op by op, then the class compiled once, at token 3
+    assert eager.CLASS_COMPILES[0] - compiles == 1
+    assert eager.CLASS_RUNS[0] - class_runs == 27
+    runs["pipelines"] = 0
+    got = _decode(mx, mx.array, mx.eval, weights, emb, 60)  # lengths up to 60: new shapes
+    want = _decode(np, np.asarray, lambda *a: None, weights, emb, 60)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert eager.CLASS_COMPILES[0] - compiles == 1  # no new class program
+    assert eager.CLASS_RUNS[0] - class_runs == 27 + 58
+    assert runs["pipelines"] == 2  # tokens 0 and 1 repeated exactly: each compiled whole
+
+
+def test_structure_class_widens_when_another_dim_varies(monkeypatch):
+    monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)
+    compiles = eager.CLASS_COMPILES[0]
+    rng = np.random.default_rng(4)
+    shapes = [(n, 5) for n in (2, 3, 4, 6)] + [(7, m) for m in (8, 9, 10)]
+    for shape in shapes:
+        a, b = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+        got = np.array(mx.exp(mx.array(a)) * mx.array(b) + 1)
+        np.testing.assert_allclose(got, np.exp(a) * b + 1, rtol=1e-5, atol=1e-6)
+    # rows vary: compiled with a dynamic first dim; then columns vary (no two dims equal
+    # pattern of equal dims): compiled again with both dynamic
+    assert eager.CLASS_COMPILES[0] - compiles == 2
+
+
+def test_structure_class_without_dynamic_program_stays_op_by_op(runs, monkeypatch):
+    """A reshape that merges a varying dim has no dynamic lowering: the class runs op by op
+    (kernels, no pipeline per shape) instead of compiling each shape."""
+    monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)
+    compiles = eager.CLASS_COMPILES[0]
+    rng = np.random.default_rng(5)
+    hosts = [rng.standard_normal((n, 3)).astype(np.float32) for n in (4, 5, 6, 7, 8)]
+    np.array(mx.reshape(mx.exp(mx.array(hosts[0])), (-1,)) * 2)  # builds the kernels
+    runs["pipelines"] = 0
+    for h in hosts[1:]:
+        got = np.array(mx.reshape(mx.exp(mx.array(h)), (-1,)) * 2)
+        np.testing.assert_allclose(got, np.exp(h).reshape(-1) * 2, rtol=1e-6)
+    assert eager.CLASS_COMPILES[0] == compiles
+    assert runs["pipelines"] == 0

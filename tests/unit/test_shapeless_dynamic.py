@@ -48,6 +48,11 @@ CASES = {
     "value_and_grad_mlp": (mx.value_and_grad(_mlp_loss, argnums=(0, 1, 2)),
                            [[(4, 8), (8,), (8, 2), (5, 4), (5, 2)],
                             [(3, 6), (6,), (6, 2), (9, 3), (9, 2)]]),
+    "concatenate": (lambda a, b: mx.concatenate([a, b * 2], axis=0)
+                    + mx.concatenate([b, a], axis=0),
+                    [[(3, 4), (2, 4)], [(5, 6), (7, 6)]]),
+    "concatenate_axis1": (lambda a, b: mx.concatenate([a, mx.exp(b), a], axis=1),
+                          [[(3, 4), (3, 2)], [(5, 6), (5, 9)]]),
     "jvp": (lambda x: mx.jvp(lambda z: mx.sin(z) * z, (x,), (mx.ones_like(x),))[1][0],
             [[(3,)], [(6,)]]),
 }
@@ -190,3 +195,29 @@ def test_a_bug_in_a_rule_raises_instead_of_compiling_per_shape(where, monkeypatc
     f = mx.compile(mx.grad(lambda x: mx.sum(mx.sin(mx.sin(x)) * x)), shapeless=True)
     with pytest.raises(TypeError):
         np.array(f(mx.array(np.arange(6, dtype=np.float32))))
+
+
+def test_a_dynamic_copy_is_loops_not_the_runtimes_element_by_element_copy(monkeypatch):
+    """A concatenate of dynamic sizes (a KV cache) writes its operands with memref.copy, which
+    LLVM lowering makes a call of the runtime's element-by-element `memrefCopy` unless the
+    shape is static: mx-cpu-dynamic-copies turns those copies into loops."""
+    from mxir.dialect import TensorType
+    from mxir.passes import registry
+
+    f32 = "float32"
+    main = ((TensorType((None, 64), f32), TensorType((1, 64), f32)),
+            (("concatenate", (("axis", 0),), (0, 1), (TensorType((None, 64), f32),), None),),
+            (2,))
+    for pipeline in ("mx-to-cpu", "mx-kernel-to-cpu"):
+        assert "memrefCopy" not in evaluate._lower_for_cpu(main, pipeline)
+        steps = [s for s in registry.PIPELINES[pipeline] if s != "mx-cpu-dynamic-copies"]
+        monkeypatch.setitem(registry.PIPELINES, "no-copies", steps)
+        assert "memrefCopy" in evaluate._lower_for_cpu(main, "no-copies")
+    exe = evaluate.compile_program(main, "cpu", "mx-kernel-to-cpu")
+    # past 64 shapes the runtime rewrites one descriptor layout in place (runtime/cpu.py)
+    for n in (*range(80), 300, 3, 300):
+        a = np.arange(n * 64, dtype=np.float32).reshape(n, 64)
+        b = -np.arange(64, dtype=np.float32).reshape(1, 64)
+        out = np.empty((n + 1, 64), np.float32)
+        exe([a, b], [out])
+        np.testing.assert_array_equal(out, np.concatenate([a, b]))
