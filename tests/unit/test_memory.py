@@ -141,3 +141,14 @@ def test_size_classes():
         assert c >= n and (c <= 2 * n if n > 16 else c == 16 if n <= 16 else True)
         if n > 4096:
             assert c % 4096 == 0 and c <= n * 1.25 + 4096
+
+
+def test_outputs_are_cache_line_aligned():
+    """Outputs start on a 64-byte line (malloc's large blocks start 16 bytes past a page,
+    where each 512-bit vector store straddles two lines), fresh and reused alike."""
+    x = _eval(mx.arange(3, dtype=mx.float32))
+    for n in (1, 3, 100, 5000, 1 << 20):
+        for _ in range(2):  # fresh, then the freed buffer again
+            y = _eval(mx.zeros((n,)) + x[0])
+            assert np.asarray(y).ctypes.data % memory.ALIGN == 0
+            del y
