@@ -642,10 +642,10 @@ _W4_FLOPS = 3 * 1024 * 128  # dot product (2) and scaling (1) per element
 def ceiling_seconds(label: str, ceilings: dict, fws) -> tuple[float, str] | None:
     """(the fastest time the host's ceilings allow for a workload, which ceiling), or None
     for latency-bound workloads (W1, W5, W7: dispatch, not the machine, bounds them)."""
-    from roofline import kernel_flops, peak_flops
+    from roofline import copy_bandwidth, kernel_flops, peak_flops
 
     peak = peak_flops(ceilings)
-    copy = max(ceilings["copy"].values())
+    copy = copy_bandwidth(ceilings, _N16M)
     if label.startswith("W2"):
         return _W2_FLOPS / peak, "FMA"
     if label.startswith("W3"):
