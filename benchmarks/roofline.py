@@ -50,8 +50,10 @@ float NAME(long iters, int t) {                                                 
   _Pragma("omp parallel num_threads(t) reduction(+:out)")                         \
   {                                                                               \
     V a = (V){} + 0.999f, b = (V){} + 0.001f;                                     \
-    V r0 = a, r1 = b, r2 = a, r3 = b, r4 = a, r5 = b, r6 = a, r7 = b, r8 = a, r9 = b; \
-    V r10 = a, r11 = b;                                                           \
+    /* distinct starts: equal ones let the compiler merge chains (it kept 6 of 12) */ \
+    V r0 = a, r1 = b, r2 = a + b, r3 = a - b, r4 = a * 0.5f, r5 = b * 0.5f;       \
+    V r6 = a * 0.25f, r7 = b * 0.25f, r8 = a * 0.125f, r9 = b * 0.125f;           \
+    V r10 = a * 0.0625f, r11 = b * 0.0625f;                                       \
     for (long i = 0; i < iters; i++) {                                            \
       r0 = r0 * a + b; r1 = r1 * a + b; r2 = r2 * a + b; r3 = r3 * a + b;         \
       r4 = r4 * a + b; r5 = r5 * a + b; r6 = r6 * a + b; r7 = r7 * a + b;         \

@@ -689,10 +689,10 @@ def scaling(max_cores: int) -> None:
         out = subprocess.run(
             [sys.executable, __file__, "--scaling-child", ",".join(map(str, cores[:k]))],
             capture_output=True, text=True, check=True).stdout
-        w3, w8 = (float(v) for v in out.split())
+        w3, w8, workers = (float(v) for v in out.split())
         base = base or (w3, w8)
-        print(f"  {k} core{'s' if k > 1 else ''}: W3 {fmt_time(w3)} ({base[0] / w3:.2f}x), "
-              f"W8 {fmt_time(w8)} ({base[1] / w8:.2f}x)", flush=True)
+        print(f"  {k} core{'s' if k > 1 else ''} ({workers:.0f} pool workers): W3 {fmt_time(w3)} "
+              f"({base[0] / w3:.2f}x), W8 {fmt_time(w8)} ({base[1] / w8:.2f}x)", flush=True)
 
 
 def _scaling_child(cores: str) -> None:
@@ -704,7 +704,9 @@ def _scaling_child(cores: str) -> None:
     w3 = mx.compile(lambda x: mx.sin(x) * mx.cos(x) + mx.exp(-x * x))
     w8 = mx.compile(lambda x: x * 2 + 1)
     times = [measure(lambda f=f: mx.eval(f(x)), True).median for f in (w3, w8)]
-    print(*times)
+    from mxir.runtime.cpu import worker_threads
+
+    print(*times, worker_threads())  # the pool must have sized itself from the affinity
 
 
 # -- report ------------------------------------------------------------------------------------
