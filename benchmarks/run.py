@@ -652,7 +652,10 @@ def ceiling_seconds(label: str, ceilings: dict, fws) -> tuple[float, str] | None
         mx = fws["mxir"]
         x = mx.array(np.zeros(_N16M, np.float32))  # data, not a constant to fold
         flops = kernel_flops([mx.sin(x) * mx.cos(x) + mx.exp(-x * x)])
-        return max(flops * _N16M / peak, 8 * _N16M / copy), f"FMA ({flops:.0f} flop/elem)"
+        compute, memory = flops * _N16M / peak, 8 * _N16M / copy
+        if compute >= memory:
+            return compute, f"FMA ({flops:.0f} flop/elem)"
+        return memory, f"copy; FMA bound {fmt_time(compute)} ({flops:.0f} flop/elem)"
     if label.startswith("W4"):
         return _W4_FLOPS / peak, "FMA"
     if label.startswith("W6 matmul"):
