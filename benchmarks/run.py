@@ -642,17 +642,20 @@ _W4_FLOPS = 3 * 1024 * 128  # dot product (2) and scaling (1) per element
 def ceiling_seconds(label: str, ceilings: dict, fws) -> tuple[float, str] | None:
     """(the fastest time the host's ceilings allow for a workload, which ceiling), or None
     for latency-bound workloads (W1, W5, W7: dispatch, not the machine, bounds them)."""
-    from roofline import kernel_flops, peak_flops
+    from roofline import copy_bandwidth, kernel_flops, peak_flops
 
     peak = peak_flops(ceilings)
-    copy = max(ceilings["copy"].values())
+    copy = copy_bandwidth(ceilings, _N16M)
     if label.startswith("W2"):
         return _W2_FLOPS / peak, "FMA"
     if label.startswith("W3"):
         mx = fws["mxir"]
         x = mx.array(np.zeros(_N16M, np.float32))  # data, not a constant to fold
         flops = kernel_flops([mx.sin(x) * mx.cos(x) + mx.exp(-x * x)])
-        return max(flops * _N16M / peak, 8 * _N16M / copy), f"FMA ({flops:.0f} flop/elem)"
+        compute, memory = flops * _N16M / peak, 8 * _N16M / copy
+        if compute >= memory:
+            return compute, f"FMA ({flops:.0f} flop/elem)"
+        return memory, f"copy; FMA bound {fmt_time(compute)} ({flops:.0f} flop/elem)"
     if label.startswith("W4"):
         return _W4_FLOPS / peak, "FMA"
     if label.startswith("W6 matmul"):
@@ -689,10 +692,10 @@ def scaling(max_cores: int) -> None:
         out = subprocess.run(
             [sys.executable, __file__, "--scaling-child", ",".join(map(str, cores[:k]))],
             capture_output=True, text=True, check=True).stdout
-        w3, w8 = (float(v) for v in out.split())
+        w3, w8, workers = (float(v) for v in out.split())
         base = base or (w3, w8)
-        print(f"  {k} core{'s' if k > 1 else ''}: W3 {fmt_time(w3)} ({base[0] / w3:.2f}x), "
-              f"W8 {fmt_time(w8)} ({base[1] / w8:.2f}x)", flush=True)
+        print(f"  {k} core{'s' if k > 1 else ''} ({workers:.0f} pool workers): W3 {fmt_time(w3)} "
+              f"({base[0] / w3:.2f}x), W8 {fmt_time(w8)} ({base[1] / w8:.2f}x)", flush=True)
 
 
 def _scaling_child(cores: str) -> None:
@@ -704,7 +707,9 @@ def _scaling_child(cores: str) -> None:
     w3 = mx.compile(lambda x: mx.sin(x) * mx.cos(x) + mx.exp(-x * x))
     w8 = mx.compile(lambda x: x * 2 + 1)
     times = [measure(lambda f=f: mx.eval(f(x)), True).median for f in (w3, w8)]
-    print(*times)
+    from mxir.runtime.cpu import worker_threads
+
+    print(*times, worker_threads())  # the pool must have sized itself from the affinity
 
 
 # -- report ------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def cpu_codegen(module) -> None:
         _apply(module, plans)
     run_upstream(module, "canonicalize,cse")
     math_approx(module)
+    _reassociate_reductions(module)
 
 
 # ---- 1. bounded elementwise fusion ----
@@ -570,3 +571,32 @@ def loop_hints_to_llvm(module) -> None:
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
+
+
+# ---- 4. vectorisable reductions ----
+_COMBINERS = ("arith.addf", "arith.mulf")
+
+
+def _reassociate_reductions(module) -> None:
+    """A float sum or product whose innermost loop reduces (`sum(a)`, `sum(a, axis=-1)`) is
+    a serial chain of adds, one per element, as linalg's loops write it: LLVM may not reorder
+    it. Marking the combiner (the body op that takes the accumulator and feeds the yield)
+    `reassoc` lets LLVM's vectoriser keep partial sums in vector lanes, as NumPy's pairwise
+    sum and MLX's SIMD reductions do (measured: sum of 1024x1024 f32 0.55 ms, NumPy 0.18 ms;
+    a third of W6's gap to NumPy). Only the combiner: the rest of the body keeps its order."""
+    reassoc = ir.Attribute.parse("#arith.fastmath<reassoc>")
+    for fn in functions(module):
+        for op in fn.regions[0].blocks[0].operations:
+            op = op.operation
+            if op.name != "linalg.generic" or len(op.results) != 1:
+                continue
+            iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+            if not iters or "reduction" not in iters[-1]:
+                continue
+            body = op.regions[0].blocks[0]
+            acc = body.arguments[len(body.arguments) - 1]
+            last = body.operations[len(body.operations) - 1]
+            combiner = last.operands[0].owner
+            if (isinstance(combiner, ir.OpView) and combiner.operation.name in _COMBINERS
+                    and acc in list(combiner.operation.operands)):
+                combiner.operation.attributes["fastmath"] = reassoc

@@ -5,7 +5,6 @@ from __future__ import annotations
 # linalg on tensors -> buffers with destination-passing results (out-params), deallocated temps.
 # (CPU: mx-cpu-codegen fuses in bounded groups first, then ONE_SHOT.)
 BUFFERIZE_TENSORS = (
-    "canonicalize,cse,"
     "eliminate-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
@@ -19,7 +18,9 @@ RESULTS_TO_OUT_PARAMS = (
 )
 # mx-distinct-results between the two: a buffer returned twice crashes the out-params pass
 # (passes/results.py).
-ONE_SHOT = [BUFFERIZE_TENSORS, "mx-distinct-results", RESULTS_TO_OUT_PARAMS]
+# mx-private-fills after the last CSE: a fill per destination (passes/fills.py)
+ONE_SHOT = ["canonicalize,cse", "mx-private-fills", BUFFERIZE_TENSORS, "mx-distinct-results",
+            RESULTS_TO_OUT_PARAMS]
 BUFFERIZE = ["func.func(linalg-fuse-elementwise-ops)", *ONE_SHOT]
 
 # buffers -> LLVM dialect (CPU).

@@ -16,6 +16,7 @@ from mxir.dialect import MxError
 from . import pipelines
 from .cpu_codegen import cpu_codegen, cpu_parallel, dynamic_copies, loop_hints, loop_hints_to_llvm
 from .early_dealloc import early_dealloc
+from .fills import private_fills
 from .gpu import OUTLINE as GPU_OUTLINE
 from .gpu import linalg_to_gpu, name_kernels
 from .host import tag_host
@@ -110,6 +111,8 @@ def mark_entry(module, entry: str = "main") -> None:
     raise MxError(f"no function named @{entry} in the module")
 
 
+register_pass("mx-private-fills", "a linalg.fill per destination it initialises")(
+    private_fills)
 register_pass("mx-distinct-results", "copy a buffer that a function returns more than once")(
     distinct_results)
 register_pass("mx-emit-c-interface", "mark @main for the C calling convention")(mark_entry)

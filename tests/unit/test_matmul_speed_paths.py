@@ -172,6 +172,21 @@ def test_zero_fill_becomes_beta_zero(target):
     assert "linalg.fill" not in text and f"call @{target.gemm['f64']}(" in text
 
 
+def test_shared_zero_fill_gives_each_gemm_beta_zero(target):
+    """Two products of one shape share one zero accumulator after CSE (W6's gradient: a @ b
+    and the cotangent's product): mx-private-fills gives each its own fill, so neither runs
+    on a copy of zeros with beta = 1."""
+    in_types = [TensorType((8, 8), "float32")] * 2
+    with context(), ir.Location.unknown():
+        text = _lowered(lambda b, x, y: [b.matmul(x, y), b.matmul(y, x)], in_types)
+    assert text.count(f"call @{target.gemm['f32']}(") == 2
+    assert "linalg.fill" not in text and "memref.copy" not in text
+    x, y = _values((8, 8), "float32", 9), _values((8, 8), "float32", 10)
+    p, q = mx.array(x) @ mx.array(y), mx.array(y) @ mx.array(x)
+    np.testing.assert_allclose(np.array(p), x @ y, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.array(q), y @ x, rtol=1e-5, atol=1e-6)
+
+
 def test_strided_views_and_offsets_match_numpy():
     """Slices feed BLAS with an offset and a leading dimension wider than the view; the
     concatenate makes each product write into a column block of the result (ldc > n)."""

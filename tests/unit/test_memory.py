@@ -141,3 +141,44 @@ def test_size_classes():
         assert c >= n and (c <= 2 * n if n > 16 else c == 16 if n <= 16 else True)
         if n > 4096:
             assert c % 4096 == 0 and c <= n * 1.25 + 4096
+
+
+def test_outputs_are_cache_line_aligned():
+    """Outputs start on a 64-byte line (malloc's large blocks start 16 bytes past a page,
+    where each 512-bit vector store straddles two lines), fresh and reused alike."""
+    x = _eval(mx.arange(3, dtype=mx.float32))
+    for n in (1, 3, 100, 5000, 1 << 20):
+        for _ in range(2):  # fresh, then the freed buffer again
+            y = _eval(mx.zeros((n,)) + x[0])
+            assert np.asarray(y).ctypes.data % memory.ALIGN == 0
+            del y
+
+
+def test_cache_counters_are_the_pools_buffers(fresh_limits):
+    """get_cache_memory / clear_cache / set_cache_limit act on the buffers the outputs come
+    from: a freed output's buffer is counted, then taken by the next output of its class;
+    once cleared (or with a zero limit) the next output needs a fresh buffer, and the
+    memory goes back to the OS."""
+    pool = fresh_limits
+    mx.clear_cache()
+    n = 8 << 20  # 32 MB: malloc maps it, so freeing it lowers the resident size
+    x = _eval(mx.zeros((1,)))
+    y = _eval(mx.zeros((n,)) + x)
+    del y
+    assert mx.get_cache_memory() == pool.cache == memory.size_class(4 * n)
+    fresh = pool.fresh
+    y = _eval(mx.zeros((n,)) + x)
+    assert pool.fresh == fresh and mx.get_cache_memory() == 0  # the cached buffer, reused
+    del y
+    resident = memory.resident_bytes()
+    mx.clear_cache()
+    assert mx.get_cache_memory() == 0
+    assert memory.resident_bytes() < resident - 16 * (1 << 20)
+    y = _eval(mx.zeros((n,)) + x)
+    assert pool.fresh == fresh + 1
+    mx.set_cache_limit(0)
+    del y
+    assert mx.get_cache_memory() == 0
+    y = _eval(mx.zeros((n,)) + x)
+    assert pool.fresh == fresh + 2
+    del y
