@@ -24,6 +24,8 @@ from .ops import (
     greater_equal,
     less_equal,
     logical_and,
+    logical_not,
+    logical_or,
     multiply,
     not_equal,
     reshape,
@@ -45,33 +47,41 @@ def radians(a, stream=None) -> array:
     return multiply(a, math.pi / 180.0)
 
 
+def _is_inexact(a: array) -> bool:
+    return _is_float(a) or a.dtype == dt.complex64
+
+
 def isnan(a, stream=None) -> array:
-    a = as_array(a)
-    return not_equal(a, a) if _is_float(a) else broadcast_to(constant(False, dt.bool_), a.shape)
+    a = as_array(a)  # complex: NaN in either part (a != a), as MLX
+    return not_equal(a, a) if _is_inexact(a) else broadcast_to(constant(False, dt.bool_), a.shape)
 
 
 def isinf(a, stream=None) -> array:
+    from .array_ops import imag, real
+
     a = as_array(a)
-    if not _is_float(a):
+    if not _is_inexact(a):
         return broadcast_to(constant(False, dt.bool_), a.shape)
+    if a.dtype == dt.complex64:  # either part infinite, as MLX
+        return logical_or(isinf(real(a)), isinf(imag(a)))
     return equal(abs(a), float("inf"))
 
 
 def isposinf(a, stream=None) -> array:
-    a = as_array(a)
-    return equal(a, float("inf")) if _is_float(a) else isinf(a)
+    a = as_array(a)  # complex: equal to inf + 0j, as MLX
+    return equal(a, float("inf")) if _is_inexact(a) else isinf(a)
 
 
 def isneginf(a, stream=None) -> array:
     a = as_array(a)
-    return equal(a, float("-inf")) if _is_float(a) else isinf(a)
+    return equal(a, float("-inf")) if _is_inexact(a) else isinf(a)
 
 
 def isfinite(a, stream=None) -> array:
     a = as_array(a)
-    if not _is_float(a):
+    if not _is_inexact(a):
         return broadcast_to(constant(True, dt.bool_), a.shape)
-    return logical_and(equal(a, a), not_equal(abs(a), float("inf")))
+    return logical_not(logical_or(isinf(a), isnan(a)))
 
 
 def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None) -> array:
@@ -89,12 +99,16 @@ def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None) -> array:
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False, stream=None) -> array:
     a, b = as_array(a), as_array(b)
-    diff = abs(subtract(a, b))
-    close = less_equal(diff, add(atol, multiply(rtol, abs(b))))
-    close = logical_and(close, equal(isinf(a), isinf(b)))
-    close = where(logical_and(isinf(a), isinf(b)), equal(a, b), close)
+    close = less_equal(abs(subtract(a, b)), add(atol, multiply(rtol, abs(b))))
+    # MLX's correction for infinities: false where either is +-inf, true where both are
+    # infinities of one sign (for complex, +-inf means equal to +-inf + 0j)
+    any_inf = logical_or(logical_or(isposinf(a), isneginf(a)),
+                         logical_or(isposinf(b), isneginf(b)))
+    both_inf = logical_or(logical_and(isposinf(a), isposinf(b)),
+                          logical_and(isneginf(a), isneginf(b)))
+    close = logical_or(logical_and(close, logical_not(any_inf)), both_inf)
     if equal_nan:
-        close = where(logical_and(isnan(a), isnan(b)), True, close)
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
     return close
 
 
