@@ -225,6 +225,7 @@ def _erfinv_np(x):
     for _ in range(3):  # Newton on erf(y) = x makes the reference exact to float64 rounding
         err = _np_erf(y) - x
         y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
+    y = np.where(np.abs(x) == 1, np.copysign(np.inf, x), y)
     return y.astype(x.dtype)
 
 
@@ -269,7 +270,9 @@ def _erfinv_scalar(s, x):
         for _ in range(2):
             slope = arith.mulf(s.const(2 / np.sqrt(np.pi)), math.exp(arith.negf(arith.mulf(y, y))))
             y = arith.subf(y, arith.divf(arith.subf(math.erf(y), x), slope))
-    return y
+    # at +-1 the large-w polynomial of w = inf is -inf whatever the sign of x: erfinv(+-1) = +-inf
+    edge = s.cmp("eq", math.absf(x), one)
+    return s.select(edge, math.copysign(s.const(float("inf")), x), y)
 
 
 def _sign_scalar(s, x):

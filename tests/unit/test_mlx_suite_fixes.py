@@ -61,3 +61,16 @@ def test_isclose_and_array_equal_on_specials(equal_nan):
         same_as_mlx(lambda L: L.isclose(L.array(a), L.array(b), equal_nan=equal_nan))
         same_as_mlx(lambda L: L.isclose(L.array(a), L.array(a), equal_nan=equal_nan))
         same_as_mlx(lambda L: L.array_equal(L.array(a), L.array(a), equal_nan=equal_nan))
+
+
+# -- erfinv(+-1) was -+inf: the large-argument polynomial at w = inf is -inf for both signs ---
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_erfinv_at_and_beyond_one(dtype):
+    vals = [-5.0, -1.0, -0.999, 0.5, 0.0, -0.0, 0.999, 1.0, 5.0, 0.9999999403953552]
+    same_as_mlx(lambda L: L.erfinv(L.array(vals, dtype=getattr(L, dtype))), rtol=2e-6)
+
+
+def test_erfinv_reference_at_one():
+    from mxir.dialect.elementwise import _erfinv_np
+
+    np.testing.assert_array_equal(_erfinv_np(np.array([-1.0, 1.0])), [-np.inf, np.inf])
