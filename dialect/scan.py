@@ -259,6 +259,13 @@ def _before(s: Scalar, a, c, earlier):
         lt = arith.ori(arith.cmpf(fpred("olt"), a, c),
                        arith.andi(c_nan, arith.cmpf(fpred("ord"), a, a)))
         eq = arith.ori(arith.cmpf(fpred("oeq"), a, c), arith.andi(a_nan, c_nan))
+    elif s.complex:  # lexicographic; a value with a NaN part sorts last (ties among those)
+        a_nan, c_nan = s.isnan(a), s.isnan(c)
+        true = arith.constant(ir.IntegerType.get_signless(1), 1)
+        a_ok = arith.xori(a_nan, true)
+        lt = arith.ori(arith.andi(arith.andi(a_ok, arith.xori(c_nan, true)), s.cmp("lt", a, c)),
+                       arith.andi(c_nan, a_ok))
+        eq = arith.ori(s.cmp("eq", a, c), arith.andi(a_nan, c_nan))
     else:
         lt, eq = s.cmp("lt", a, c), s.cmp("eq", a, c)
     return arith.ori(lt, arith.andi(eq, earlier))

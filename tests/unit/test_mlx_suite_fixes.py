@@ -74,3 +74,14 @@ def test_erfinv_reference_at_one():
     from mxir.dialect.elementwise import _erfinv_np
 
     np.testing.assert_array_equal(_erfinv_np(np.array([-1.0, 1.0])), [-np.inf, np.inf])
+
+
+# -- sort of complex64 with NaN parts: ranks were no permutation (garbage values) ------------
+def test_sort_complex_with_nan_parts():
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        re = rng.choice([0.0, -0.0, 1.0, 2.0, NAN, INF], size=9)
+        im = rng.choice([0.0, 1.0, -1.0, NAN], size=9)
+        vals = [complex(r, i) for r, i in zip(re, im)]
+        same_as_mlx(lambda L: L.sort(L.array(vals)))
+        same_as_mlx(lambda L: L.argsort(L.array(vals)))
