@@ -388,7 +388,12 @@ def searchsorted(sorted_sequence, values, /, side="left", *, stream=None) -> arr
         raise ValueError("[searchsorted] side must be 'left' or 'right'.")
     seq, values = ops._promote_pair(seq, values)
     v = ops.expand_dims(values, -1)
-    before = ops.less(seq, v) if side == "left" else ops.less_equal(seq, v)
+    # NumPy's order, which the sort follows: NaN after everything
+    if side == "left":
+        before = ops.logical_or(ops.less(seq, v),
+                                ops.logical_and(ops.isnan(v), ops.logical_not(ops.isnan(seq))))
+    else:
+        before = ops.logical_or(ops.less_equal(seq, v), ops.isnan(v))
     return ops.astype(ops.sum(before, axis=-1), dt.uint32)
 
 

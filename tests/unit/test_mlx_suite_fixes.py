@@ -85,3 +85,11 @@ def test_sort_complex_with_nan_parts():
         vals = [complex(r, i) for r, i in zip(re, im)]
         same_as_mlx(lambda L: L.sort(L.array(vals)))
         same_as_mlx(lambda L: L.argsort(L.array(vals)))
+
+
+# -- searchsorted of NaN: NaN sorts after everything (was counted before nothing) -------------
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted_nan(side):
+    for seq in ([1.0, 2.0, 3.0], [1.0, 2.0, NAN], [NAN, NAN], []):
+        same_as_mlx(lambda L: L.searchsorted(L.array(seq), L.array([NAN, 0.0, 2.0, 5.0]),
+                                             side=side))
