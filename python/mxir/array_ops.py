@@ -191,6 +191,8 @@ def median(a, /, axis=None, keepdims=False, *, stream=None) -> array:
     n = s.shape[-1]
     lo, hi = s[..., (n - 1) // 2], s[..., n // 2]
     out = ops.divide(ops.add(lo, hi), ops.constant(2, out_dtype))
+    last = s[..., n - 1]  # NaN sorts last: a line with a NaN has median NaN, as NumPy and MLX
+    out = ops.where(ops.isnan(last), last, out)
     if keepdims:
         out = ops.reshape(out, tuple(1 if d in axes else k for d, k in enumerate(a.shape)))
     return out

@@ -93,3 +93,12 @@ def test_searchsorted_nan(side):
     for seq in ([1.0, 2.0, 3.0], [1.0, 2.0, NAN], [NAN, NAN], []):
         same_as_mlx(lambda L: L.searchsorted(L.array(seq), L.array([NAN, 0.0, 2.0, 5.0]),
                                              side=side))
+
+
+# -- median of a line with a NaN is NaN (was the middle of the sorted line) -------------------
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "complex64"])
+def test_median_nan(dtype):
+    for vals in ([1.0, NAN, 0.0], [NAN, 1.0, 0.0], [1.0, 2.0, NAN, 4.0], [[1.0, NAN, 3.0],
+                                                                          [4.0, 5.0, 6.0]]):
+        for axis in (None, 0, -1):
+            same_as_mlx(lambda L: L.median(L.array(vals, dtype=getattr(L, dtype)), axis=axis))
