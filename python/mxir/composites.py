@@ -86,12 +86,12 @@ def isfinite(a, stream=None) -> array:
 
 def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None) -> array:
     a = as_array(a)
-    if a.dtype == dt.complex64:
-        raise ValueError("[nan_to_num] Does not yet support given type: complex64.")
+    # MLX 0.32 refuses complex64, and float64 where it needs the type's max
+    if a.dtype == dt.complex64 or (a.dtype == dt.float64 and None in (posinf, neginf)):
+        raise ValueError(f"[nan_to_num] Does not yet support given type: {a.dtype.name}.")
     if not _is_float(a):
         return a
-    big = float(np.finfo(np.float16 if a.dtype == dt.float16 else np.float32).max) if (
-        a.dtype != dt.float64) else float(np.finfo(np.float64).max)
+    big = float(dt.finfo(a.dtype).max)  # the dtype's own (bfloat16's max is not float32's)
     out = where(isnan(a), nan, a)
     out = where(isposinf(out), big if posinf is None else posinf, out)
     return where(isneginf(out), -big if neginf is None else neginf, out)

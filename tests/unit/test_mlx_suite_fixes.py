@@ -102,3 +102,12 @@ def test_median_nan(dtype):
                                                                           [4.0, 5.0, 6.0]]):
         for axis in (None, 0, -1):
             same_as_mlx(lambda L: L.median(L.array(vals, dtype=getattr(L, dtype)), axis=axis))
+
+
+# -- nan_to_num of bfloat16: +-inf became float32's max, which is inf in bfloat16 -------------
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+def test_nan_to_num_specials(dtype):
+    vals = [INF, 6.9, NAN, -INF, 0.0]
+    same_as_mlx(lambda L: L.nan_to_num(L.array(vals, dtype=getattr(L, dtype))))
+    same_as_mlx(lambda L: L.nan_to_num(L.array(vals, dtype=getattr(L, dtype)), nan=1.0,
+                                       posinf=1000, neginf=-1000))
