@@ -272,3 +272,61 @@ def _install_operators() -> None:
     array.flatten = lambda self, start_axis=0, end_axis=-1, stream=None: ops.flatten(
         self, start_axis, end_axis)
     array.squeeze = lambda self, axis=None, stream=None: ops.squeeze(self, axis)
+    _install_operand_checks()
+    _install_inplace()
+
+
+# MLX's operators take arrays, scalars and buffers (NumPy arrays) as the other operand, and
+# refuse Python sequences and strings by name; == and != with them are plain False / True.
+_OP_WORDS = {"add": "addition", "sub": "subtraction", "mul": "multiplication",
+             "truediv": "division", "floordiv": "floor division", "mod": "modulus",
+             "pow": "power", "lt": "less than", "le": "less than or equal", "gt": "greater than",
+             "ge": "greater than or equal", "and": "bitwise and", "or": "bitwise or",
+             "xor": "bitwise xor", "lshift": "left shift", "rshift": "right shift"}
+
+
+def _foreign(other) -> bool:
+    return isinstance(other, (list, tuple, str, bytes, dict, set))
+
+
+def _invalid_operation(what: str, other) -> ValueError:
+    return ValueError(f"Cannot perform {what} on an mxir.array and {type(other).__name__}")
+
+
+def _install_operand_checks() -> None:
+    def checked(fn, what):
+        def op(self, other):
+            if _foreign(other):
+                raise _invalid_operation(what, other)
+            return fn(self, other)
+        return op
+
+    for name, what in _OP_WORDS.items():
+        for dunder in (f"__{name}__", f"__r{name}__"):
+            if dunder in array.__dict__:
+                setattr(array, dunder, checked(array.__dict__[dunder], what))
+    eq, ne = array.__eq__, array.__ne__
+    array.__eq__ = lambda self, other: False if _foreign(other) else eq(self, other)
+    array.__ne__ = lambda self, other: True if _foreign(other) else ne(self, other)
+
+
+def _install_inplace() -> None:
+    """`a += b` etc. update the array object itself, as MLX's (its other names see the new
+    value); like `a[i] = v`, `a` is rebound to the new graph and what was computed from it
+    keeps the old value."""
+    from . import dtypes as dt
+
+    def inplace(name, what):
+        def op(self, other):
+            if name != "matmul" and _foreign(other):
+                raise _invalid_operation("inplace " + what, other)
+            if name == "truediv" and not dt.issubdtype(self.dtype, dt.inexact):
+                raise ValueError("In place division cannot cast to non-floating point type.")
+            new = getattr(self, f"__{name}__")(other)
+            self._node, self._index, self._pin = new._node, new._index, None
+            return self
+        return op
+
+    for name, what in list(_OP_WORDS.items()) + [("matmul", "matmul")]:
+        if name not in ("lt", "le", "gt", "ge"):
+            setattr(array, f"__i{name}__", inplace(name, what))

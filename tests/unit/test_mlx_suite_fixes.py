@@ -111,3 +111,56 @@ def test_nan_to_num_specials(dtype):
     same_as_mlx(lambda L: L.nan_to_num(L.array(vals, dtype=getattr(L, dtype))))
     same_as_mlx(lambda L: L.nan_to_num(L.array(vals, dtype=getattr(L, dtype)), nan=1.0,
                                        posinf=1000, neginf=-1000))
+
+
+# -- in-place operators update the array object (other names of it see the new value) --------
+INPLACE = ["__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__",
+           "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__"]
+
+
+@pytest.mark.parametrize("op", INPLACE)
+@pytest.mark.parametrize("dtype,other", [("int32", 3), ("float32", 1.5), ("bool", True),
+                                         ("float32", "array")])
+def test_inplace_operators_alias(op, dtype, other):
+    def fn(L):
+        a = L.array([1, 2, 3], dtype=getattr(L, dtype))
+        before = a * 1
+        b = a
+        o = L.array([2.0, 1.0, 0.5]) if other == "array" else other
+        res = getattr(b, op)(o)
+        assert res is b
+        return [a, b, before]
+
+    same_as_mlx(fn)
+
+
+def test_inplace_matmul_and_refusals():
+    def mm(L):
+        a = L.array([[1.0, 2.0], [3.0, 4.0]])
+        b = a
+        b @= a
+        return a
+
+    same_as_mlx(mm)
+    for bad in ("s", [1, 2, 3], (1, 2, 3)):
+        for op in ("__add__", "__radd__", "__lt__", "__ge__", "__and__", "__pow__", "__iadd__",
+                   "__itruediv__"):
+            same_as_mlx(lambda L: getattr(L.array([1.0, 2.0, 3.0]), op)(bad))
+        assert (mx.array([1, 2, 3]) == bad) is False and (mx.array([1, 2, 3]) != bad) is True
+
+
+def test_inplace_in_transforms():
+    def f(x, y):
+        x += y
+        x *= x
+        return x.sum()
+
+    for L in (mx, mlx):
+        x, y = L.array([1.0, 2.0]), L.array(0.5)
+        want = L.grad(f)(x, y), L.compile(f)(x, y), L.vmap(lambda x: f(x, y))(L.ones((2, 3)))
+        if L is mx:
+            got = [np.array(v) for v in want]
+        else:
+            np.testing.assert_allclose(got[0], np.array(want[0]))
+            np.testing.assert_allclose(got[1], np.array(want[1]))
+            np.testing.assert_allclose(got[2], np.array(want[2]))
