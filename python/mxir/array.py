@@ -65,6 +65,24 @@ def _nested_to_numpy(value):
     return value
 
 
+def _holds_array(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_array(v) for v in value)
+    return isinstance(value, array)
+
+
+def _stack_nested(value, target: dt.Dtype) -> array:
+    """A nested list holding arrays as a stack of its parts in `target`."""
+    from . import ops
+
+    if not isinstance(value, (list, tuple)):
+        return ops.astype(value if isinstance(value, array) else array(value, target), target)
+    parts = [_stack_nested(v, target) for v in value]
+    if len({p.shape for p in parts}) > 1:
+        raise ValueError("Initialization encountered non-uniform length.")
+    return ops.stack(parts)
+
+
 class array:
     """A lazy n-dimensional array; operations build a graph, evaluated on demand."""
 
@@ -84,6 +102,10 @@ class array:
             target = dt.to_dtype(dtype) if dtype is not None else _dtype_from_numpy(host.dtype)
         else:
             target = dt.to_dtype(dtype) if dtype is not None else _infer_python_dtype(val)
+            if _holds_array(val):  # arrays in the list stay in the graph (grad flows, as MLX)
+                src = _stack_nested(val, target)
+                self._node, self._index, self._pin = src._node, src._index, None
+                return
             host = np.asarray(_nested_to_numpy(val))
         if target.name == "bfloat16":
             host = host.astype(np.float32)

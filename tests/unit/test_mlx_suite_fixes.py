@@ -164,3 +164,17 @@ def test_inplace_in_transforms():
             np.testing.assert_allclose(got[0], np.array(want[0]))
             np.testing.assert_allclose(got[1], np.array(want[1]))
             np.testing.assert_allclose(got[2], np.array(want[2]))
+
+
+# -- mx.array([x, ...]) of arrays keeps them in the graph (its gradient was 0) ----------------
+def test_array_of_arrays_keeps_the_graph():
+    def f(L):
+        def g(x):
+            return (2 * L.array([x, L.array([2.0]), [x[0] * 3]])).sum()
+
+        x = L.array([1.0])
+        return [L.grad(g)(x), L.vmap(lambda t: L.array([t, t * 2]))(L.array([1.0, 2.0])),
+                L.array([[L.array([True], L.int8), [2.0]], [[3.0], L.array([0.5], L.float16)]])]
+
+    same_as_mlx(f)
+    same_as_mlx(lambda L: L.array([L.array([1.0]), 1.0]))
