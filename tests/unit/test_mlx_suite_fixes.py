@@ -178,3 +178,26 @@ def test_array_of_arrays_keeps_the_graph():
 
     same_as_mlx(f)
     same_as_mlx(lambda L: L.array([L.array([1.0]), 1.0]))
+
+
+# -- a[idx] = v with repeated positions: the last update wins (they were added up) -----------
+def test_setitem_repeated_indices_last_wins():
+    rng = np.random.default_rng(3)
+    for case in range(12):
+        shape = (4, 3, 5)
+        idx0 = rng.integers(0, 4, size=int(rng.integers(1, 6))).tolist()
+        idx2 = rng.integers(-5, 5, size=len(idx0)).tolist()
+        forms = [lambda L: (L.array(idx0),), lambda L: (L.array(idx0), slice(None), L.array(idx2)),
+                 lambda L: (L.array(idx0), slice(0, 2)), lambda L: (Ellipsis, L.array(idx2)),
+                 lambda L: (L.array(idx0)[:, None], L.array(idx0)[None] % 3)]
+        form = forms[case % len(forms)]
+
+        def f(L):
+            a = L.zeros(shape, L.int32)
+            sel = a[form(L)]
+            a[form(L)] = L.arange(sel.size, dtype=L.int32).reshape(sel.shape) + 1
+            b = L.zeros(shape)
+            b[form(L)] = 7.0
+            return [a, b]
+
+        same_as_mlx(f)
