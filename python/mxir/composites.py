@@ -3,6 +3,7 @@ sees only the ops they expand to)."""
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -268,12 +269,19 @@ def roll(a, shift, axis=None, stream=None) -> array:
     from .join_ops import concatenate
 
     a = as_array(a)
+    # MLX: several shifts on one axis (or on the flattened array) add up; one shift applies
+    # to every axis given; else one shift per axis
+    if not isinstance(shift, int):
+        shift = tuple(int(s) for s in shift)
+        if axis is None or isinstance(axis, int):
+            shift = builtins.sum(shift)
     if axis is None:
         return reshape(roll(reshape(a, (-1,)), shift, 0), a.shape)
-    shifts = (shift,) if isinstance(shift, int) else tuple(shift)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    if len(shifts) == 1 and len(axes) > 1:
-        shifts = shifts * len(axes)
+    shifts = (shift,) * len(axes) if isinstance(shift, int) else shift
+    if len(shifts) < len(axes):
+        raise ValueError(f"[roll] At least one shift value per axis is required, {len(shifts)} "
+                         f"provided for {len(axes)} axes.")
     for s, ax in zip(shifts, axes):
         ax = check_axis("roll", ax, a.ndim)
         n = a.shape[ax]

@@ -201,3 +201,12 @@ def test_setitem_repeated_indices_last_wins():
             return [a, b]
 
         same_as_mlx(f)
+
+
+# -- roll: several shifts on one axis (or the flattened array) add up (only the first counted)
+def test_roll_shift_and_axis_combinations():
+    from itertools import product
+
+    for s, ax in product([1, -2, (1, 1), (-1, 2), (33, 33), (1, 2, 3), (2,)],
+                         [None, 0, 1, (1, 0), (0, 0), (1, 1), (0, 1, 1)]):
+        same_as_mlx(lambda L: L.roll(L.arange(10).reshape(2, 5), s, ax))
