@@ -5,6 +5,7 @@ composites (mean, softmax, ...) are written in terms of those ops."""
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import numbers
 
@@ -504,24 +505,48 @@ def _like(out, a, vals=None) -> array:
 def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
     if stop is None:
         start, stop = 0, start
+    if dtype is None:  # MLX: the promotion of the scalars' types (ints past int32: int64)
+        kinds = [_python_dtype(v) for v in (start, stop) + (() if step is None else (step,))]
+        dtype = functools.reduce(dt.promote_types, kinds)
     step = 1 if step is None else step
-    if dtype is None:
-        ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
-        dtype = dt.int32 if ints else dt.float32
     dtype = dt.to_dtype(dtype)
+    start, stop, step = float(start), float(stop), float(step)
+    if dtype == dt.bool_:
+        raise ValueError("bool not supported for arange.")
+    if math.isnan(start) or math.isnan(stop) or math.isnan(step) or math.isinf(start) or (
+            math.isinf(stop)):
+        raise ValueError("[arange] Cannot compute length.")
     if step == 0:
         raise ValueError("[arange] step must be nonzero.")
-    n = builtins.max(0, math.ceil((stop - start) / step))
-    return array._op("arange", [], start=float(start), step=float(step), shape=(n,),
-                     dtype=dtype.name)
+    if math.isinf(step):  # one element when the direction is right, else none
+        n = 1 if (step > 0 and start < stop) or (step < 0 and start > stop) else 0
+        step = 0.0
+    else:
+        real = math.ceil((stop - start) / step)
+        if real > 2**31 - 1:
+            raise ValueError("[arange] Maximum size exceeded.")
+        n = builtins.max(real, 0)
+    if dt.issubdtype(dtype, dt.integer):
+        # MLX: the increment is dtype(start + step) - dtype(start) (0 for arange(0, 3, 0.2)
+        # in int32); the values wrap around in the dtype
+        step = float(math.trunc(start + step) - math.trunc(start))
+        start = float(math.trunc(start))
+    return array._op("arange", [], start=start, step=step, shape=(n,), dtype=dtype.name)
 
 
-def linspace(start, stop, num=50, dtype=dt.float32, stream=None) -> array:
+def linspace(start, stop, num=50, endpoint=True, dtype=dt.float32, stream=None) -> array:
     if num < 0:
         raise ValueError(f"[linspace] number of samples, {num}, must be non-negative.")
-    step = (stop - start) / (num - 1) if num > 1 else 0.0
-    return array._op("arange", [], start=float(start), step=float(step), shape=(num,),
-                     dtype=dt.to_dtype(dtype).name)
+    dtype = dt.to_dtype(dtype)
+    if num == 1:
+        return astype(array([float(start)]), dtype)
+    # MLX's formula: (1 - t) * start + t * stop, t = i / (num - 1) (or i / num without the
+    # endpoint), in float32 (float64 for float64)
+    inner = dt.float64 if dtype == dt.float64 else dt.float32
+    t = divide(arange(0, num, dtype=inner), constant(num - 1 if endpoint else num, inner))
+    out = add(multiply(subtract(constant(1, inner), t), constant(float(start), inner)),
+              multiply(t, constant(float(stop), inner)))
+    return astype(out, dtype)
 
 
 def eye(n, m=None, k=0, dtype=dt.float32, stream=None) -> array:

@@ -210,3 +210,40 @@ def test_roll_shift_and_axis_combinations():
     for s, ax in product([1, -2, (1, 1), (-1, 2), (33, 33), (1, 2, 3), (2,)],
                          [None, 0, 1, (1, 0), (0, 0), (1, 1), (0, 1, 1)]):
         same_as_mlx(lambda L: L.roll(L.arange(10).reshape(2, 5), s, ax))
+
+
+# -- arange: MLX's dtype inference (int64 past int32), increment dtype(start + step) -
+#    dtype(start) for integer dtypes, one element for an infinite step, its errors -----------
+ARANGE = [(0, 3, 0.2, "int32"), (-1, -4, -0.9, "int32"), (-1, -20, -1.2, "int32"),
+          (0, 10, 100, None), (10, 0, 1, None), (10, 0, INF, None), (0, 10, INF, None),
+          (0, -10, -INF, None), (2**31 - 2, 2**31 + 2, None, None),
+          (2**31 - 2, 2**31 + 2, None, "int32"), (2**40, 2**40 + 3, None, None),
+          (-(2**31) - 1, -(2**31) + 1, None, None), (2**40, 2**40 + 3, 2**40, None),
+          (2**40 + 3, 2**40, -1, None), (0, 2**40, -1, None), (0.5, 2**40, 2**39, None),
+          (5, None, None, None), (5.0, None, None, None), (1, 3.0, None, None),
+          (1.0, 3.0, 0.2, "int32"), (0, 3, 0.5, "float16"), (3, 0, -0.7, "uint8"),
+          (NAN, 1, 5, None), (0, 2, NAN, None), (0, INF, 1, None), (0, 2**31, 1, None),
+          (2, 2, 0, None), (0, 5, 1, "bool_"), (0.0, 1.0, 0.25, "float64")]
+
+
+@pytest.mark.parametrize("start,stop,step,dtype", ARANGE)
+def test_arange_as_mlx(start, stop, step, dtype):
+    def f(L):
+        args = [start] + ([] if stop is None else [stop]) + ([] if step is None else [step])
+        return L.arange(*args, **({} if dtype is None else {"dtype": getattr(L, dtype)}))
+
+    same_as_mlx(f, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("args", [(0, 1, 5), (0, 10, 0, False), (0, 10, 1, False),
+                                  (0, 10, 50, False), (-2.7, -0.7, 7, False),
+                                  (0, 10, 5, False, "int64"), (0, 1, 7, True, "float16"),
+                                  (1.5, 2, 1), (0, 1, -1), (-1, 1, 9, True, "float64")])
+def test_linspace_as_mlx(args):
+    def f(L):
+        a = list(args)
+        if len(a) == 5:
+            a[4] = getattr(L, a[4])
+        return L.linspace(*a)
+
+    same_as_mlx(f, rtol=0, atol=0)
