@@ -624,7 +624,10 @@ def _power_scalar(s, x, y):
         i64 = ir.IntegerType.get_signless(64)
         r = math.ipowi(arith.extui(i64, x), arith.extui(i64, y))
         return arith.trunci(s.type, r)
-    return math.ipowi(x, y)
+    if s.unsigned:
+        return math.ipowi(x, y)
+    # MLX: a negative integer exponent gives 0 (ipowi gives 1 / x**-y rounded: 1 for x = 1)
+    return arith.select(s.cmp("lt", y, s.const(0)), s.const(0), math.ipowi(x, y))
 
 
 def _logaddexp_scalar(s, x, y):
@@ -660,7 +663,11 @@ def _np_extremum(real_fn, wins):
 def _np_power(x, y):
     if is_float_np(x):
         return np.power(x, y)
-    return np.power(x, y.astype(x.dtype))
+    y = y.astype(x.dtype)
+    if np.issubdtype(x.dtype, np.signedinteger):  # MLX: a negative integer exponent gives 0
+        neg = y < 0
+        return np.where(neg, 0, np.power(x, np.where(neg, 0, y))).astype(x.dtype)
+    return np.power(x, y)
 
 
 def _power_exponent_partial(b, x, o):

@@ -247,3 +247,18 @@ def test_linspace_as_mlx(args):
         return L.linspace(*a)
 
     same_as_mlx(f, rtol=0, atol=0)
+
+
+# -- integer power with a negative exponent is 0 in MLX (1 ** -9 and (-1) ** -1 were 1, -1) ---
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8"])
+def test_integer_power_negative_exponent(dtype):
+    x = [2, -2, 1, -1, 0, 3, 1, 5] if not dtype.startswith("u") else [2, 1, 0, 3]
+    y = [-1, -3, -9, -1, -2, 2, 0, 3] if not dtype.startswith("u") else [3, 0, 2, 1]
+    same_as_mlx(lambda L: L.power(L.array(x, getattr(L, dtype)), L.array(y, getattr(L, dtype))))
+
+
+def test_integer_power_reference_negative_exponent():
+    from mxir.dialect.elementwise import _np_power
+
+    np.testing.assert_array_equal(_np_power(np.array([1, -1, 2], np.int32),
+                                            np.array([-9, -1, 2], np.int32)), [0, 0, 4])
