@@ -87,7 +87,6 @@ class array:
     """A lazy n-dimensional array; operations build a graph, evaluated on demand."""
 
     __slots__ = ("_node", "_index", "_pin", "__weakref__")
-    __array_priority__ = 100
 
     def __init__(self, val, dtype=None):
         if not isinstance(val, array) and hasattr(val, "__mlx_array__"):  # mx.ArrayLike

@@ -262,3 +262,15 @@ def test_integer_power_reference_negative_exponent():
 
     np.testing.assert_array_equal(_np_power(np.array([1, -1, 2], np.int32),
                                             np.array([-9, -1, 2], np.int32)), [0, 0, 4])
+
+
+# -- NumPy arrays on the left of an operator with an array give NumPy results, as with MLX ----
+def test_numpy_left_operand_gives_numpy_results():
+    a = np.array([1.0, 2.0])
+    for L in (mx, mlx):
+        b = L.array([1.0, 3.0])
+        for r in (a + b, a == b, a * b, a < b, np.float32(2) * b):
+            assert isinstance(r, np.ndarray)
+        assert isinstance(b + a, L.array)
+        assert not np.all(a == b)  # np.all on the result: no .all(out=...) on our array
+    np.testing.assert_array_equal(a * mx.array([1.0, 3.0]), a * np.array(mlx.array([1.0, 3.0])))
