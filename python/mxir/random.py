@@ -130,6 +130,8 @@ def normal(shape=(), dtype=dt.float32, loc=None, scale=None, key: array | None =
            stream=None) -> array:
     """Normal samples: sqrt(2) * erfinv of uniform samples in (-1, 1), scaled and shifted."""
     shape, dtype = _shape(shape), dt.to_dtype(dtype)
+    if dtype == dt.complex64:
+        return _complex_normal(shape, loc, scale, key)
     if not dt.issubdtype(dtype, dt.floating):
         raise ValueError("[normal] Only floating point and complex64 types are supported.")
     u = uniform(ops.constant(_ABOVE_MINUS_ONE, dt.float32), ops.constant(1.0, dt.float32), shape,
@@ -140,6 +142,21 @@ def normal(shape=(), dtype=dt.float32, loc=None, scale=None, key: array | None =
     samples = ops.multiply(applied_scale, ops.astype(ops.erfinv(u), dtype))
     if loc is not None:
         samples = ops.add(ops.astype(_scalar_or_array(loc), dtype), samples)
+    return samples
+
+
+def _complex_normal(shape, loc, scale, key) -> array:
+    """MLX's: erfinv of (shape..., 2) uniform draws read as (re, im) pairs, so that each part
+    has variance 1/2; then scale * z + loc."""
+    u = uniform(ops.constant(_ABOVE_MINUS_ONE, dt.float32), ops.constant(1.0, dt.float32),
+                tuple(shape) + (2,), dt.float32, key)
+    e = ops.erfinv(u)
+    re, im = e[..., 0], e[..., 1]
+    samples = ops.add(ops.astype(re, dt.complex64), ops.multiply(im, ops.constant(1j, dt.complex64)))
+    if scale is not None:
+        samples = ops.multiply(_scalar_or_array(scale), samples)
+    if loc is not None:
+        samples = ops.add(_scalar_or_array(loc), samples)
     return samples
 
 

@@ -274,3 +274,15 @@ def test_numpy_left_operand_gives_numpy_results():
         assert isinstance(b + a, L.array)
         assert not np.all(a == b)  # np.all on the result: no .all(out=...) on our array
     np.testing.assert_array_equal(a * mx.array([1.0, 3.0]), a * np.array(mlx.array([1.0, 3.0])))
+
+
+# -- random.normal(dtype=complex64): MLX's draw (parts of variance 1/2), was refused ------------
+def test_complex_normal_as_mlx():
+    def f(L):
+        k = L.random.key(7)
+        return [L.random.normal((3, 4), dtype=L.complex64, key=k),
+                L.random.normal((5,), dtype=L.complex64, loc=1.0, scale=2.0, key=k)]
+
+    same_as_mlx(f, rtol=1e-5, atol=1e-5)
+    z = mx.random.normal((20000,), dtype=mx.complex64, key=mx.random.key(1))
+    assert abs(mx.var(mx.real(z)).item() - 0.5) < 0.03 and abs(mx.var(mx.imag(z)).item() - 0.5) < 0.03
