@@ -484,12 +484,12 @@ def ones(shape, dtype=dt.float32, stream=None) -> array:
     return full(shape, 1, dtype)
 
 
-def zeros_like(a, stream=None) -> array:
-    return _like(zeros(a.shape, a.dtype), a)
+def zeros_like(a, /, dtype=None, *, stream=None) -> array:
+    return _like(zeros(a.shape, a.dtype if dtype is None else dtype), a)
 
 
-def ones_like(a, stream=None) -> array:
-    return _like(ones(a.shape, a.dtype), a)
+def ones_like(a, /, dtype=None, *, stream=None) -> array:
+    return _like(ones(a.shape, a.dtype if dtype is None else dtype), a)
 
 
 def full_like(a, vals, dtype=None, stream=None) -> array:
@@ -502,11 +502,25 @@ def _like(out, a, vals=None) -> array:
     return out
 
 
-def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
-    if stop is None:
-        start, stop = 0, start
+def arange(*args, stream=None, **kwargs) -> array:
+    """MLX's two overloads: arange(start, stop, step=None, dtype=None) and
+    arange(stop, step=None, dtype=None) (so `start` alone, by name, is refused)."""
+    names = ("start", "stop", "step", "dtype")
+    if len(args) == 1 and "stop" not in kwargs and "start" not in kwargs:
+        names = ("stop", "step", "dtype")
+    if len(args) > len(names) or set(kwargs) - set(names) or set(names[:len(args)]) & set(
+            kwargs):
+        raise TypeError(f"arange(): incompatible function arguments: {args}, {kwargs}")
+    given = dict(zip(names, args), **kwargs)
+    if "stop" in given and given["stop"] is None and "start" in given:  # (stop, None, step)
+        given["start"], given["stop"] = 0, given["start"]
+    if given.get("stop") is None:
+        raise TypeError(f"arange(): incompatible function arguments: {args}, {kwargs}")
+    start, stop = given.get("start", 0), given["stop"]
+    step, dtype = given.get("step"), given.get("dtype")
     if dtype is None:  # MLX: the promotion of the scalars' types (ints past int32: int64)
-        kinds = [_python_dtype(v) for v in (start, stop) + (() if step is None else (step,))]
+        kinds = [_python_dtype(v) for v in (start, stop) + (() if step is None else (step,))
+                 if v is not None]
         dtype = functools.reduce(dt.promote_types, kinds)
     step = 1 if step is None else step
     dtype = dt.to_dtype(dtype)

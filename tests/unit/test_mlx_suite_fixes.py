@@ -286,3 +286,26 @@ def test_complex_normal_as_mlx():
     same_as_mlx(f, rtol=1e-5, atol=1e-5)
     z = mx.random.normal((20000,), dtype=mx.complex64, key=mx.random.key(1))
     assert abs(mx.var(mx.real(z)).item() - 0.5) < 0.03 and abs(mx.var(mx.imag(z)).item() - 0.5) < 0.03
+
+
+# -- arange's overloads (stop by name, arange(stop, None, step)) and zeros_like/ones_like dtype
+ARANGE_CALLS = [((5,), {}), ((-3,), {"step": -1}), ((-3, None, -1), {}),
+                ((), {"stop": 2, "step": 0.5}), ((), {"start": 1, "step": 2}), ((), {"stop": 3}),
+                ((1,), {"stop": 4}), ((0, 5, 1, "float16"), {}), ((5,), {"dtype": "int8"}),
+                ((2,), {"start": 1}), ((), {}), ((None,), {}), ((3, None), {})]
+
+
+@pytest.mark.parametrize("args,kwargs", ARANGE_CALLS)
+def test_arange_overloads(args, kwargs):
+    def f(L):
+        a = [getattr(L, v) if isinstance(v, str) else v for v in args]
+        k = {n: getattr(L, v) if isinstance(v, str) else v for n, v in kwargs.items()}
+        return L.arange(*a, **k)
+
+    same_as_mlx(f, rtol=0, atol=0)
+
+
+def test_like_constructors_take_a_dtype():
+    same_as_mlx(lambda L: [L.zeros_like(L.array([1, 2], L.int32), L.float16),
+                           L.ones_like(L.array([1, 2], L.int32), dtype=L.float32),
+                           L.zeros_like(L.array([1, 2], L.int32))])
