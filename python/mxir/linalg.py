@@ -295,8 +295,9 @@ def _matrix_norm(a, ord, axes, keepdims):  # noqa: A002
     if ord is None or ord == "fro":
         return _sqrt_sum_sq(a, (row, col), keepdims)
     if ord in ("nuc", 2, -2):
-        moved = ops.moveaxis(ops.moveaxis(a, row, -2), col if col > row else col + 1, -1) \
-            if (row, col) != (a.ndim - 2, a.ndim - 1) else a
+        rest = [d for d in range(a.ndim) if d not in (row, col)]
+        moved = ops.transpose(a, rest + [row, col]) if (row, col) != (a.ndim - 2, a.ndim - 1) \
+            else a
         s = svd(moved, compute_uv=False)
         out = ops.sum(s, axis=-1) if ord == "nuc" else (
             ops.max(s, axis=-1) if ord == 2 else ops.min(s, axis=-1))

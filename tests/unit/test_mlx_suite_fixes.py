@@ -309,3 +309,15 @@ def test_like_constructors_take_a_dtype():
     same_as_mlx(lambda L: [L.zeros_like(L.array([1, 2], L.int32), L.float16),
                            L.ones_like(L.array([1, 2], L.int32), dtype=L.float32),
                            L.zeros_like(L.array([1, 2], L.int32))])
+
+
+# -- spectral/nuclear norms over two axes that are not the last two moved the wrong axes -------
+@pytest.mark.parametrize("ord_", ["nuc", 2, -2])
+def test_matrix_norm_over_any_axes(ord_):
+    from itertools import permutations
+
+    x = np.random.default_rng(5).normal(size=(2, 3, 4)).astype(np.float32)
+    for axes in permutations(range(3), 2):
+        for keepdims in (False, True):
+            same_as_mlx(lambda L: L.linalg.norm(L.array(x), ord=ord_, axis=axes,
+                                                keepdims=keepdims, stream=L.cpu), rtol=1e-5)
