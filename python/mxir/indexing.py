@@ -229,7 +229,8 @@ def getitem(a, index) -> array:
     if node.op == DATA and _is_view_index(index, node.types[a._index].shape):
         # evaluated: the NumPy view is the value (MLX's strided arrays; buffers are
         # immutable), so a loop of `x[i]` builds no graph and runs no slice
-        return array._from(data_node(node.values[a._index][index],
+        view = node.values[a._index][index]  # a NumPy scalar when every axis is an int
+        return array._from(data_node(view if isinstance(view, np.ndarray) else np.asarray(view),
                                      node.types[a._index].dtype))
     basic = _basic_index(a.shape, index)
     if basic is not None:  # the same ops as below, without building the entry list

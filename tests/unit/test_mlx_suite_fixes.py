@@ -321,3 +321,14 @@ def test_matrix_norm_over_any_axes(ord_):
         for keepdims in (False, True):
             same_as_mlx(lambda L: L.linalg.norm(L.array(x), ord=ord_, axis=axes,
                                                 keepdims=keepdims, stream=L.cpu), rtol=1e-5)
+
+
+# -- an int-indexed element of an evaluated array is a 0-d array (was a NumPy scalar, which
+#    NumPy refused from __array__) -------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "bool", "int64", "complex64"])
+def test_scalar_view_converts_to_numpy(dtype):
+    x = mx.array([[1, 0]], getattr(mx, dtype))
+    mx.eval(x)
+    y = np.asanyarray(x[0, 1])
+    assert isinstance(y, np.ndarray) and y.shape == ()
+    same_as_mlx(lambda L: L.array([[1, 0]], getattr(L, dtype))[0, 0] + 0)
