@@ -101,7 +101,9 @@ def bf16_bits_from_f32(x: np.ndarray) -> np.ndarray:
 
 
 def f32_from_bf16_bits(b: np.ndarray) -> np.ndarray:
-    return (np.asarray(b, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
+    # np.asarray: on a 0-d array the shift gives a NumPy scalar, not an array
+    return np.asarray(np.asarray(b, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(
+        np.float32)
 
 
 def to_storage(values: np.ndarray, dtype: str) -> np.ndarray:

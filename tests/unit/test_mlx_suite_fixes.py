@@ -325,10 +325,34 @@ def test_matrix_norm_over_any_axes(ord_):
 
 # -- an int-indexed element of an evaluated array is a 0-d array (was a NumPy scalar, which
 #    NumPy refused from __array__) -------------------------------------------------------------
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "bool", "int64", "complex64"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "bool_", "int64", "complex64"])
 def test_scalar_view_converts_to_numpy(dtype):
     x = mx.array([[1, 0]], getattr(mx, dtype))
     mx.eval(x)
     y = np.asanyarray(x[0, 1])
     assert isinstance(y, np.ndarray) and y.shape == ()
     same_as_mlx(lambda L: L.array([[1, 0]], getattr(L, dtype))[0, 0] + 0)
+
+
+# -- linalg on zero-size matrices (svd's U/Vt were uninitialised memory; qr, pinv, det, slogdet
+#    raised) and det/slogdet of integer matrices (MLX takes them as float32) --------------------
+@pytest.mark.parametrize("shape", [(0, 4, 4), (2, 5, 0), (2, 0, 5), (5, 0), (0, 5)])
+def test_linalg_zero_size(shape):
+    a = np.zeros(shape, np.float32)
+    u, s, vt = mx.linalg.svd(mx.array(a), stream=mx.cpu)
+    for got, want in zip((u, s, vt), np.linalg.svd(a)):
+        np.testing.assert_array_equal(np.array(got), want)
+    q, r = mx.linalg.qr(mx.array(a), stream=mx.cpu)
+    assert (q.shape, r.shape) == tuple(x.shape for x in np.linalg.qr(a))
+    assert mx.linalg.pinv(mx.array(a), stream=mx.cpu).shape == np.linalg.pinv(a).shape
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0, 0)])
+def test_det_of_empty_matrices(shape):
+    same_as_mlx(lambda L: [L.linalg.det(L.zeros(shape), stream=L.cpu),
+                           *L.linalg.slogdet(L.zeros(shape), stream=L.cpu)])
+
+
+def test_det_of_integer_matrix():
+    same_as_mlx(lambda L: [L.linalg.det(L.array([[2, 1], [1, 3]]), stream=L.cpu),
+                           *L.linalg.slogdet(L.array([[2, 1], [1, 3]]), stream=L.cpu)], rtol=1e-6)
