@@ -119,12 +119,20 @@ def svd(a, compute_uv: bool = True, *, stream=None):
     a = _matrix("svd", a, stream)
     if not compute_uv:
         return array._op("svdvals", [a])
+    m, n = a.shape[-2:]
+    if m == 0 or n == 0:  # no LAPACK call (its factors were uninitialised): U, Vt identities
+        batch = a.shape[:-2]
+        u, vt = (ops.broadcast_to(ops.eye(k, dtype=a.dtype), batch + (k, k)) for k in (m, n))
+        return u, ops.zeros(batch + (0,), a.dtype), vt
     u, s, vt = array._op("svd", [a])
     return u, s, vt
 
 
 def qr(a, *, stream=None):
     a = _matrix("qr", a, stream)
+    m, n = a.shape[-2:]
+    if m == 0 or n == 0:  # empty factors, both carrying min(m, n) (NumPy's reduced mode)
+        return ops.zeros(a.shape[:-2] + (m, 0), a.dtype), ops.zeros(a.shape[:-2] + (0, n), a.dtype)
     q, r = array._op("qr", [a])
     return q, r
 
@@ -153,8 +161,16 @@ def _pivot_sign(pivots: array, dtype: dt.Dtype) -> array:
     return ops.subtract(1, ops.multiply(ops.astype(ops.remainder(swaps, 2), dtype), 2))
 
 
+def _float_matrix(a):
+    """det and slogdet take integer matrices as float32 (MLX)."""
+    a = ops.as_array(a)
+    return a if dt.issubdtype(a.dtype, dt.inexact) else ops.astype(a, dt.float32)
+
+
 def det(a, *, stream=None) -> array:
-    a = _matrix("det", a, stream, "Determinant is only defined for square matrices.")
+    a = _matrix("det", _float_matrix(a), stream, "Determinant is only defined for square matrices.")
+    if a.shape[-1] == 0:  # the empty product
+        return ops.ones(a.shape[:-2], a.dtype)
     packed, pivots = lu_factor(a, stream=stream)
     return ops.multiply(_pivot_sign(pivots, a.dtype),
                         ops.prod(ops.diagonal(packed, 0, -2, -1), axis=-1))
@@ -162,7 +178,10 @@ def det(a, *, stream=None) -> array:
 
 def slogdet(a, *, stream=None):
     """(sign, log |det|)."""
-    a = _matrix("slogdet", a, stream, "Log determinant is only defined for square matrices.")
+    a = _matrix("slogdet", _float_matrix(a), stream,
+                "Log determinant is only defined for square matrices.")
+    if a.shape[-1] == 0:  # the empty product: sign 1, log |det| 0
+        return ops.ones(a.shape[:-2], a.dtype), ops.zeros(a.shape[:-2], a.dtype)
     packed, pivots = lu_factor(a, stream=stream)
     diag = ops.diagonal(packed, 0, -2, -1)
     sign = ops.multiply(_pivot_sign(pivots, a.dtype), ops.prod(ops.sign(diag), axis=-1))
@@ -211,6 +230,8 @@ def pinv(a, *, stream=None) -> array:
     are differentiated (a non-square one's extra singular vectors are not unique)."""
     a = _matrix("pinv", a, stream)
     m, n = a.shape[-2:]
+    if a.size == 0:  # the shape of the transpose
+        return ops.zeros(a.shape[:-2] + (n, m), a.dtype)
     if m < n:
         return _t(pinv(_t(a), stream=stream))
     if m > n:
