@@ -24,6 +24,11 @@ _BELOW_ONE = {
     "bfloat16": 1.0 - 2.0**-8,
 }
 _UINT32_MAX = 4294967295.0
+
+
+def _dtype(dtype, default: dt.Dtype) -> dt.Dtype:
+    """MLX's `dtype=None` is the default type (float32, or int32 for randint)."""
+    return default if dtype is None else dt.to_dtype(dtype)
 _ABOVE_MINUS_ONE = float(np.nextafter(np.float32(-1), np.float32(0)))
 
 
@@ -107,7 +112,7 @@ def _scalar_or_array(x) -> array:
 def uniform(low=0, high=1, shape=(), dtype=dt.float32, key: array | None = None,
             stream=None) -> array:
     """Uniform samples in [low, high)."""
-    shape, dtype = _shape(shape), dt.to_dtype(dtype)
+    shape, dtype = _shape(shape), _dtype(dtype, dt.float32)
     if not dt.issubdtype(dtype, dt.floating):
         raise ValueError("[uniform] Can only generate uniform numbers with real floating point "
                          "type.")
@@ -129,7 +134,7 @@ def uniform(low=0, high=1, shape=(), dtype=dt.float32, key: array | None = None,
 def normal(shape=(), dtype=dt.float32, loc=None, scale=None, key: array | None = None,
            stream=None) -> array:
     """Normal samples: sqrt(2) * erfinv of uniform samples in (-1, 1), scaled and shifted."""
-    shape, dtype = _shape(shape), dt.to_dtype(dtype)
+    shape, dtype = _shape(shape), _dtype(dtype, dt.float32)
     if dtype == dt.complex64:
         return _complex_normal(shape, loc, scale, key)
     if not dt.issubdtype(dtype, dt.floating):
@@ -161,15 +166,16 @@ def _complex_normal(shape, loc, scale, key) -> array:
 
 
 def randint(low, high, shape=(), dtype=dt.int32, key: array | None = None, stream=None) -> array:
-    """Integers in [low, high) from a float32 uniform draw, as MLX 0.32 (same values for
-    low >= 0). MLX truncates toward zero, so with low < 0 it never draws `low` and draws 0 twice
-    as often; the draw is floored here instead."""
-    dtype = dt.to_dtype(dtype)
+    """Integers in [low, high) from a float32 uniform draw, floored, as MLX. low and high may
+    not be float32 numbers, so the draw's range can be wider: clamped to [low, high - 1] (a
+    draw of 2**24 + 2 for randint(2**24, 2**24 + 2) was returned as it was)."""
+    dtype = _dtype(dtype, dt.int32)
     if dt.issubdtype(dtype, dt.floating):
         raise ValueError("[randint] randint only accepts integer dtypes and bool.")
-    lo = _scalar_or_array(low)
-    u = uniform(lo, _scalar_or_array(high), shape, dt.float32, key)
-    return ops.astype(ops.floor(ops.maximum(u, lo)), dtype)
+    lo, hi = _scalar_or_array(low), _scalar_or_array(high)
+    out = ops.astype(ops.floor(uniform(lo, hi, shape, dt.float32, key)), dtype)
+    top = ops.astype(ops.subtract(hi, ops.constant(1, hi.dtype)), dtype)
+    return ops.maximum(ops.minimum(out, top), ops.astype(lo, dtype))
 
 
 def bernoulli(p=0.5, shape=None, key: array | None = None, stream=None) -> array:
@@ -187,7 +193,7 @@ def bernoulli(p=0.5, shape=None, key: array | None = None, stream=None) -> array
 def truncated_normal(lower, upper, shape=None, dtype=dt.float32, key: array | None = None,
                      stream=None) -> array:
     """Normal samples restricted to [lower, upper] (inverse CDF of a narrowed uniform)."""
-    dtype = dt.to_dtype(dtype)
+    dtype = _dtype(dtype, dt.float32)
     if not dt.issubdtype(dtype, dt.floating):
         raise ValueError("[trunc_normal] trunc_normal only accepts floating point dtypes.")
     lower_t = ops.astype(_scalar_or_array(lower), dtype)
@@ -210,7 +216,7 @@ def gumbel(shape=(), dtype=dt.float32, key: array | None = None, stream=None) ->
 def laplace(shape=(), dtype=dt.float32, loc: float = 0.0, scale: float = 1.0,
             key: array | None = None, stream=None) -> array:
     """Laplace samples by the inverse CDF of a uniform draw in (-1, 1)."""
-    dtype = dt.to_dtype(dtype)
+    dtype = _dtype(dtype, dt.float32)
     if not dt.issubdtype(dtype, dt.floating):
         raise ValueError("[laplace] Can only generate uniform numbers with realfloating point "
                          "type.")

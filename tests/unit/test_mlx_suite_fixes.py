@@ -356,3 +356,14 @@ def test_det_of_empty_matrices(shape):
 def test_det_of_integer_matrix():
     same_as_mlx(lambda L: [L.linalg.det(L.array([[2, 1], [1, 3]]), stream=L.cpu),
                            *L.linalg.slogdet(L.array([[2, 1], [1, 3]]), stream=L.cpu)], rtol=1e-6)
+
+
+# -- randint: draws clamped to [low, high - 1] (float32 cannot hold every bound) --------------
+@pytest.mark.parametrize("dtype,low,high", [("uint32", 2**24, 2**24 + 2),
+                                            ("int32", 2**24, 2**24 + 2),
+                                            ("int64", 2**40, 2**40 + 1024), ("int32", -5, 5),
+                                            ("int8", -3, 3), ("bool_", 0, 2), ("int32", 10, -10),
+                                            ("int32", -10.5, 10.2)])
+def test_randint_bounds_as_mlx(dtype, low, high):
+    same_as_mlx(lambda L: L.random.randint(low, high, [64], dtype=getattr(L, dtype),
+                                           key=L.random.key(1)), rtol=0, atol=0)
