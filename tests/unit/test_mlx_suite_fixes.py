@@ -367,3 +367,10 @@ def test_det_of_integer_matrix():
 def test_randint_bounds_as_mlx(dtype, low, high):
     same_as_mlx(lambda L: L.random.randint(low, high, [64], dtype=getattr(L, dtype),
                                            key=L.random.key(1)), rtol=0, atol=0)
+
+
+def test_random_dtype_none_is_the_default():
+    same_as_mlx(lambda L: [L.random.uniform(dtype=None, key=L.random.key(0)),
+                           L.random.normal(dtype=None, key=L.random.key(0)),
+                           L.random.laplace(dtype=None, key=L.random.key(0)),
+                           L.random.randint(0, 9, dtype=None, key=L.random.key(0))], rtol=1e-5)
