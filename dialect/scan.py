@@ -17,7 +17,7 @@ from mlir import ir
 from mlir.dialects import arith, linalg, scf, tensor
 
 from .core import BOOL, INT, ConstValue, MxError, TensorType, is_float, to_storage
-from .elementwise import ZERO, Binary, Unary, _logaddexp_scalar
+from .elementwise import ZERO, Binary, Unary, _logaddexp_scalar, _np_logaddexp
 from .lowering import PARALLEL, REDUCTION, Scalar, cast, compute_dtype, fpred, ipred, load, store
 from .op import Op, register
 from .shape import move_axis_to_front
@@ -86,7 +86,7 @@ class ScanOp(Op):
         if not 0 <= axis < t.ndim:
             raise MxError(f"[{name}] Axis {axis} is out of bounds for array with {t.ndim} "
                           "dimensions.")
-        if kind == LOGADDEXP and not is_float(t.dtype):
+        if kind == LOGADDEXP and not (is_float(t.dtype) or t.dtype == "complex64"):
             raise MxError(f"[{name}] expects a floating-point operand, got {t}",
                           exc_type=TypeError)
         return [t.with_dtype(scan_result_dtype(kind, t.dtype))]
@@ -100,7 +100,13 @@ class ScanOp(Op):
             r = np.cumprod(v, axis=axis, dtype=out_dtype)
         else:
             fn = {MAX: np.maximum, MIN: np.minimum, LOGADDEXP: np.logaddexp}[kind]
-            r = fn.accumulate(v, axis=axis) if v.shape[axis] else v.copy()
+            if kind == LOGADDEXP and np.iscomplexobj(v):  # no NumPy loop: fold MLX's formula
+                r = np.moveaxis(v.copy(), axis, 0)
+                for i in range(1, r.shape[0]):
+                    r[i] = _np_logaddexp(r[i - 1], r[i])
+                r = np.moveaxis(r, 0, axis)
+            else:
+                r = fn.accumulate(v, axis=axis) if v.shape[axis] else v.copy()
         r = np.asarray(r).astype(out_dtype)
         if not inclusive and r.shape[axis]:
             first = np.full_like(np.take(r, [0], axis=axis),

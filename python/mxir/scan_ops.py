@@ -28,7 +28,7 @@ def _flat(a: array) -> array:
 def _scan_fn(name: str, kind: int):
     def fn(a, /, axis=None, *, reverse=False, inclusive=True, stream=None) -> array:
         a = ops.as_array(a)
-        if kind == LOGADDEXP and not dt.issubdtype(a.dtype, dt.floating):
+        if kind == LOGADDEXP and not dt.issubdtype(a.dtype, dt.inexact):
             a = ops.astype(a, dt.float32)
         if axis is None:  # over the flattened array
             a, axis = _flat(a), 0
