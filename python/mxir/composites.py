@@ -173,6 +173,8 @@ def atleast_3d(*arys, stream=None):
 
 def broadcast_arrays(*arrays, stream=None) -> list[array]:
     arrays = [as_array(a) for a in arrays]
+    if not arrays:
+        return []
     shape = broadcast_shapes(*(a.shape for a in arrays))
     return [broadcast_to(a, shape) for a in arrays]
 

@@ -100,6 +100,8 @@ def _python_dtype(x) -> dt.Dtype:
 
 
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    if not shapes:
+        raise ValueError("[broadcast_shapes] Must provide at least one shape.")
     if len(shapes) == 2:  # the common cases of binary ops, without the general walk
         a, b = shapes
         if a == b or not b:
@@ -132,6 +134,8 @@ def broadcast_to(x, shape, stream=None) -> array:
     shape = tuple(int(d) for d in shape)
     if x.shape == shape:
         return x
+    if builtins.any(d < 0 for d in shape):
+        raise ValueError("[broadcast_to] Negative dimensions not allowed.")
     broadcast_shapes(x.shape, shape)
     return array._op("broadcast_to", [x], shape=shape)
 

@@ -403,3 +403,22 @@ def test_complex_logaddexp_gradient_finite_differences():
     eps = 1e-3
     fd = [(loss(z + d).item() - loss(z - d).item()) / (2 * eps) for d in (eps, 1j * eps)]
     np.testing.assert_allclose([g.real, g.imag], fd, rtol=2e-3, atol=2e-3)
+
+
+# -- broadcast errors at the call, as MLX (a negative dim failed only at evaluation) ----------
+@pytest.mark.parametrize("call", [lambda L: L.broadcast_to(L.ones((10, 20)), (-1, 10, 20)),
+                                  lambda L: L.broadcast_shapes(),
+                                  lambda L: L.broadcast_shapes((3, 4), (4, 3)),
+                                  lambda L: L.broadcast_shapes((1, 2)),
+                                  lambda L: L.broadcast_arrays()])
+def test_broadcast_errors(call):
+    def f(L):
+        out = call(L)  # no evaluation: the error must come from the call itself
+        return L.array(out) if isinstance(out, tuple) else out
+
+    same_as_mlx(f)
+
+
+def test_broadcast_to_negative_dim_raises_at_the_call():
+    with pytest.raises(ValueError, match="Negative dimensions"):
+        mx.broadcast_to(mx.ones((10, 20)), (-1, 10, 20))
