@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from mxir.dialect import MxError
 from mxir.dialect.join import check_pad_widths
 
@@ -188,6 +190,8 @@ def _pad_pairs(pad_width, ndim: int) -> list[tuple[int, int]]:
     if isinstance(pad_width, numbers.Integral):
         return [(int(pad_width), int(pad_width))] * ndim
     entries = list(pad_width)
+    if len(entries) == 1 and not isinstance(entries[0], numbers.Integral):
+        entries = entries * ndim  # one (before, after) pair for every axis, as MLX
     if entries and all(isinstance(e, numbers.Integral) for e in entries):
         if len(entries) == 1:
             return [(int(entries[0]), int(entries[0]))] * ndim
@@ -220,6 +224,8 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None) -> arr
         raise e.exc_type(e.message) from None
     if mode == "edge":
         return _edge_pad(a, pairs)
+    if mode in ("reflect", "symmetric"):
+        return _mirror_pad(a, pairs, mode)
     if mode != "constant":
         raise ValueError(f"Invalid padding mode ({mode}) passed to pad")
     value = ops.astype(ops.as_array(constant_values, like=a), a.dtype)
@@ -230,6 +236,21 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None) -> arr
     value = ops.reshape(value, ())
     return array._op("pad", [a, value], low=tuple(p[0] for p in pairs),
                      high=tuple(p[1] for p in pairs))
+
+
+def _mirror_pad(a: array, pairs, mode: str) -> array:
+    """reflect / symmetric: a gather per padded axis of the positions NumPy's pad of a range
+    picks (the same values as MLX's, repeated reflections for pads past the axis included)."""
+    out = a
+    for ax, (lo, hi) in enumerate(pairs):
+        if lo == 0 and hi == 0:
+            continue
+        n = out.shape[ax]
+        if n == 0:
+            raise ValueError(f"[pad] Cannot {mode}-pad axis {ax} of size 0.")
+        idx = np.pad(np.arange(n, dtype=np.int32), (lo, hi), mode=mode)
+        out = array._op("take", [out, ops.constant(idx, dt.int32)], axis=ax)
+    return out
 
 
 def _edge_pad(a: array, pairs) -> array:

@@ -422,3 +422,16 @@ def test_broadcast_errors(call):
 def test_broadcast_to_negative_dim_raises_at_the_call():
     with pytest.raises(ValueError, match="Negative dimensions"):
         mx.broadcast_to(mx.ones((10, 20)), (-1, 10, 20))
+
+
+# -- pad: reflect and symmetric modes (were refused); one (before, after) pair in a list applies
+#    to every axis (was refused) -------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["reflect", "symmetric", "edge", "constant"])
+@pytest.mark.parametrize("pw", [(5, 5), (2, 2), (0, 3), [(1, 2)], ((1, 2), (2, 1)), 1])
+def test_pad_modes(mode, pw):
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    same_as_mlx(lambda L: L.pad(L.array(x), pw, mode=mode))
+    ct = np.random.default_rng(0).normal(size=np.pad(x, pw if not isinstance(pw, list) else pw * 2,
+                                                     mode=mode).shape).astype(np.float32)
+    same_as_mlx(lambda L: L.vjp(lambda a: L.pad(a, pw, mode=mode), [L.array(x)], [L.array(ct)])[1],
+                rtol=1e-5)
