@@ -442,6 +442,8 @@ def hadamard_transform(a, scale=None, stream=None) -> array:
     if not dt.issubdtype(a.dtype, dt.floating):
         a = ops.astype(a, dt.float32)
     n = a.shape[-1] if a.ndim else 1
+    if a.size == 0:
+        raise ValueError("[hadamard_transform] Does not support empty arrays.")
     if n & (n - 1):
         raise ValueError(f"[hadamard_transform] mxir supports power-of-two sizes only, got {n} "
                          "(MLX also takes 12, 20 and 28 times a power of two).")

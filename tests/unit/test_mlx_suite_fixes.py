@@ -435,3 +435,8 @@ def test_pad_modes(mode, pw):
                                                      mode=mode).shape).astype(np.float32)
     same_as_mlx(lambda L: L.vjp(lambda a: L.pad(a, pw, mode=mode), [L.array(x)], [L.array(ct)])[1],
                 rtol=1e-5)
+
+
+def test_hadamard_of_empty_arrays_raises_mlx_error():
+    same_as_mlx(lambda L: L.hadamard_transform(L.array([])))
+    same_as_mlx(lambda L: L.hadamard_transform(L.zeros((2, 0))))
