@@ -77,9 +77,15 @@ def rope(a: array, dims: int, *, traditional: bool, base: float | None, scale: f
     if a.ndim < 3:
         raise ValueError(f"[rope] Input must have at least 3 dimensions but got input with "
                          f"{a.ndim} dimensions.")
-    if dims % 2 or dims > a.shape[-1]:
-        raise ValueError(f"[rope] dims must be even and at most the last dimension, got "
-                         f"{dims}.")
+    if dims <= 0:
+        raise ValueError(f"[rope] dims must be positive but got {dims}.")
+    if dims % 2:
+        raise ValueError(f"[rope] dims must be even but got {dims}.")
+    if dims > a.shape[-1]:
+        raise ValueError(f"[rope] dims must not exceed the input's last dimension "
+                         f"({a.shape[-1]}) but got {dims}.")
+    if not dt.issubdtype(a.dtype, dt.floating):
+        raise ValueError(f"[rope] Input must be a floating type but got {a.dtype.name}.")
     if (base is None) == (freqs is None):
         raise ValueError("[rope] Only one of base or freqs can have a value.")
     half = dims // 2

@@ -23,9 +23,12 @@ def prod(a, /, axis=None, keepdims=False, *, stream=None) -> array:
 def _extremum(name: str):
     def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
         a = ops.as_array(a)
-        ops.normalize_axes(axis, a.ndim)  # MLX checks the axes first
-        if a.size == 0:
-            raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
+        axes = ops.normalize_axes(axis, a.ndim)  # MLX checks the axes first
+        # no identity: an empty reduced axis is an error; an array empty along another axis
+        # reduces to an empty result, as MLX and NumPy
+        empty = [ax for ax in sorted(axes) if a.shape[ax] == 0]
+        if empty:
+            raise ValueError(f"[{name}] Cannot {name} reduce over axis {empty[0]} with size 0.")
         return _reduce(name, a, axis, keepdims)
 
     fn.__name__ = fn.__qualname__ = name

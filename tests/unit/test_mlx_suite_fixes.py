@@ -440,3 +440,26 @@ def test_pad_modes(mode, pw):
 def test_hadamard_of_empty_arrays_raises_mlx_error():
     same_as_mlx(lambda L: L.hadamard_transform(L.array([])))
     same_as_mlx(lambda L: L.hadamard_transform(L.zeros((2, 0))))
+
+
+# -- max/min of arrays empty along a kept axis reduce to empty results (were refused) ---------
+@pytest.mark.parametrize("shape,axis", [((0,), None), ((2, 0), None), ((2, 0), -1),
+                                        ((0, 2), 0), ((3, 0, 2), (0, 1)), ((0, 2), -1),
+                                        ((2, 0), 0), ((3, 0, 2), -1), ((0, 3, 2), (1, 2))])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_extremum_of_empty_arrays(shape, axis, op):
+    same_as_mlx(lambda L: getattr(L, op)(L.zeros(shape), axis=axis))
+
+
+# -- fast.rope's argument checks, with MLX's messages ------------------------------------------
+@pytest.mark.parametrize("dims,dtype", [(0, "float32"), (-2, "float32"), (7, "float32"),
+                                        (128, "float32"), (8, "int32"), (8, "float16")])
+def test_rope_checks(dims, dtype):
+    def f(L):
+        x = L.ones((1, 4, 64), getattr(L, dtype))
+        return L.fast.rope(x, dims, traditional=False, base=10000.0, scale=1.0, offset=0)
+
+    same_as_mlx(f, rtol=2e-3, atol=2e-3)
+    if dims != 8 or dtype == "int32":
+        with pytest.raises(ValueError, match=str(abs(dims)) if dtype == "float32" else "int32"):
+            f(mx)
