@@ -6,8 +6,6 @@ from __future__ import annotations
 import builtins
 import math
 
-import numpy as np
-
 from . import dtypes as dt
 from .array import array
 from .ops import (

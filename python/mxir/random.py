@@ -157,7 +157,8 @@ def _complex_normal(shape, loc, scale, key) -> array:
                 tuple(shape) + (2,), dt.float32, key)
     e = ops.erfinv(u)
     re, im = e[..., 0], e[..., 1]
-    samples = ops.add(ops.astype(re, dt.complex64), ops.multiply(im, ops.constant(1j, dt.complex64)))
+    samples = ops.add(ops.astype(re, dt.complex64),
+                      ops.multiply(im, ops.constant(1j, dt.complex64)))
     if scale is not None:
         samples = ops.multiply(_scalar_or_array(scale), samples)
     if loc is not None:
