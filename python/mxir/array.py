@@ -196,6 +196,9 @@ class array:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
     def __index__(self) -> int:
         if not dt.issubdtype(self.dtype, dt.integer):
             raise TypeError("only integer arrays can be used as an index")

@@ -532,6 +532,11 @@ class _At:
     def __getitem__(self, index) -> _AtIndexer:
         return _AtIndexer(self._a, index)
 
+    def __getattr__(self, name):  # x.at.add(...) without an index: MLX's error
+        if name in ("add", "subtract", "multiply", "divide", "minimum", "maximum"):
+            raise ValueError("Must give indices to array.at (e.g. `x.at[0].add(4)`).")
+        raise AttributeError(name)
+
 
 array.__setitem__ = _setitem
 array.at = property(_At)

@@ -464,3 +464,13 @@ def test_rope_checks(dims, dtype):
     if dims != 8 or dtype == "int32":
         with pytest.raises(ValueError, match=str(abs(dims)) if dtype == "float32" else "int32"):
             f(mx)
+
+
+# -- complex(a) of a complex64 array (went through float()); x.at without an index ------------
+def test_complex_conversion_and_at_without_index():
+    for v in (1, 1.5, 1 + 2j, True):
+        assert complex(mx.array(v)) == complex(mlx.array(v))
+    with pytest.raises(ValueError):
+        complex(mx.zeros((2, 1)))
+    with pytest.raises(ValueError, match="Must give indices"):
+        mx.array([1, 2]).at.add(1)
