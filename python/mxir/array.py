@@ -110,6 +110,8 @@ class array:
             host = host.astype(np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
             storage = to_storage(host, target.name)
+        if np.shares_memory(storage, host):  # a copy, as MLX's: a later change of the NumPy
+            storage = storage.copy()  # array (x += 1) must not change this array
         node = data_node(storage, target.name)
         self._node, self._index, self._pin = node, 0, None
 

@@ -474,3 +474,17 @@ def test_complex_conversion_and_at_without_index():
         complex(mx.zeros((2, 1)))
     with pytest.raises(ValueError, match="Must give indices"):
         mx.array([1, 2]).at.add(1)
+
+
+# -- mx.array of a NumPy array copies it (a later x += 10 changed the mxir array) -------------
+@pytest.mark.parametrize("make", [lambda L, x: L.array(x), lambda L, x: L.asarray(x),
+                                  lambda L, x: L.from_dlpack(x), lambda L, x: L.array(x[::2]),
+                                  lambda L, x: L.array(x, dtype=L.float32)])
+def test_array_from_numpy_does_not_alias(make):
+    def f(L):
+        x = np.arange(4, dtype=np.float32)
+        a = make(L, x)
+        x += 10
+        return a
+
+    same_as_mlx(f, rtol=0, atol=0)
