@@ -282,10 +282,14 @@ def _install_operators() -> None:
     install_scan_ops()
     array.T = property(lambda self: ops.transpose(self))
     array.astype = lambda self, dtype, stream=None: ops.astype(self, dtype)
-    for name in ("sum", "mean", "var", "std"):
+    for name in ("sum", "mean"):
         fn = getattr(ops, name)
         setattr(array, name, (lambda f: lambda self, axis=None, keepdims=False, **kw:
                               f(self, axis, keepdims, **kw))(fn))
+    for name in ("var", "std"):  # ddof may come positionally, as in MLX
+        fn = getattr(ops, name)
+        setattr(array, name, (lambda f: lambda self, axis=None, keepdims=False, ddof=0, **kw:
+                              f(self, axis, keepdims, ddof=ddof, **kw))(fn))
     for name in ("exp", "log", "sin", "cos", "abs", "sqrt", "rsqrt", "square", "reciprocal",
                  "log1p", "log2", "log10", "round", "floor", "ceil"):
         if hasattr(ops, name):

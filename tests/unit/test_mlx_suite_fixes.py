@@ -488,3 +488,8 @@ def test_array_from_numpy_does_not_alias(make):
         return a
 
     same_as_mlx(f, rtol=0, atol=0)
+
+
+def test_var_std_methods_take_ddof_positionally():
+    x = np.random.default_rng(4).normal(size=(3, 4)).astype(np.float32)
+    same_as_mlx(lambda L: [L.array(x).std(1, True, 1), L.array(x).var(0, False, 2)], rtol=1e-5)
