@@ -493,3 +493,17 @@ def test_array_from_numpy_does_not_alias(make):
 def test_var_std_methods_take_ddof_positionally():
     x = np.random.default_rng(4).normal(size=(3, 4)).astype(np.float32)
     same_as_mlx(lambda L: [L.array(x).std(1, True, 1), L.array(x).var(0, False, 2)], rtol=1e-5)
+
+
+# -- nn.log_softmax of large equal logits (was 0, not log 1/2); nn.step at the threshold ------
+def test_log_softmax_and_step_as_mlx():
+    import mlx.nn as mlx_nn
+    import mxir.nn as mx_nn
+
+    for v in (1.0, 1e4, 1e8, 1e20, 1e36):
+        x = [[v, v], [v, -v]]
+        np.testing.assert_allclose(np.array(mx_nn.log_softmax(mx.array(x))),
+                                   np.array(mlx_nn.log_softmax(mlx.array(x))), atol=1e-6)
+    for t in (0.0, 0.5, 1.0):
+        x = [-1.0, 0.0, 0.5, 1.0]
+        assert mx_nn.step(mx.array(x), t).tolist() == mlx_nn.step(mlx.array(x), t).tolist()

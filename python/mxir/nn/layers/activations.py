@@ -38,6 +38,9 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def log_softmax(x, axis=-1):
+    # shifted by the max first, as MLX: x - logsumexp(x) of large equal logits loses the
+    # normalizer (1e8 - (1e8 + log 2) rounds to 0)
+    x = x - mx.stop_gradient(mx.max(x, axis=axis, keepdims=True))
     return x - mx.logsumexp(x, axis=axis, keepdims=True)
 
 
@@ -91,7 +94,7 @@ def glu(x: mx.array, axis: int = -1) -> mx.array:
 
 
 def step(x: mx.array, threshold: float = 0.0):
-    return mx.where(x > threshold, 1, 0)
+    return mx.where(x >= threshold, 1, 0)  # the threshold itself steps up, as MLX
 
 
 def selu(x):
