@@ -507,3 +507,19 @@ def test_log_softmax_and_step_as_mlx():
     for t in (0.0, 0.5, 1.0):
         x = [-1.0, 0.0, 0.5, 1.0]
         assert mx_nn.step(mx.array(x), t).tolist() == mlx_nn.step(mlx.array(x), t).tolist()
+
+
+# -- nn.InstanceNorm of float16: statistics in float32 (the variance overflowed to inf) -------
+def test_instance_norm_half_statistics():
+    import mlx.nn as mlx_nn
+
+    import mxir.nn as mx_nn
+
+    board = (np.indices((8, 8)).sum(axis=0) % 2).astype(bool)
+    x = np.stack([np.where(board, -512, 512), np.where(board, -256, 256)], -1)[None]
+    for dtype in ("float16", "bfloat16", "float32"):
+        got = mx_nn.InstanceNorm(dims=2)(mx.array(x, getattr(mx, dtype)))
+        want = mlx_nn.InstanceNorm(dims=2)(mlx.array(x, getattr(mlx, dtype)))
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(np.array(got.astype(mx.float32)),
+                                   np.array(want.astype(mlx.float32)), atol=1e-3)

@@ -32,8 +32,11 @@ class InstanceNorm(Module):
             raise ValueError("InstanceNorm expects inputs with at least 3 dimensions (N, ..., C) "
                              f"but the input has {x.ndim} dimensions.")
         axes = tuple(range(1, x.ndim - 1))
-        mean = mx.mean(x, axis=axes, keepdims=True)
-        x = (x - mean) * mx.rsqrt(mx.var(x, axis=axes, keepdims=True) + self.eps)
+        # statistics in float32, as MLX's (fast.layer_norm): a float16 variance overflows
+        xf = x.astype(mx.float32) if x.dtype in (mx.float16, mx.bfloat16) else x
+        mean = mx.mean(xf, axis=axes, keepdims=True)
+        y = (xf - mean) * mx.rsqrt(mx.var(xf, axis=axes, keepdims=True) + self.eps)
+        x = y.astype(x.dtype)
         return self.weight * x + self.bias if "weight" in self else x
 
 
