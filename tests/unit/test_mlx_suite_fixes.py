@@ -512,7 +512,6 @@ def test_log_softmax_and_step_as_mlx():
 # -- nn.InstanceNorm of float16: statistics in float32 (the variance overflowed to inf) -------
 def test_instance_norm_half_statistics():
     import mlx.nn as mlx_nn
-
     import mxir.nn as mx_nn
 
     board = (np.indices((8, 8)).sum(axis=0) % 2).astype(bool)
