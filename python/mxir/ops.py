@@ -509,19 +509,35 @@ def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
         ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
         dtype = dt.int32 if ints else dt.float32
     dtype = dt.to_dtype(dtype)
+    if dtype == dt.bool_:
+        raise ValueError("bool not supported for arange.")
+    start, stop, step = float(start), float(stop), float(step)
+    if builtins.any(math.isnan(v) for v in (start, stop, step)) or math.isinf(start) \
+            or math.isinf(stop):
+        raise ValueError("[arange] Cannot compute length.")
     if step == 0:
         raise ValueError("[arange] step must be nonzero.")
-    n = builtins.max(0, math.ceil((stop - start) / step))
-    return array._op("arange", [], start=float(start), step=float(step), shape=(n,),
+    if math.isinf(step) and (start < stop if step > 0 else start > stop):
+        return astype(array([start]), dtype)  # one value, as MLX
+    n = math.ceil((stop - start) / step)
+    if n > 2**31 - 1:
+        raise ValueError("[arange] Maximum size exceeded.")
+    return array._op("arange", [], start=start, step=step, shape=(builtins.max(n, 0),),
                      dtype=dtype.name)
 
 
-def linspace(start, stop, num=50, dtype=dt.float32, stream=None) -> array:
+def linspace(start, stop, num=50, endpoint=True, dtype=dt.float32, stream=None) -> array:
+    """MLX's formula: t = i / (num - 1) (or / num without the endpoint), (1 - t) * start +
+    t * stop in float32 (float64 for a float64 result), then cast."""
     if num < 0:
         raise ValueError(f"[linspace] number of samples, {num}, must be non-negative.")
-    step = (stop - start) / (num - 1) if num > 1 else 0.0
-    return array._op("arange", [], start=float(start), step=float(step), shape=(num,),
-                     dtype=dt.to_dtype(dtype).name)
+    dtype = dt.to_dtype(dtype)
+    if num == 1:
+        return astype(array([start], dt.float64 if dtype == dt.float64 else None), dtype)
+    inner = dt.float64 if dtype == dt.float64 else dt.float32
+    t = divide(arange(0, num, dtype=inner), array(num - 1 if endpoint else num, inner))
+    return astype(add(multiply(subtract(array(1, inner), t), array(start, inner)),
+                      multiply(t, array(stop, inner))), dtype)
 
 
 def eye(n, m=None, k=0, dtype=dt.float32, stream=None) -> array:
