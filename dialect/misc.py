@@ -104,8 +104,8 @@ class BitcastOp(Op):
     name = "bitcast"
     attrs = {"dtype": DTYPE}
     dynamic = True
-    # 2-byte floats are left out: the reference interpreter holds both in float32
-    SIZES = {"uint32": 4, "int32": 4, "float32": 4, "int64": 8, "float64": 8}
+    SIZES = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "float16": 2, "bfloat16": 2,
+             "uint32": 4, "int32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8}
 
     def infer(self, types, dtype):
         src = types[0].dtype
@@ -115,9 +115,12 @@ class BitcastOp(Op):
         return [types[0].with_dtype(dtype)]
 
     def reference(self, x, dtype):
-        from .core import numpy_dtype
-
-        return np.ascontiguousarray(x).view(numpy_dtype(dtype))
+        # the reference interpreter holds bfloat16 in float32: through its 16-bit storage
+        bits = (bf16_bits_from_f32(x) if x.dtype == np.float32 and dtype != "float32"
+                and x.dtype.itemsize != self.SIZES[dtype] else np.ascontiguousarray(x))
+        if dtype == "bfloat16":
+            return f32_from_bf16_bits(bits.view(np.uint16))
+        return bits.view(numpy_dtype(dtype))
 
     def lower(self, lo, xs, in_types, out_types, dtype):
         from .lowering import compute_type
