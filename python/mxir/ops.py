@@ -483,12 +483,12 @@ def ones(shape, dtype=dt.float32, stream=None) -> array:
     return full(shape, 1, dtype)
 
 
-def zeros_like(a, stream=None) -> array:
-    return _like(zeros(a.shape, a.dtype), a)
+def zeros_like(a, /, dtype=None, *, stream=None) -> array:
+    return _like(zeros(a.shape, a.dtype if dtype is None else dtype), a)
 
 
-def ones_like(a, stream=None) -> array:
-    return _like(ones(a.shape, a.dtype), a)
+def ones_like(a, /, dtype=None, *, stream=None) -> array:
+    return _like(ones(a.shape, a.dtype if dtype is None else dtype), a)
 
 
 def full_like(a, vals, dtype=None, stream=None) -> array:
