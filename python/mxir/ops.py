@@ -240,11 +240,28 @@ def add(a, b, stream=None) -> array:
     return _binary("add", a, b)
 
 
-def subtract(a, b, stream=None) -> array:
+# MLX computes these on two bools as C++ integer arithmetic converted back to bool, which is
+# logic: a - b is a xor b, a // b is a and b (x // 0 gives 0), a % b is a and not b (x % 0
+# gives x), a ** b is a or not b
+_BOOL_LOGIC = {
+    "subtract": lambda a, b: not_equal(a, b),
+    "floor_divide": lambda a, b: logical_and(a, b),
+    "remainder": lambda a, b: logical_and(a, logical_not(b)),
+    "power": lambda a, b: logical_or(a, logical_not(b)),
+}
+
+
+def _integer_binary(name: str, a, b) -> array:
     a, b = _promote_pair(a, b)
     if a.dtype == dt.bool_:
-        raise ValueError("Cannot subtract boolean arrays; use logical_xor or not_equal.")
-    return _binary("subtract", a, b)
+        return _BOOL_LOGIC[name](a, b)
+    if name == "floor_divide" and a.dtype == dt.complex64:
+        return _binary("divide", a, b)  # MLX: no floor for complex values, the quotient itself
+    return _binary(name, a, b)
+
+
+def subtract(a, b, stream=None) -> array:
+    return _integer_binary("subtract", a, b)
 
 
 def multiply(a, b, stream=None) -> array:
@@ -256,7 +273,7 @@ def divide(a, b, stream=None) -> array:
 
 
 def power(a, b, stream=None) -> array:
-    return _binary("power", a, b)
+    return _integer_binary("power", a, b)
 
 
 def maximum(a, b, stream=None) -> array:
@@ -268,11 +285,11 @@ def minimum(a, b, stream=None) -> array:
 
 
 def remainder(a, b, stream=None) -> array:
-    return _binary("remainder", a, b)
+    return _integer_binary("remainder", a, b)
 
 
 def floor_divide(a, b, stream=None) -> array:
-    return _binary("floor_divide", a, b)
+    return _integer_binary("floor_divide", a, b)
 
 
 def arctan2(a, b, stream=None) -> array:
