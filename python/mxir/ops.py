@@ -208,7 +208,15 @@ for _n, _op in OPS.items():
 
 
 abs = _unary_same("abs")  # noqa: A001
-negative = _unary_same("negative")
+
+
+def negative(a, stream=None) -> array:
+    a = as_array(a)
+    if a.dtype == dt.bool_:
+        raise ValueError("[negative] Not supported for bool, use logical_not instead.")
+    return array._op("negative", [a])
+
+
 sign = _unary_same("sign")
 square = _unary_same("square")
 floor = _unary_same("floor")  # integers keep their dtype, as MLX
@@ -382,12 +390,17 @@ def mean(a, axis=None, keepdims=False, stream=None) -> array:
     a = as_array(a)
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
-    # as MLX, integers are summed in their accumulator dtype (wrapping) and then divided
+    # as MLX, integers are summed in their accumulator dtype (wrapping), and the sum is
+    # multiplied by 1/n rounded to the result dtype (not divided by n: the last bit differs)
     s = _float(sum(a, axes, keepdims))
-    c = constant(n, s.dtype)
+    return multiply(s, _reciprocal_count(a, axes, s.dtype, n))
+
+
+def _reciprocal_count(a, axes, dtype, n: int) -> array:
+    c = constant(1.0 / n if n else float("inf"), dtype)
     if shapeless.recording is not None:
-        shapeless.count(c, a, axes, s.dtype.name)
-    return divide(s, c)
+        shapeless.count(c, a, axes, dtype.name, inverted=True)
+    return c
 
 
 def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
@@ -395,9 +408,13 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
     centered = subtract(a, mean(a, axes, keepdims=True))
-    if a.dtype == dt.complex64:  # MLX: the float32 mean of |x - mean|^2
-        centered = globals()["abs"](centered)
-    s = sum(square(centered), axes, keepdims)
+    if a.dtype == dt.complex64:  # MLX: the float32 mean of re((x - mean) * conj(x - mean))
+        squares = array._op("real", [multiply(centered, array._op("conjugate", [centered]))])
+    else:
+        squares = square(centered)
+    s = sum(squares, axes, keepdims)
+    if not ddof:  # as mean, and as MLX
+        return multiply(s, _reciprocal_count(a, axes, s.dtype, n))
     c = constant(builtins.max(n - ddof, 0), s.dtype)
     if shapeless.recording is not None:
         shapeless.count(c, a, axes, s.dtype.name, ddof)

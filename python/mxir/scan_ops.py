@@ -141,7 +141,7 @@ right_shift = _bitwise_fn("right_shift", shift=True)
 
 def bitwise_invert(a, /, *, stream=None) -> array:
     a = ops.as_array(a)
-    if dt.issubdtype(a.dtype, dt.floating):
+    if dt.issubdtype(a.dtype, dt.inexact):
         raise ValueError("[bitwise_invert] Bitwise inverse only allowed on integer types.")
     return array._op("bitwise_invert", [a])
 
