@@ -398,70 +398,9 @@ def qqmm(x, w, scales=None, group_size=None, bits=None, mode="nvfp4", global_sca
                            global_scale_w)
     if w.dtype != dt.uint32 or x.shape[-2] != 1:
         raise RuntimeError("[QQMatmul] NYI for the general case")
-    out = _qqmm_row(x, w, scales, group_size, bits, mode, global_scale_x, global_scale_w)
+    xhat = _fp_quantize_dequantize(x, group_size, bits)
+    out = quantized_matmul(xhat, w, scales, None, True, group_size, bits, mode)
     return ops.reshape(out, shape[:-1] + (outer,))
-
-
-def _transforms_over(a: array) -> set[str]:
-    """The transforms ("grad", "vjp", "jvp", "vmap", "compile") whose traced parameters `a` is
-    computed from: custom rules are traced under any of them, and which ones decide what
-    qqmm's rules do."""
-    found, stack, seen = set(), [a._node], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or not node.traced:
-            continue
-        seen.add(id(node))
-        owner = node.trace() if node.trace is not None else None  # set on parameters only
-        if owner is not None:
-            found.add(owner.transform)
-        stack.extend(p._node for p in node.inputs)
-        if node.bound is not None:
-            stack.append(node.bound._node)
-    return found
-
-
-def _qqmm_row(x: array, w: array, scales: array, group_size: int, bits: int, mode: str,
-              global_scale_x, global_scale_w) -> array:
-    """A row x against a packed w, with MLX's QQMatmul vjp rather than the derivative of the
-    rounding: x's cotangent is qqmm(cotangent, w^T) without scales and w's is qqmm(cotangent^T,
-    x^T) (both refused by MLX's CPU: the first has no scales for a packed w, the second is its
-    general case), given a global scale from the cotangent's max when nvfp4 has them; other
-    inputs get zeros. As MLX's argnums, only inputs under grad / vjp run their rule (not under
-    compile, where MLX's qqmm works); jvp and vmap are MLX's refusals."""
-    from .custom import custom_function
-
-    over = [_transforms_over(a) for a in (x, w, scales)]
-    wanted = [bool(t & {"grad", "vjp"}) for t in over[:2]]
-
-    @custom_function
-    def row_qqmm(x, w, scales):
-        xhat = _fp_quantize_dequantize(x, group_size, bits)
-        return quantized_matmul(xhat, w, scales, None, True, group_size, bits, mode)
-
-    @row_qqmm.vjp
-    def row_qqmm(primals, cotangent, _output):
-        x, w, scales = primals
-        amax = None
-        if global_scale_x is not None:
-            amax = ops.astype(ops.max(ops.abs(cotangent)), dt.float32)
-        dx = (qqmm(cotangent, ops.swapaxes(w, -1, -2), None, group_size, bits, mode, amax,
-                   global_scale_w) if wanted[0] else ops.zeros_like(x))
-        dw = (qqmm(ops.swapaxes(cotangent, -1, -2), ops.swapaxes(x, -1, -2), None, group_size,
-                   bits, mode, amax, global_scale_x) if wanted[1] else ops.zeros_like(w))
-        return dx, dw, ops.zeros_like(scales)
-
-    @row_qqmm.jvp
-    def row_qqmm(primals, tangents):
-        if any("jvp" in t for t in over):
-            raise RuntimeError("QQMM::jvp NYI")
-        return ops.zeros((x.shape[0], w.shape[0]), x.dtype)
-
-    @row_qqmm.vmap
-    def row_qqmm(inputs, axes):
-        raise ValueError("[Primitive::vmap] Not implemented for QQMatmul.")
-
-    return row_qqmm(x, w, scales)
 
 
 def gather_qqmm(x, w, /, scales=None, lhs_indices=None, rhs_indices=None, group_size=None,

@@ -158,44 +158,6 @@ def test_qqmm_on_a_single_row_as_mlx_s_cpu(mode):
                                            atol=tol * scale)
 
 
-
-@pytest.mark.parametrize("mode", MODES)
-def test_qqmm_transforms_as_mlx_s_cpu(mode):
-    """MLX's QQMatmul rules on its CPU: the vjp re-enters qqmm (x's cotangent against the
-    packed w^T without scales: ValueError; w's: the general case, NYI), the scales' cotangent
-    is zeros; jvp and vmap are refused; compile computes the value."""
-    rng = np.random.default_rng(5)
-    w = rng.standard_normal((16, 64)).astype(np.float32)
-    x = rng.standard_normal((1, 64)).astype(np.float32)
-
-    def args(L):
-        return (L.array(x), *L.quantize(L.array(w), mode=mode))
-
-    def loss(L):
-        return lambda x, w, s: (L.qqmm(x, w, s, mode=mode) ** 2).sum()
-
-    cases = [lambda L: L.grad(loss(L))(*args(L)),
-             lambda L: L.grad(loss(L), argnums=1)(*args(L)),
-             lambda L: L.grad(loss(L), argnums=(0, 2))(*args(L)),
-             lambda L: L.value_and_grad(loss(L), argnums=(1, 2))(*args(L)),
-             lambda L: L.compile(L.grad(loss(L)))(*args(L)),
-             lambda L: L.vjp(lambda x: L.qqmm(x, *args(L)[1:], mode=mode), [args(L)[0]],
-                             [L.ones((1, 16))]),
-             lambda L: L.jvp(lambda x: L.qqmm(x, *args(L)[1:], mode=mode), [args(L)[0]],
-                             [L.ones((1, 64))]),
-             lambda L: L.vmap(lambda x: L.qqmm(x, *args(L)[1:], mode=mode))(
-                 L.ones((3, 1, 64)))]
-    for i, case in enumerate(cases):
-        assert _error(mx, case) == _error(mlx, case), i
-    # what works: the scales' gradient (zeros), and qqmm compiled
-    ours, theirs = ([L.grad(loss(L), argnums=2)(*args(L)), L.compile(loss(L))(*args(L))]
-                    for L in (mx, mlx))
-    for a, b in zip(ours, theirs):
-        assert a.dtype.name == str(b.dtype).rsplit(".", 1)[-1]
-        np.testing.assert_allclose(np.array(a.astype(mx.float32)),
-                                   np.array(b.astype(mlx.float32)), rtol=1e-6)
-
-
 def test_qqmm_and_gather_qqmm_errors_match_mlx():
     def quantized(L, mode="nvfp4"):
         return L.quantize(L.ones((8, 64)), mode=mode)
