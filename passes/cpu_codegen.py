@@ -7,7 +7,9 @@ Measured on W3 (sin x cos x + exp(-x^2), 16M f32, TOOLCHAIN §4): scalar loops w
 steps, in order:
 1. Bounded elementwise fusion: upstream `linalg-fuse-elementwise-ops` clones the growing body
    at every step (quadratic: 10k ops in 38 s), so long chains are cut into groups of at most
-   `FUSE_GROUP` ops by giving each group's last op a temporary second use.
+   `FUSE_GROUP` ops by giving each group's last op a temporary second use. A broadcast that
+   several ops read is first copied per reader (`_clone_broadcasts`): fusion takes only
+   single-use producers, and a shared broadcast was written out in full.
 2. Tiling + vectorisation (transform dialect) of elementwise generics whose static iteration
    space is large enough to pay for it (small programs stay cheap to compile): the innermost
    dimension in vectors of `_vector_width` lanes, the outermost split into `scf.forall`
