@@ -152,8 +152,8 @@ class array:
         return self._node.values[self._index]
 
     def __array__(self, dtype=None, copy=None):
-        out = from_storage(self._storage(), self._type.dtype)
-        out = np.array(out) if copy else out
+        out = from_storage(self._storage(), self._type.dtype)  # (a NumPy scalar for 0-d bf16)
+        out = np.array(out) if copy else np.asarray(out)
         return out if dtype is None else out.astype(dtype)
 
     def item(self):
