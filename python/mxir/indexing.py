@@ -353,17 +353,38 @@ def _positions(a: array, index) -> array:
     return getitem(ops.reshape(ops.arange(a.size, dtype=idt), a.shape), index)
 
 
-def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
-    """(flat sums of `values` scattered at a[index]'s positions, flat positions)."""
+def _updates(a: array, index, values, dtype) -> tuple[array, array]:
+    """(flat positions in `a` of a[index], `values` broadcast to them, flat, in `dtype`)."""
     pos = _positions(a, index)
     v = ops.astype(ops.as_array(values, like=a), dtype)
     lead = 0
     while lead < v.ndim - pos.ndim and v.shape[lead] == 1:  # MLX drops leading singletons
         lead += 1
     v = ops.broadcast_to(ops.reshape(v, v.shape[lead:]), pos.shape)
-    flat = ops.reshape(pos, (-1,))
+    return ops.reshape(pos, (-1,)), ops.reshape(v, (-1,))
+
+
+def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
+    """(flat sums of `values` scattered at a[index]'s positions, flat positions)."""
+    flat, v = _updates(a, index, values, dtype)
     zeros = ops.zeros((a.size,), dtype)
-    return array._op("scatter_add", [zeros, flat, ops.reshape(v, (-1,))], axis=0), flat
+    return array._op("scatter_add", [zeros, flat, v], axis=0), flat
+
+
+def _last_writes(flat: array, v: array) -> tuple[array, array, array]:
+    """(positions, values, 1 where the update writes): of the updates naming one position,
+    only the last writes, as MLX's CPU scatter (a stable sort groups them in update order)."""
+    flat, order = array._op("sort", [flat], axis=0)
+    v = take(v, order, 0)
+    later = ops.concatenate([flat[1:], ops.constant(-1, flat.dtype).reshape((1,))])
+    last = ops.not_equal(flat, later)
+    return flat, ops.where(last, v, ops.constant(0, v.dtype)), ops.astype(last, dt.int32)
+
+
+def _has_array_index(index) -> bool:
+    """Whether `index` can name one position twice (an array or list among its parts)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (array, np.ndarray, list)) for p in parts)
 
 
 def scatter_set(a: array, flat_pos: array, values: array) -> array:
@@ -423,9 +444,13 @@ def _setitem(a: array, index, value) -> None:
         a._node, a._index, a._pin = new._node, new._index, None
         return
     work = dt.int32 if a.dtype == dt.bool_ else a.dtype
-    vals, flat = _scatter_flat(a, index, value, work)
-    ones = ops.ones((flat.size,), dt.int32)
-    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat, ones], axis=0)
+    flat, v = _updates(a, index, value, work)
+    if _has_array_index(index) and flat.size > 1:
+        flat, v, writes = _last_writes(flat, v)
+    else:  # slices and integers name each position once
+        writes = ops.ones((flat.size,), dt.int32)
+    vals = array._op("scatter_add", [ops.zeros((a.size,), work), flat, v], axis=0)
+    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat, writes], axis=0)
     new = ops.where(ops.greater(hit, 0), ops.astype(vals, a.dtype), ops.reshape(a, (-1,)))
     new = ops.reshape(new, a.shape)
     a._node, a._index, a._pin = new._node, new._index, None
