@@ -9,6 +9,7 @@ from mxir.runtime.memory import footprint, kept_since
 from . import eager, reuse
 from .device import check_device
 from .device import target as current_target
+from .graph import Trace
 from .program import Function, FunctionEmitter, build_module, trace_program, trace_program_held
 
 _CACHE: dict[tuple, object] = {}  # (target, Program) -> executable, oldest first
@@ -231,12 +232,14 @@ def eval_arrays(arrays) -> None:
         return
     check_device()  # the one place that refuses a device without a backend
     node = pending[0]._node
-    if node.op == "call" and _eval_call(node, pending):
-        return
-    # a transform's results (an uncompiled grad(f)(x)): the Program of the last such graph
-    # when this one matches it (reuse.py), which skips linearising and hashing it
-    reusable = node.callee is not None and getattr(node.callee, "rules", None) is None and all(
-        a._node is node for a in pending)
+    reusable = False
+    if node.callee is not None:
+        if node.op == "call" and _eval_call(node, pending):
+            return
+        # a transform's results (an uncompiled grad(f)(x)): the Program of the last such
+        # graph when this one matches it (reuse.py), which skips linearising and hashing it;
+        # not a custom function's (a Trace of its own type, with rules)
+        reusable = type(node.callee) is Trace and all(a._node is node for a in pending)
     found = reuse.match(pending) if reusable else None
     if found is not None:
         main, inputs = found

@@ -42,7 +42,7 @@ def match(pending: list) -> tuple | None:
             HITS[0] += 1
             inputs = []
             for n in args:
-                if n is not None:
+                if n is not _COVERED:
                     inputs.extend(n.values)
             return main, inputs
     return None
@@ -62,89 +62,93 @@ def remember(main: tuple, pending: list) -> None:
 
 
 def _plan(fn: Function) -> tuple:
-    """(per value of `fn` after its arguments: (instruction index, result index), per
-    instruction: its attributes as a dict), made once per Function."""
-    plan = fn.__dict__.get("_plan")
-    if plan is None:
-        owner = [(j, k) for j, ins in enumerate(fn[1]) for k in range(len(ins[3]))]
-        plan = fn.__dict__["_plan"] = (owner, [dict(ins[1]) for ins in fn[1]])
+    """(argument types, number of arguments, number of instructions, per value after the
+    arguments: (slot of its instruction in `_match_function`'s table, result index, op,
+    result types, attributes as a dict, operand refs, callee)), made once per Function."""
+    arg_types, instrs, _ = fn
+    n_args = len(arg_types)
+    specs = []
+    for j, (op, attrs, operands, types, callee) in enumerate(instrs):
+        for k in range(len(types)):
+            specs.append((n_args + j, k, op, types, dict(attrs), operands, callee))
+    plan = fn.__dict__["_plan"] = (arg_types, n_args, len(instrs), specs)
     return plan
+
+
+_COVERED = object()  # an argument slot taken by an earlier result of a multi-result node
 
 
 def _match_function(fn, trace, open_traces: tuple, stack: list) -> list | None:
     """Whether the graph values on `stack` ((node, result index, ref) each) are, one to one,
     the values `fn` computes at those refs when emitted for `trace` (None: @main) inside
-    `open_traces`. Returns the node at the first argument of each argument node (parameters
-    of `trace`, then captures; @main: inputs), None at the others, or None: no match."""
+    `open_traces`. Returns the argument nodes, each at its first argument's slot (parameters
+    of `trace`, then captures; @main: inputs), or None: no match."""
     if type(fn) is not Function:
         return None
-    arg_types, instrs, _ = fn
-    n_args = len(arg_types)
-    owner, attrs_of = _plan(fn)
-    args: list = [None] * n_args
-    placed: dict[int, int] = {}  # id(node) -> ref of its first result
-    claimed: set[int] = set()  # instructions matched to a node
-    n_params = 0
+    plan = fn.__dict__.get("_plan") or _plan(fn)
+    arg_types, n_args, n_instrs, specs = plan
+    at: list = [None] * (n_args + n_instrs)  # the node matched to each argument, instruction
+    claimed: set[int] = set()  # ids of the nodes matched (one node, one place)
     is_main = trace is None
+    n_params = 0
     if not is_main:
         params = trace.params
         n_params = len(params)
         if n_params > n_args:
             return None
-        for i, p in enumerate(params):
+        for i in range(n_params):
+            p = params[i]
             if p.types[0] is not arg_types[i]:
                 return None
-            placed[id(p)] = i
-            args[i] = p
+            at[i] = p
     pop, push = stack.pop, stack.append
     while stack:
         node, idx, ref = pop()
-        base = placed.get(id(node))
-        if base is not None:
-            if base + idx != ref:
+        if ref < n_args:
+            slot = ref - idx
+            spec = None
+        else:
+            spec = specs[ref - n_args]
+            slot = spec[0]
+            if idx != spec[1]:
                 return None
+        cur = at[slot] if slot >= 0 else _COVERED
+        if cur is node:  # met before, at this place (own parameters are placed)
             continue
+        if cur is not None:
+            return None
         op = node.op
-        if op == PARAM:  # not one of `trace`'s own (those are placed)
-            if node.trace() not in open_traces:
+        if op == PARAM:
+            t = node.trace()
+            if t is trace:
+                return None  # an own parameter elsewhere
+            if t not in open_traces:
                 b = node.bound
                 if b is None:
                     return None  # the emitter raises (eval inside vmap/compile)
                 push((b._node, b._index, ref))  # stands for the array it is bound to
                 continue
-            argument = True  # captured
-        elif op == DATA:
-            argument = True
-        elif is_main and (v := node.values) is not None:  # evaluated: an input
-            argument = True
-            for x in v:
-                if x is None:
-                    argument = False
-        else:
-            argument = False
-        if argument:  # an input of @main or a capture of a callee: all its results
+        if id(node) in claimed:
+            return None
+        claimed.add(id(node))
+        if spec is None:  # an input of @main or a capture of a callee: all its results
+            if slot < n_params or not (op == DATA or op == PARAM or is_main and _evaluated(node)):
+                return None
             types = node.types
-            base = ref - idx
-            if base < n_params or base + len(types) > n_args or args[base] is not None:
+            if slot + len(types) > n_args:
                 return None
             for t in types:
-                if arg_types[base] is not t:
+                if arg_types[slot] is not t or at[slot] is not None:
                     return None
-                base += 1
-            base = ref - idx
-            args[base] = node
-            placed[id(node)] = base
+                at[slot] = _COVERED
+                slot += 1
+            at[ref - idx] = node
             continue
-        if ref < n_args:
+        _, k, iop, types, attrs, operands, sub = spec
+        if op != iop or node.types != types:
             return None
-        j, k = owner[ref - n_args]
-        ins = instrs[j]
-        if k != idx or j in claimed or op != ins[0] or node.types != ins[3]:
-            return None
-        claimed.add(j)
-        placed[id(node)] = ref - k
+        at[slot] = node
         inputs = node.inputs
-        operands = ins[2]
         if is_main and not node.traced:  # the uses eager.held_of would weigh: not here
             for a in inputs:
                 n = a._node
@@ -152,12 +156,11 @@ def _match_function(fn, trace, open_traces: tuple, stack: list) -> list | None:
                     return None
         callee = node.callee
         if callee is None:
-            if ins[4] is not None or len(inputs) != len(operands) or node.attrs != attrs_of[j]:
+            if sub is not None or len(inputs) != len(operands) or node.attrs != attrs:
                 return None
             for a, r in zip(inputs, operands):
                 push((a._node, a._index, r))
             continue
-        sub = ins[4]
         if type(callee) is not Trace:
             return None  # a custom function's rules: linearised as usual
         outs = callee.outputs
@@ -170,23 +173,31 @@ def _match_function(fn, trace, open_traces: tuple, stack: list) -> list | None:
             return None
         n = len(callee.params)
         caps = []
-        for c in found[n:]:
-            if c is not None:
-                caps.extend((c, i) for i in range(len(c.types)))
+        if len(found) > n:
+            for c in found[n:]:
+                if c is not None and c is not _COVERED:
+                    caps.extend((c, i) for i in range(len(c.types)))
         m = len(caps)
         if len(operands) != len(inputs) + (2 * m if op == "jvp" else m):
             return None  # (a jvp's zero tangents of the captures follow, fixed by their types)
-        if (transform_attrs(node, m) if m else node.attrs) != attrs_of[j]:
+        if (transform_attrs(node, m) if m else node.attrs) != attrs:
             return None
         for p, a in enumerate(inputs):
             push((a._node, a._index, operands[p if p < n else p + m]))
         for t, (c, i) in enumerate(caps):
             push((c, i, operands[n + t]))
     # every argument bound to a node (the emitter only makes arguments for what it meets)
-    r = n_params
-    while r < n_args:
-        node = args[r]
-        if node is None:
+    for r in range(n_params, n_args):
+        if at[r] is None:
             return None
-        r += len(node.types)
-    return args
+    return at[:n_args]
+
+
+def _evaluated(node) -> bool:
+    values = node.values
+    if values is None:
+        return False
+    for v in values:
+        if v is None:
+            return False
+    return True
