@@ -36,8 +36,16 @@ def match(pending: list) -> tuple | None:
         results = main[2]
         if len(results) != len(pending):
             continue
-        args = _match_function(main, None, (),
-                               [(a._node, a._index, r) for a, r in zip(pending, results)])
+        own = main.__dict__
+        generated = own.get("_generated")
+        args = generated(None, (), pending) if generated else False
+        if args is False:  # no code of its own (yet), or a case only the walk handles
+            args = _match_function(
+                main, None, (), [(a._node, a._index, r) for a, r in zip(pending, results)])
+            if args is not None and generated is None:
+                own["_walked"] = walked = own.get("_walked", 0) + 1
+                if walked >= GENERATE_AFTER:  # it repeats: its own code (0: cannot have it)
+                    own["_generated"] = _generate(main, 0, True) or 0
         if args is not None:
             HITS[0] += 1
             inputs = []
@@ -145,8 +153,8 @@ def _match_function(fn, trace, open_traces: tuple, stack: list) -> list | None:
             at[ref - idx] = node
             continue
         _, k, iop, types, attrs, operands, sub = spec
-        if op != iop or node.types != types:
-            return None
+        if op != iop or node.types != types or is_main and _evaluated(node):
+            return None  # (evaluated: an input of @main)
         at[slot] = node
         inputs = node.inputs
         if is_main and not node.traced:  # the uses eager.held_of would weigh: not here
@@ -201,3 +209,182 @@ def _evaluated(node) -> bool:
         if v is None:
             return False
     return True
+
+
+# -- matchers generated for a Program that keeps matching ---------------------------------------
+# The walk above costs ~1 µs per function and ~0.5 µs per node in Python; W5's three
+# functions and eight nodes cost more than MLX's whole call. A template that matched twice gets
+# straight-line Python of its own (`_generate`): the same checks, each place known when the
+# code is written. It handles plain ops and vjp callees with single-result arguments; anything
+# else (jvp, vmap, call, custom callees, a multi-result argument) answers False and the walk
+# above decides. Generated once per template, never for one that does not repeat.
+GENERATE_AFTER = 2  # matches by the walk before a template gets its own code
+
+
+def _resolve(node, idx: int, trace, open_traces: tuple):
+    """What a parameter node stands for inside `trace` (within `open_traces`): itself when it
+    is `trace`'s or an open trace's, else the array it is bound to, (None, 0) if unbound."""
+    while True:
+        t = node.trace()
+        if t is trace or t in open_traces:
+            return node, idx
+        b = node.bound
+        if b is None:
+            return None, 0
+        node, idx = b._node, b._index
+        if node.op != PARAM:
+            return node, idx
+
+
+def _generate(fn, n_params: int, is_main: bool):
+    """A function (trace, open traces, arrays at `fn`'s results) -> the argument nodes in
+    slot order (parameters first), None (no match) or False (ask the walk), checking what
+    `_match_function` checks; None when `fn` has parts the walk alone handles."""
+    if type(fn) is not Function:
+        return None
+    arg_types, instrs, results = fn
+    n_args = len(arg_types)
+    if n_params > n_args:
+        return None
+    owner = {}
+    ref = n_args
+    for j, ins in enumerate(instrs):
+        for k in range(len(ins[3])):
+            owner[ref] = (j, k)
+            ref += 1
+    consts: dict = {"Trace": Trace, "_resolve": _resolve, "_evaluated": _evaluated}
+    seen_refs: set = set()
+    reached: set = set()
+    out = ["def match(trace, open_traces, outs):"]
+    body: list = []
+    emit = body.append
+
+    def const(value) -> str:
+        name = f"C{len(consts)}"
+        consts[name] = value
+        return name
+
+    def read(expr: str | None, r: int, ind: str, resolve: bool = True) -> None:
+        """Code that checks the value `expr` (an array or pin; None: `m`, `i` already set)
+        is the value at ref `r`."""
+        if expr is not None:
+            emit(f"{ind}m = {expr}._node")
+            emit(f"{ind}i = {expr}._index")
+        if r < n_params:  # an own parameter
+            emit(f"{ind}if m is not P{r}:")
+            emit(f"{ind}    if m.op != 'param':")
+            emit(f"{ind}        return None")
+            emit(f"{ind}    m, i = _resolve(m, i, trace, open_traces)")
+            emit(f"{ind}    if m is not P{r}:")
+            emit(f"{ind}        return None")
+            emit(f"{ind}if i:")
+            emit(f"{ind}    return None")
+            return
+        if resolve:
+            emit(f"{ind}if m.op == 'param':")
+            emit(f"{ind}    m, i = _resolve(m, i, trace, open_traces)")
+            emit(f"{ind}    if m is None:")
+            emit(f"{ind}        return None")
+        if r < n_args:  # a capture, or an input of @main
+            if r in seen_refs:
+                emit(f"{ind}if m is not A{r} or i:")
+                emit(f"{ind}    return None")
+                return
+            seen_refs.add(r)
+            kinds = "m.op == 'data' or m.op == 'param' and m.trace() in open_traces"
+            if is_main:
+                kinds += " or _evaluated(m)"
+            emit(f"{ind}if not ({kinds}):")
+            emit(f"{ind}    return None")
+            emit(f"{ind}if len(m.types) != 1:")
+            emit(f"{ind}    return False")
+            emit(f"{ind}if i or m.types[0] is not {const(arg_types[r])}:")
+            emit(f"{ind}    return None")
+            emit(f"{ind}A{r} = m")
+            return
+        j, k = owner[r]
+        if j in reached:
+            emit(f"{ind}if m is not N{j} or i != {k}:")
+            emit(f"{ind}    return None")
+            return
+        reached.add(j)
+        emit(f"{ind}if i != {k}:")
+        emit(f"{ind}    return None")
+        emit(f"{ind}N{j} = m")
+
+    if not is_main:
+        emit("    params = trace.params")
+        emit(f"    if len(params) != {n_params}:")
+        emit("        return False")
+        for r in range(n_params):
+            emit(f"    P{r} = params[{r}]")
+            emit(f"    if P{r}.types[0] is not {const(arg_types[r])}:")
+            emit("        return None")
+        inner = "open_traces + (trace,)"
+    else:
+        inner = "open_traces"
+    if any(ins[4] is not None for ins in instrs):
+        emit(f"    inner = {inner}")
+    emit(f"    if len(outs) != {len(results)}:")
+    emit("        return None")
+    for q, r in enumerate(results):
+        read(f"outs[{q}]", r, "    ")
+    for j in range(len(instrs) - 1, -1, -1):
+        if j not in reached:
+            continue  # (the walk makes no instruction the results do not reach)
+        op, attrs, operands, types, sub = instrs[j]
+        emit(f"    n = N{j}")
+        emit(f"    if n.op != {op!r} or n.types != {const(types)}:")
+        emit("        return None")
+        if is_main:  # an evaluated node is an input of @main, not an instruction
+            emit("    if n.values is not None and _evaluated(n):")
+            emit("        return None")
+            emit("    if not n.traced:")
+            emit("        for a in n.inputs:")
+            emit("            x = a._node")
+            emit("            if x.op != 'data' and x.inputs:")
+            emit("                return None")
+        attrs_check = f"n.attrs != {const(dict(attrs))}" if attrs else "n.attrs"
+        if sub is None:
+            emit(f"    if n.callee is not None or {attrs_check}:")
+            emit("        return None")
+            emit("    ins = n.inputs")
+            emit(f"    if len(ins) != {len(operands)}:")
+            emit("        return None")
+            for p, r in enumerate(operands):
+                read(f"ins[{p}]", r, "    ")
+            continue
+        if op != "vjp" or type(sub) is not Function:
+            return None
+        n_sub = len(dict(attrs).get("argnums", ()))
+        n_caps = len(sub[0]) - n_sub
+        sub_match = _generate(sub, n_sub, False)
+        if sub_match is None or n_caps < 0:
+            return None
+        emit("    c = n.callee")
+        emit(f"    if type(c) is not Trace or {attrs_check}:")
+        emit("        return None")
+        emit(f"    if len(c.params) != {n_sub}:")
+        emit("        return False")
+        emit(f"    f = {const(sub_match)}(c, inner, c.outputs)")
+        emit("    if not f:")
+        emit("        return f")
+        emit("    ins = n.inputs")
+        emit(f"    if len(ins) != {len(operands) - n_caps}:")
+        emit("        return None")
+        for p in range(len(operands) - n_caps):
+            read(f"ins[{p}]", operands[p if p < n_sub else p + n_caps], "    ")
+        for t in range(n_caps):
+            emit(f"    m = f[{n_sub + t}]")
+            emit("    i = 0")
+            read(None, operands[n_sub + t], "    ", resolve=False)
+    if any(r not in seen_refs for r in range(n_params, n_args)):
+        return None  # an argument the results do not reach: not the emitter's
+    places = [f"A{r}" for r in range(n_params, n_args)] + [f"N{j}" for j in sorted(reached)]
+    if len(places) > 1:
+        emit(f"    if len({{{', '.join(f'id({p})' for p in places)}}}) != {len(places)}:")
+        emit("        return None")
+    emit(f"    return [{', '.join([f'P{r}' for r in range(n_params)] + places[:n_args - n_params])}]")
+    namespace = dict(consts)
+    exec("\n".join(out + body), namespace)  # noqa: S102 - our own code, made from a Program
+    return namespace["match"]

@@ -74,7 +74,8 @@ def test_shared_and_distinct_leaves_never_confused():
     """x*a*b with a, b one array or two: the matcher must not map one graph to the other."""
     a2, a5 = mx.array(2.0), mx.array(5.0)
     mx.eval(a2, a5)
-    for a, b in ((a2, a5), (a2, a2), (a5, a2), (a5, a5), (a2, a5)):
+    for a, b in ((a2, a5), (a2, a5), (a2, a5), (a2, a2), (a5, a5), (a2, a2), (a5, a5),
+                 (a2, a5), (a5, a2), (a2, a2)):
         vg = mx.value_and_grad(lambda x, a=a, b=b: x * a * b)
         value, grad = vg(mx.array(1.5))
         want = a.item() * b.item()
@@ -90,7 +91,7 @@ def test_shared_and_distinct_nodes_inside_the_trace():
             return s * s
         return mx.sin(x) * mx.sin(x)
 
-    for share in (True, False, True, False, False):
+    for share in (True, True, True, False, True, False, False, False, True):
         out = mx.grad(f)(mx.array(0.3), share)
         _same_program([out])  # the emitter's Program exactly, if any
         np.testing.assert_allclose(out.item(), math.sin(0.6), rtol=1e-6)
@@ -109,11 +110,11 @@ def test_attributes_are_part_of_the_match():
     """Same types, other attributes: a reduction's axis, a constant's value."""
     v = mx.array([1.0, 2.0])
     x = mx.array(np.ones((2, 2), np.float32))
-    for axis in (0, 1, 1, 0):
+    for axis in (0, 0, 0, 1, 1, 0, 1):
         out = mx.grad(lambda x: mx.sum(mx.sum(x, axis=axis) * v))(x)
         want = np.array([[1, 2], [1, 2]] if axis == 0 else [[1, 1], [2, 2]], np.float32)
         np.testing.assert_array_equal(np.array(out), want)
-    for k in (2.0, 3.0, 2.0, -4.0):
+    for k in (2.0, 3.0, 2.0, 3.0, 2.0, -4.0):
         out = mx.grad(lambda x: x * mx.full((), k))(mx.array(1.0))  # k: a constant's value
         assert out.item() == k
 
@@ -191,3 +192,37 @@ def test_against_mlx():
         ours.append(g(mx.array(v)).item())
         theirs.append(h(mlx.array(v)).item())
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+def test_generated_matcher_agrees_with_the_walk():
+    """Past GENERATE_AFTER matches a template gets code of its own: on graphs that match and
+    graphs that do not, it answers as the walk does (or defers to it with False)."""
+    c = mx.array(3.0)
+    fs = [lambda x: mx.sin(x) * c, lambda x: mx.sin(x) * mx.sin(x),
+          lambda x: mx.grad(lambda y: mx.sin(x * y))(x), lambda x: mx.cos(x) * c,
+          lambda x: mx.grad(lambda y: y * c)(x) + x]
+    programs = []
+    for f in fs:
+        g = mx.grad(f)
+        for _ in range(reuse.GENERATE_AFTER + 1):
+            g(mx.array(0.4)).item()
+        out = g(mx.array(0.7))
+        found = reuse.match([out])
+        assert found is not None
+        programs.append(found[0])
+        out.item()
+    checked = 0
+    for main in programs:
+        code = reuse._generate(main, 0, True)
+        assert code
+        for f in fs:
+            out = mx.grad(f)(mx.array(0.9))
+            stack = [(out._node, out._index, main[2][0])]
+            walked = reuse._match_function(main, None, (), stack)
+            generated = code(None, (), [out])
+            if generated is not False:
+                assert (generated is None) == (walked is None)
+                if walked is not None:
+                    assert all(a is b for a, b in zip(generated, walked))
+                    checked += 1
+    assert checked >= len(fs)
