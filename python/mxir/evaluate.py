@@ -239,7 +239,8 @@ def eval_arrays(arrays) -> None:
         # a transform's results (an uncompiled grad(f)(x)): the Program of the last such
         # graph when this one matches it (reuse.py), which skips linearising and hashing it;
         # not a custom function's (a Trace of its own type, with rules)
-        reusable = type(node.callee) is Trace and all(a._node is node for a in pending)
+        reusable = type(node.callee) is Trace and (
+            len(pending) == 1 or all(a._node is node for a in pending))
     found = reuse.match(pending) if reusable else None
     if found is not None:
         main, inputs = found

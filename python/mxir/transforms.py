@@ -33,6 +33,8 @@ def _trace(fun: Callable, args, kwargs, diff_positions, diff_names, name: str, b
         x = args[i]
         if type(x) is array:
             p = array._from(param_node(x._node.types[x._index], trace, x if bound else None))
+            if i == 0 and len(args) == 1 and not kwargs:  # f(x), the commonest call
+                return trace, fun(p), [x]
             out = fun(*args[:i], p, *args[i + 1:], **kwargs)
             return trace, out, [x]
     args = list(args)
