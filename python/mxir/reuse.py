@@ -384,7 +384,8 @@ def _generate(fn, n_params: int, is_main: bool):
     if len(places) > 1:
         emit(f"    if len({{{', '.join(f'id({p})' for p in places)}}}) != {len(places)}:")
         emit("        return None")
-    emit(f"    return [{', '.join([f'P{r}' for r in range(n_params)] + places[:n_args - n_params])}]")
+    slots = [f"P{r}" for r in range(n_params)] + places[:n_args - n_params]
+    emit(f"    return [{', '.join(slots)}]")
     namespace = dict(consts)
     exec("\n".join(out + body), namespace)  # noqa: S102 - our own code, made from a Program
     return namespace["match"]
