@@ -219,6 +219,7 @@ def _evaluated(node) -> bool:
 # else (jvp, vmap, call, custom callees, a multi-result argument) answers False and the walk
 # above decides. Generated once per template, never for one that does not repeat.
 GENERATE_AFTER = 2  # matches by the walk before a template gets its own code
+MAX_LINES = 20000  # of a generated function (~15 per instruction; a callee's code apart)
 
 
 def _resolve(node, idx: int, trace, open_traces: tuple):
@@ -384,6 +385,8 @@ def _generate(fn, n_params: int, is_main: bool):
     if len(places) > 1:
         emit(f"    if len({{{', '.join(f'id({p})' for p in places)}}}) != {len(places)}:")
         emit("        return None")
+    if len(body) > MAX_LINES:
+        return None  # compiling the code would cost more than the walks it saves
     slots = [f"P{r}" for r in range(n_params)] + places[:n_args - n_params]
     emit(f"    return [{', '.join(slots)}]")
     namespace = dict(consts)
