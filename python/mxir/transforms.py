@@ -147,15 +147,16 @@ def _vjp_node(trace: Trace, outputs: list[array], primals, cotangents) -> Node:
     n = len(params)
     types = [o._node.types[o._index] for o in outputs]
     types += [p.types[0] for p in params]
-    return Node("vjp", (*primals, *cotangents), {"argnums": _ARGNUMS.get(n) or tuple(range(n))},
-                tuple(types), trace)
+    attrs = _ARGNUMS.get(n) or {"argnums": tuple(range(n))}
+    return Node("vjp", (*primals, *cotangents), attrs, tuple(types), trace)
 
 
 def _results(node: Node, start: int, stop: int) -> list[array]:
     return [array._from(node, i) for i in range(start, stop)]
 
 
-_ARGNUMS = {n: tuple(range(n)) for n in range(8)}
+# the attributes of a vjp node of n parameters, shared (a node's attributes are never changed)
+_ARGNUMS = {n: {"argnums": tuple(range(n))} for n in range(8)}
 
 
 def _one(dtype: str) -> array:
@@ -183,9 +184,16 @@ def _value_and_grad(fun: Callable, argnums, argnames, where: str) -> Callable:
     single = nums[0] + 1 if not names and len(nums) == 1 else 0
 
     def wrapped(*args, **kwargs):
-        if not (single and len(args) >= single):
+        if single and len(args) >= single and type(x := args[single - 1]) is array:
+            # grad(f)(x), the common call, traced here (what _trace does, one frame less)
+            trace = Trace(getattr(fun, "__name__", "f"), "grad")
+            p = array._from(param_node(x._node.types[x._index], trace, x))
+            out = fun(p) if single == 1 and len(args) == 1 and not kwargs else fun(
+                *args[:single - 1], p, *args[single:], **kwargs)
+            primals = [x]
+        else:
             _check_call(nums, names, args, kwargs, where)
-        trace, out, primals = _trace(fun, args, kwargs, nums, names, "grad", bound=True)
+            trace, out, primals = _trace(fun, args, kwargs, nums, names, "grad", bound=True)
         if type(out) is array:
             loss, aux = out, None
         else:
