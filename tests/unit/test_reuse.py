@@ -226,3 +226,15 @@ def test_generated_matcher_agrees_with_the_walk():
                     assert all(a is b for a, b in zip(generated, walked))
                     checked += 1
     assert checked >= len(fs)
+
+
+def test_inner_transform_evaluated_inside_a_trace():
+    """`.item()` on an inner grad inside an outer one: a traced root whose parameter stands
+    for the argument it is bound to."""
+    def f(x):
+        d = mx.grad(mx.sin)(x)
+        return mx.sin(x) if d.item() > 0 else -mx.sin(x)
+
+    g = mx.grad(f)
+    for v in (0.3, 2.0, 0.5, 2.5, 0.1, 3.0, 0.7, 2.2):
+        np.testing.assert_allclose(g(mx.array(v)).item(), abs(math.cos(v)), rtol=1e-6)
