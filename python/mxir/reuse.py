@@ -15,6 +15,7 @@ would reject, a lazy array that Python may hold: eager.held_of) falls back to li
 
 from __future__ import annotations
 
+from .eager import held_of
 from .graph import DATA, PARAM, Trace
 from .program import Function, transform_attrs
 
@@ -40,8 +41,12 @@ def match(pending: list) -> tuple | None:
         generated = own.get("_generated")
         args = generated(None, (), pending) if generated else False
         if args is False:  # no code of its own (yet), or a case only the walk handles
+            uses: dict = {}
             args = _match_function(
-                main, None, (), [(a._node, a._index, r) for a, r in zip(pending, results)])
+                main, None, (), [(a._node, a._index, r) for a, r in zip(pending, results)],
+                uses)
+            if args is not None and uses and held_of(uses, pending):
+                return None  # Python holds some of them: evaluated apart, as eval_arrays does
             if args is not None and generated is None:
                 own["_walked"] = walked = own.get("_walked", 0) + 1
                 if walked >= GENERATE_AFTER:  # it repeats: its own code (0: cannot have it)
@@ -65,6 +70,11 @@ def remember(main: tuple, pending: list) -> None:
         if len(_RECENT) > 1024:  # a long session of distinct transforms: keep the map bounded
             _RECENT.clear()
         recent = _RECENT[key] = []
+    else:
+        for i, known in enumerate(recent):
+            if known == main:  # (it matched, but Python held an array of it)
+                recent.insert(0, recent.pop(i))
+                return
     recent.insert(0, Function(main))  # Function: hashed once for every compile-cache lookup
     del recent[_PER_KIND:]
 
@@ -86,11 +96,13 @@ def _plan(fn: Function) -> tuple:
 _COVERED = object()  # an argument slot taken by an earlier result of a multi-result node
 
 
-def _match_function(fn, trace, open_traces: tuple, stack: list) -> list | None:
+def _match_function(fn, trace, open_traces: tuple, stack: list,
+                    uses: dict | None = None) -> list | None:
     """Whether the graph values on `stack` ((node, result index, ref) each) are, one to one,
     the values `fn` computes at those refs when emitted for `trace` (None: @main) inside
     `open_traces`. Returns the argument nodes, each at its first argument's slot (parameters
-    of `trace`, then captures; @main: inputs), or None: no match."""
+    of `trace`, then captures; @main: inputs), or None: no match. @main fills `uses` as
+    program.trace_program_held does (the lazy arrays its non-traced nodes read)."""
     if type(fn) is not Function:
         return None
     plan = fn.__dict__.get("_plan") or _plan(fn)
@@ -157,11 +169,15 @@ def _match_function(fn, trace, open_traces: tuple, stack: list) -> list | None:
             return None  # (evaluated: an input of @main)
         at[slot] = node
         inputs = node.inputs
-        if is_main and not node.traced:  # the uses eager.held_of would weigh: not here
+        if uses is not None and not node.traced:  # counted as the emitter counts them
             for a in inputs:
                 n = a._node
                 if n.op != DATA and n.inputs:
-                    return None
+                    u = uses.get(id(a))
+                    if u is None:
+                        uses[id(a)] = [a, 1]
+                    else:
+                        u[1] += 1
         callee = node.callee
         if callee is None:
             if sub is not None or len(inputs) != len(operands) or node.attrs != attrs:
@@ -344,7 +360,7 @@ def _generate(fn, n_params: int, is_main: bool):
             emit("        for a in n.inputs:")
             emit("            x = a._node")
             emit("            if x.op != 'data' and x.inputs:")
-            emit("                return None")
+            emit("                return False  # (uses to weigh: the walk counts them)")
         attrs_check = f"n.attrs != {const(dict(attrs))}" if attrs else "n.attrs"
         if sub is None:
             emit(f"    if n.callee is not None or {attrs_check}:")

@@ -238,3 +238,30 @@ def test_inner_transform_evaluated_inside_a_trace():
     g = mx.grad(f)
     for v in (0.3, 2.0, 0.5, 2.5, 0.1, 3.0, 0.7, 2.2):
         np.testing.assert_allclose(g(mx.array(v)).item(), abs(math.cos(v)), rtol=1e-6)
+
+
+def test_lazy_arguments_and_what_python_holds():
+    """A lazy operand nobody holds is computed in @main (its uses weighed as the emitter
+    weighs them); one that Python holds (a grad's argument: its parameter is bound to it) is
+    evaluated apart and keeps its value."""
+    x = mx.array(0.3)
+    before = _hits()
+    for c in (1.0, 2.0, 3.0, 4.0):
+        _, (ct,) = mx.vjp(lambda x: mx.sin(x), [x], [mx.array(c) * 2])  # nobody holds c * 2
+        np.testing.assert_allclose(ct.item(), 2 * c * math.cos(0.3), rtol=1e-6)
+    assert _hits() - before >= 2
+    for c in (5.0, 6.0):
+        held = mx.array(c) * 2  # the same graph, but Python holds the cotangent
+        _, (ct,) = mx.vjp(lambda x: mx.sin(x), [x], [held])
+        mx.eval(ct)
+        assert held._node.values is not None and held._node.values[0] is not None
+        np.testing.assert_allclose(ct.item(), 2 * c * math.cos(0.3), rtol=1e-6)
+    g = mx.grad(lambda x: mx.sin(x) * x)
+    for v in (0.2, 0.4, 0.6, 0.8):
+        y = mx.array(v) * 2
+        out = g(y)
+        mx.eval(out)
+        assert y._node.values is not None and y._node.values[0] is not None
+        w = 2 * v
+        np.testing.assert_allclose(out.item(), math.cos(w) * w + math.sin(w), rtol=1e-6)
+        np.testing.assert_allclose(y.item(), w, rtol=1e-7)
