@@ -128,17 +128,28 @@ def _math(fn, complex_fn=None):
 
 
 def _complex_log_base(base):
-    return lambda x: cx.div(cx.log(x), _complex_const(complex(np.log(base))))
+    return lambda x: _scale(cx.log(x), 1.0 / np.log(base))
+
+
+def _scale(x, v: float):
+    """x * v for a real v, part by part: a complex product by (v + 0i) would turn an infinite
+    part's 0 * inf into NaN (log(0) / log(2) must stay -inf + 0i, as MLX)."""
+    c = arith.constant(ir.F32Type.get(), v)
+    return cx.create_(x.type, arith.mulf(cx.re(x), c), arith.mulf(cx.im(x), c))
+
+
+def _complex_log1p(x):
+    """MLIR's complex.log1p gives 0 at z = -1, where log(1 + z) is -inf + 0i."""
+    f32 = ir.F32Type.get()
+    pole = arith.andi(arith.cmpf(fpred("oeq"), cx.re(x), arith.constant(f32, -1.0)),
+                      arith.cmpf(fpred("oeq"), cx.im(x), arith.constant(f32, 0.0)))
+    return arith.select(pole, cx.log(_plus_real(x, 1.0)), cx.log1p(x))
 
 
 def _complex_const(v):
     from .lowering import complex_const
 
     return complex_const(v)
-
-
-def _times(x, c: complex):
-    return cx.mul(x, _complex_const(c))
 
 
 def _times_i(x, sign: float = 1.0):
@@ -169,7 +180,7 @@ def _complex_asinh(x):
 
 
 def _complex_atanh(x):
-    return _times(cx.sub(cx.log1p(x), cx.log1p(cx.neg(x))), 0.5 + 0j)
+    return _scale(cx.sub(_complex_log1p(x), _complex_log1p(cx.neg(x))), 0.5)
 
 
 def _complex_asin(x):  # -i asinh(i z)
@@ -225,7 +236,8 @@ def _erfinv_np(x):
     for _ in range(3):  # Newton on erf(y) = x makes the reference exact to float64 rounding
         err = _np_erf(y) - x
         y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
-    return y.astype(x.dtype)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(x) == 1, np.copysign(np.inf, x), y).astype(x.dtype)
 
 
 def _np_erf(x):
@@ -269,7 +281,9 @@ def _erfinv_scalar(s, x):
         for _ in range(2):
             slope = arith.mulf(s.const(2 / np.sqrt(np.pi)), math.exp(arith.negf(arith.mulf(y, y))))
             y = arith.subf(y, arith.divf(arith.subf(math.erf(y), x), slope))
-    return y
+    # erfinv(+-1) = +-inf: the large-w polynomial's leading term would make it -inf
+    edge = arith.cmpf(fpred("oeq"), math.absf(x), one)
+    return arith.select(edge, math.copysign(s.const(float("inf")), x), y)
 
 
 def _sign_scalar(s, x):
@@ -410,7 +424,7 @@ unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, 
 unary("exp", np.exp, _math(math.exp, cx.exp), lambda b, x, y: y, complex_ok=True)
 unary("expm1", np.expm1, _math(math.expm1), lambda b, x, y: b.add(y, _c(b, y, 1)))
 unary("log", np.log, _math(math.log, cx.log), lambda b, x, y: b.reciprocal(x), complex_ok=True)
-unary("log1p", np.log1p, _math(math.log1p, cx.log1p),
+unary("log1p", np.log1p, _math(math.log1p, _complex_log1p),
       lambda b, x, y: b.reciprocal(b.add(x, _c(b, x, 1))), complex_ok=True)
 unary("log2", np.log2, _math(math.log2, _complex_log_base(2.0)),
       lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(2.0)))), complex_ok=True)

@@ -222,8 +222,10 @@ class CpuExecutable:
         # has returned (they mark their task done, then return through it): freeing the code
         # at once crashed one in four runs of a test that drops its executable right after a
         # call. The engines of the last few dropped executables stay alive instead.
-        if getattr(self, "_threaded", None):
-            _RETIRED.append(self.engine)
+        # (a link that failed left no engine; at interpreter exit the module globals may be gone)
+        engine = getattr(self, "engine", None)
+        if engine is not None and getattr(self, "_threaded", None) and _RETIRED is not None:
+            _RETIRED.append(engine)
 
     def _link_again(self) -> None:
         from mlir import ir

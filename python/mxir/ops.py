@@ -210,7 +210,15 @@ for _n, _op in OPS.items():
 
 
 abs = _unary_same("abs")  # noqa: A001
-negative = _unary_same("negative")
+
+
+def negative(a, stream=None) -> array:
+    a = as_array(a)
+    if a.dtype == dt.bool_:
+        raise ValueError("[negative] Not supported for bool, use logical_not instead.")
+    return array._op("negative", [a])
+
+
 sign = _unary_same("sign")
 square = _unary_same("square")
 floor = _unary_same("floor")  # integers keep their dtype, as MLX
@@ -242,11 +250,28 @@ def add(a, b, stream=None) -> array:
     return _binary("add", a, b)
 
 
-def subtract(a, b, stream=None) -> array:
+# MLX computes these on two bools as C++ integer arithmetic converted back to bool, which is
+# logic: a - b is a xor b, a // b is a and b (x // 0 gives 0), a % b is a and not b (x % 0
+# gives x), a ** b is a or not b
+_BOOL_LOGIC = {
+    "subtract": lambda a, b: not_equal(a, b),
+    "floor_divide": lambda a, b: logical_and(a, b),
+    "remainder": lambda a, b: logical_and(a, logical_not(b)),
+    "power": lambda a, b: logical_or(a, logical_not(b)),
+}
+
+
+def _integer_binary(name: str, a, b) -> array:
     a, b = _promote_pair(a, b)
     if a.dtype == dt.bool_:
-        raise ValueError("Cannot subtract boolean arrays; use logical_xor or not_equal.")
-    return _binary("subtract", a, b)
+        return _BOOL_LOGIC[name](a, b)
+    if name == "floor_divide" and a.dtype == dt.complex64:
+        return _binary("divide", a, b)  # MLX: no floor for complex values, the quotient itself
+    return _binary(name, a, b)
+
+
+def subtract(a, b, stream=None) -> array:
+    return _integer_binary("subtract", a, b)
 
 
 def multiply(a, b, stream=None) -> array:
@@ -258,7 +283,7 @@ def divide(a, b, stream=None) -> array:
 
 
 def power(a, b, stream=None) -> array:
-    return _binary("power", a, b)
+    return _integer_binary("power", a, b)
 
 
 def maximum(a, b, stream=None) -> array:
@@ -270,11 +295,11 @@ def minimum(a, b, stream=None) -> array:
 
 
 def remainder(a, b, stream=None) -> array:
-    return _binary("remainder", a, b)
+    return _integer_binary("remainder", a, b)
 
 
 def floor_divide(a, b, stream=None) -> array:
-    return _binary("floor_divide", a, b)
+    return _integer_binary("floor_divide", a, b)
 
 
 def arctan2(a, b, stream=None) -> array:
@@ -367,12 +392,17 @@ def mean(a, axis=None, keepdims=False, stream=None) -> array:
     a = as_array(a)
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
-    # as MLX, integers are summed in their accumulator dtype (wrapping) and then divided
+    # as MLX, integers are summed in their accumulator dtype (wrapping), and the sum is
+    # multiplied by 1/n rounded to the result dtype (not divided by n: the last bit differs)
     s = _float(sum(a, axes, keepdims))
-    c = constant(n, s.dtype)
+    return multiply(s, _reciprocal_count(a, axes, s.dtype, n))
+
+
+def _reciprocal_count(a, axes, dtype, n: int) -> array:
+    c = constant(1.0 / n if n else float("inf"), dtype)
     if shapeless.recording is not None:
-        shapeless.count(c, a, axes, s.dtype.name)
-    return divide(s, c)
+        shapeless.count(c, a, axes, dtype.name, inverted=True)
+    return c
 
 
 def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
@@ -380,9 +410,13 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
     centered = subtract(a, mean(a, axes, keepdims=True))
-    if a.dtype == dt.complex64:  # MLX: the float32 mean of |x - mean|^2
-        centered = globals()["abs"](centered)
-    s = sum(square(centered), axes, keepdims)
+    if a.dtype == dt.complex64:  # MLX: the float32 mean of re((x - mean) * conj(x - mean))
+        squares = array._op("real", [multiply(centered, array._op("conjugate", [centered]))])
+    else:
+        squares = square(centered)
+    s = sum(squares, axes, keepdims)
+    if not ddof:  # as mean, and as MLX
+        return multiply(s, _reciprocal_count(a, axes, s.dtype, n))
     c = constant(builtins.max(n - ddof, 0), s.dtype)
     if shapeless.recording is not None:
         shapeless.count(c, a, axes, s.dtype.name, ddof)
@@ -485,12 +519,12 @@ def ones(shape, dtype=dt.float32, stream=None) -> array:
     return full(shape, 1, dtype)
 
 
-def zeros_like(a, stream=None) -> array:
-    return _like(zeros(a.shape, a.dtype), a)
+def zeros_like(a, /, dtype=None, *, stream=None) -> array:
+    return _like(zeros(a.shape, a.dtype if dtype is None else dtype), a)
 
 
-def ones_like(a, stream=None) -> array:
-    return _like(ones(a.shape, a.dtype), a)
+def ones_like(a, /, dtype=None, *, stream=None) -> array:
+    return _like(ones(a.shape, a.dtype if dtype is None else dtype), a)
 
 
 def full_like(a, vals, dtype=None, stream=None) -> array:
@@ -511,19 +545,35 @@ def arange(start, stop=None, step=None, dtype=None, stream=None) -> array:
         ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
         dtype = dt.int32 if ints else dt.float32
     dtype = dt.to_dtype(dtype)
+    if dtype == dt.bool_:
+        raise ValueError("bool not supported for arange.")
+    start, stop, step = float(start), float(stop), float(step)
+    if builtins.any(math.isnan(v) for v in (start, stop, step)) or math.isinf(start) \
+            or math.isinf(stop):
+        raise ValueError("[arange] Cannot compute length.")
     if step == 0:
         raise ValueError("[arange] step must be nonzero.")
-    n = builtins.max(0, math.ceil((stop - start) / step))
-    return array._op("arange", [], start=float(start), step=float(step), shape=(n,),
+    if math.isinf(step) and (start < stop if step > 0 else start > stop):
+        return astype(array([start]), dtype)  # one value, as MLX
+    n = math.ceil((stop - start) / step)
+    if n > 2**31 - 1:
+        raise ValueError("[arange] Maximum size exceeded.")
+    return array._op("arange", [], start=start, step=step, shape=(builtins.max(n, 0),),
                      dtype=dtype.name)
 
 
-def linspace(start, stop, num=50, dtype=dt.float32, stream=None) -> array:
+def linspace(start, stop, num=50, endpoint=True, dtype=dt.float32, stream=None) -> array:
+    """MLX's formula: t = i / (num - 1) (or / num without the endpoint), (1 - t) * start +
+    t * stop in float32 (float64 for a float64 result), then cast."""
     if num < 0:
         raise ValueError(f"[linspace] number of samples, {num}, must be non-negative.")
-    step = (stop - start) / (num - 1) if num > 1 else 0.0
-    return array._op("arange", [], start=float(start), step=float(step), shape=(num,),
-                     dtype=dt.to_dtype(dtype).name)
+    dtype = dt.to_dtype(dtype)
+    if num == 1:
+        return astype(array([start], dt.float64 if dtype == dt.float64 else None), dtype)
+    inner = dt.float64 if dtype == dt.float64 else dt.float32
+    t = divide(arange(0, num, dtype=inner), array(num - 1 if endpoint else num, inner))
+    return astype(add(multiply(subtract(array(1, inner), t), array(start, inner)),
+                      multiply(t, array(stop, inner))), dtype)
 
 
 def eye(n, m=None, k=0, dtype=dt.float32, stream=None) -> array:

@@ -23,9 +23,10 @@ def prod(a, /, axis=None, keepdims=False, *, stream=None) -> array:
 def _extremum(name: str):
     def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
         a = ops.as_array(a)
-        ops.normalize_axes(axis, a.ndim)  # MLX checks the axes first
-        if a.size == 0:
-            raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
+        axes = ops.normalize_axes(axis, a.ndim)  # MLX checks the axes first
+        for ax in sorted(axes):  # an empty array reduced over nonempty axes is fine
+            if a.shape[ax] == 0:
+                raise ValueError(f"[{name}] Cannot {name} reduce over axis {ax} with size 0.")
         return _reduce(name, a, axis, keepdims)
 
     fn.__name__ = fn.__qualname__ = name
@@ -50,13 +51,13 @@ def any(a, /, axis=None, keepdims=False, *, stream=None) -> array:  # noqa: A001
 def _arg_reduce(name: str):
     def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
         a = ops.as_array(a)
+        if axis is not None and not isinstance(axis, int):
+            raise TypeError(f"{name}(): axis must be an int or None, got {type(axis).__name__}")
         if a.size == 0:
             raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
         if axis is None:  # over the flattened array, as MLX
             r = array._op(name, [ops.reshape(a, (a.size,))], axis=0, keepdims=True)
             return ops.reshape(r, (1,) * a.ndim if keepdims else ())
-        if not isinstance(axis, int):
-            raise TypeError(f"{name}(): axis must be an int or None, got {type(axis).__name__}")
         (ax,) = ops.normalize_axes(axis, a.ndim)
         return array._op(name, [a], axis=ax, keepdims=bool(keepdims))
 
