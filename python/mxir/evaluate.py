@@ -6,9 +6,10 @@ from mxir.dialect import DynamicDimsError, MxError, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 from mxir.runtime.memory import footprint, kept_since
 
-from . import eager
+from . import eager, reuse
 from .device import check_device
 from .device import target as current_target
+from .graph import Trace
 from .program import Function, FunctionEmitter, build_module, trace_program, trace_program_held
 
 _CACHE: dict[tuple, object] = {}  # (target, Program) -> executable, oldest first
@@ -231,16 +232,30 @@ def eval_arrays(arrays) -> None:
         return
     check_device()  # the one place that refuses a device without a backend
     node = pending[0]._node
-    if node.op == "call" and _eval_call(node, pending):
-        return
-    main, inputs, held = trace_program_held(pending, eager.held_of)
-    if held:  # kept, as MLX keeps what Python holds
-        if current_target() == "cpu" and eager.has_kernels(main):
-            pending += held  # results of the same Program: op by op that computes the same
-        else:  # first, as a graph of their own: an op without a kernel there (random bits)
-            eval_arrays(held)  # does not make the roots' graph compile whole
-            main, inputs = trace_program(pending)
-    outputs = eager.run(main, inputs) if current_target() == "cpu" else None
+    reusable = False
+    if node.callee is not None:
+        if node.op == "call" and _eval_call(node, pending):
+            return
+        # a transform's results (an uncompiled grad(f)(x)): the Program of the last such
+        # graph when this one matches it (reuse.py), which skips linearising and hashing it;
+        # not a custom function's (a Trace of its own type, with rules)
+        reusable = type(node.callee) is Trace and (
+            len(pending) == 1 or all(a._node is node for a in pending))
+    found = reuse.match(pending) if reusable else None
+    if found is not None:
+        main, inputs = found
+        outputs = None  # (a transform op: never op by op)
+    else:
+        main, inputs, held = trace_program_held(pending, eager.held_of)
+        if held:  # kept, as MLX keeps what Python holds
+            if current_target() == "cpu" and eager.has_kernels(main):
+                pending += held  # results of the same Program: op by op computes the same
+            else:  # first, as a graph of their own: an op without a kernel there (random
+                eval_arrays(held)  # bits) does not make the roots' graph compile whole
+                main, inputs = trace_program(pending)
+        elif reusable:
+            reuse.remember(main, pending)
+        outputs = eager.run(main, inputs) if current_target() == "cpu" else None
     if outputs is None:  # compile the whole program (fused)
         exe, out_specs = compile_program_with_outputs(main)
         outputs = [pooled(shape, dtype) for shape, dtype in out_specs]

@@ -181,6 +181,8 @@ def _binary(name: str, a, b, float_result=False) -> array:
 
 
 def _float(x) -> array:
+    if type(x) is array and x._node.types[x._index].dtype in dt.inexact.members:
+        return x  # (the common case, without building a Dtype)
     x = as_array(x)
     return x if dt.issubdtype(x.dtype, dt.inexact) else astype(x, dt.float32)
 

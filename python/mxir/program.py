@@ -211,14 +211,12 @@ class FunctionEmitter:
     def _with_captures(self, node: Node, operands: list, caps: list, cap_types):
         """Operands and attributes of a transform op whose callee also reads `caps`."""
         n = len(node.callee.params)
-        attrs = dict(node.attrs)
+        attrs = transform_attrs(node, len(caps))
         if not caps:
             return operands, attrs
         if node.op == "jvp":  # captures get zero tangents
             zeros = [self._zeros(t) for t in cap_types]
             return operands[:n] + caps + operands[n:] + zeros, attrs
-        if node.op == "vmap":  # captures are unmapped
-            attrs["in_axes"] = tuple(attrs["in_axes"]) + (None,) * len(caps)
         return operands[:n] + caps + operands[n:], attrs
 
     def _zeros(self, ttype) -> int:
@@ -246,6 +244,15 @@ class FunctionEmitter:
 
 
 _EXPAND = object()  # marker on _collect's stack: the node below it is ready to emit
+
+
+def transform_attrs(node: Node, n_captures: int) -> dict:
+    """A transform node's attributes once its callee also reads `n_captures` enclosing values
+    (extra arguments after its parameters, unmapped for vmap)."""
+    attrs = dict(node.attrs)
+    if n_captures and node.op == "vmap":
+        attrs["in_axes"] = tuple(attrs["in_axes"]) + (None,) * n_captures
+    return attrs
 
 
 class Custom(tuple):
