@@ -182,19 +182,24 @@ def structure(main: tuple) -> tuple[tuple, tuple]:
     n = len(arg_types)
     codes = {0: 0, 1: 1}
     dims: list = []
-    memo: dict = {}
-    sig_args = [memo.get(t) or _symbolic(t, codes, dims, memo) for t in arg_types]
+    memo: dict = {}  # TensorType -> its symbolic type
+    outs_memo: dict = {}  # an instruction's result types (a shared tuple) -> theirs
+    sig_args = tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in arg_types])
     slices = []
     sig = []
+    append = sig.append
     for op, attrs, refs, outs, _ in instrs:
         if op in _SHAPE_ATTR:
             attrs = ()
         elif op == "slice" and refs[0] < n:
             slices.append(attrs)
             attrs = _PEELED
-        sig.append((op, attrs, refs,
-                    tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in outs])))
-    return (tuple(sig_args), tuple(sig), results), (tuple(dims), tuple(slices))
+        sym = outs_memo.get(outs)
+        if sym is None:
+            sym = outs_memo[outs] = tuple([memo.get(t) or _symbolic(t, codes, dims, memo)
+                                           for t in outs])
+        append((op, attrs, refs, sym))
+    return (sig_args, tuple(sig), results), (tuple(dims), tuple(slices))
 
 
 def _symbolic(t: TensorType, codes: dict, dims: list, memo: dict) -> tuple:
