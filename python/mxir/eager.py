@@ -249,20 +249,22 @@ class _Class:
         at = [(-1, k) for k in range(len(main[0]))]
         for j, ins in enumerate(main[1]):
             at.extend((j, k) for k in range(len(ins[3])))
-        self.program = (exe, peel, [at[r] for r in main[2]])
+        types = [*main[0], *(t for ins in main[1] for t in ins[3])]
+        where = [(*at[r], numpy_dtype(types[r].dtype)) for r in main[2]]
+        self.program = (exe, peel, where)
 
     def call(self, main: tuple, inputs: list) -> list:
         exe, peel, where = self.program
         arg_types, instrs, _ = main
-        args = list(inputs)
-        for j in peel:  # this Program's own bounds
-            op, attrs, refs, _, _ = instrs[j]
-            args.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
-        outputs = []
-        for j, k in where:  # the results' own (concrete) types
-            t = arg_types[k] if j < 0 else instrs[j][3][k]
-            outputs.append(pooled(t.shape, numpy_dtype(t.dtype)))
-        exe(args, outputs)
+        if peel:
+            inputs = list(inputs)
+            for j in peel:  # this Program's own bounds
+                op, attrs, refs, _, _ = instrs[j]
+                inputs.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
+        # the results' own (concrete) shapes; their dtypes are the class's
+        outputs = [pooled((arg_types[k] if j < 0 else instrs[j][3][k]).shape, dtype)
+                   for j, k, dtype in where]
+        exe(inputs, outputs)
         return outputs
 
 

@@ -107,14 +107,13 @@ def param_node(ttype: TensorType, trace: Trace, bound=None) -> Node:
 
 
 def make_node(op: str, inputs, attrs: dict, callee=None, types=None) -> Node:
-    """Create an op node, inferring result types with the op's own `infer` rule."""
-    if types is None:
-        # (no inputs: a constant, whose value is no cheap key)
-        types = (_types_of(op, inputs, attrs) if inputs and callee is None
-                 else _infer(op, inputs, attrs))
-    # Node.__init__ inlined (a node per op of every eager graph: the call is a third of it)
+    """Create an op node, inferring result types with the op's own `infer` rule (asked once
+    per op, operand types and attributes: _INFERRED)."""
+    # Node.__init__ inlined, pins made and the inference key gathered in one loop: a node per
+    # op of every eager graph (W12's decode step: 50 per token)
     node = _new(Node)
     pins = []
+    key = [op]  # types are interned and attribute items are pairs: a flat key, cheap to hash
     traced = False
     for a in inputs:
         p = a._pin
@@ -122,33 +121,36 @@ def make_node(op: str, inputs, attrs: dict, callee=None, types=None) -> Node:
             p = a._pin = _new(type(a))
             p._node, p._index, p._pin = a._node, a._index, None
         pins.append(p)
-        if p._node.traced:
+        n = p._node
+        key.append(n.types[p._index])
+        if n.traced:
             traced = True
+    if types is None:
+        if pins and callee is None:  # (no inputs: a constant, whose value is no cheap key)
+            if attrs:
+                key.extend(attrs.items())
+            key = tuple(key)
+            try:
+                types = _INFERRED.get(key)
+            except TypeError:  # an unhashable attribute
+                key = None
+            if types is None:
+                types = _infer(op, [p._node.types[p._index] for p in pins], attrs)
+                if key is not None:
+                    if len(_INFERRED) > 8192:
+                        _INFERRED.clear()
+                    _INFERRED[key] = types
+        else:
+            types = _infer(op, key[1:], attrs)
     node.op, node.inputs, node.traced, node.attrs, node.types = (
         op, tuple(pins), traced, attrs, tuple(types))
     node.callee, node.values, node.trace, node.bound = callee, None, None, None
     return node
 
 
-def _types_of(op: str, inputs, attrs: dict) -> tuple:
-    """The result types of `op` on `inputs`, from _INFERRED when asked before."""
-    # types are interned and attribute items are pairs: a flat key, cheap to hash
+def _infer(op: str, in_types, attrs: dict) -> tuple:
     try:
-        key = (op, *[a._node.types[a._index] for a in inputs], *attrs.items())
-        types = _INFERRED.get(key)
-    except TypeError:  # an unhashable attribute
-        return _infer(op, inputs, attrs)
-    if types is None:
-        types = _infer(op, inputs, attrs)
-        if len(_INFERRED) > 8192:
-            _INFERRED.clear()
-        _INFERRED[key] = types
-    return types
-
-
-def _infer(op: str, inputs, attrs: dict) -> tuple:
-    try:
-        return tuple(infer_types(op, [a._node.types[a._index] for a in inputs], attrs))
+        return tuple(infer_types(op, list(in_types), attrs))
     except MxError as e:
         raise e.exc_type(e.message) from None
 
