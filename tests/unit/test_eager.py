@@ -193,6 +193,44 @@ def test_growing_decode_compiles_one_program_per_structure(runs, monkeypatch):
     assert runs["pipelines"] == 2  # tokens 0 and 1 repeated exactly: each compiled whole
 
 
+def test_decode_step_past_its_first_tokens_builds_no_program(monkeypatch):
+    """Once a class program serves the tokens, each is keyed straight from its graph
+    (eager.run_walk): eager.run, which takes a Program, is not called."""
+    monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)
+    programs = []
+    run = eager.run
+    monkeypatch.setattr(eager, "run", lambda main, inputs: programs.append(main) or run(
+        main, inputs))
+    rng = np.random.default_rng(6)
+    weights = [(rng.standard_normal((64, 64)) / 8).astype(np.float32) for _ in range(4)]
+    emb = rng.standard_normal((40, 64)).astype(np.float32)
+    got = _decode(mx, mx.array, mx.eval, weights, emb, 40)
+    want = _decode(np, np.asarray, lambda *a: None, weights, emb, 40)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert len(programs) <= 5  # cache lengths 0 and 1, the class's first Programs
+
+
+def test_walk_keys_a_graph_as_its_program():
+    """The structure key and sizes made from the walk are those of the Program built from it,
+    with a held array and a slice of an argument (peeled) among them."""
+    from mxir.program import Walk
+
+    rng = np.random.default_rng(7)
+    emb = mx.array(rng.standard_normal((9, 6)).astype(np.float32))
+    w = mx.array(rng.standard_normal((6, 6)).astype(np.float32))
+    mx.eval(emb, w)
+    held = mx.exp(mx.split(emb, 3)[1] @ w)  # a slice op of an argument; held by this variable
+    parts = mx.split(held * 2.0, 2, axis=1)
+    y = mx.softmax(parts[0] + parts[1], axis=-1) + mx.sum(held, axis=1, keepdims=True)
+    roots = [y]
+    walk = Walk(roots)
+    arrays = roots + walk.held(eager.held_of, roots)
+    assert any(a._node is held._node for a in arrays[1:])  # (held are pins)
+    key, vals = eager.walk_structure(walk, arrays)
+    assert (key, vals) == eager.structure(walk.main(arrays))
+    assert vals[1]  # the slice of the argument is peeled: its bounds are sizes, not key
+
+
 def test_structure_class_widens_when_another_dim_varies(monkeypatch):
     monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)
     compiles = eager.CLASS_COMPILES[0]
