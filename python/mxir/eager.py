@@ -36,7 +36,8 @@ import numpy as np
 from mxir.dialect import OPS, MxError, TensorType, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 
-from .program import attrs_tuple, operand_refs, walk_refs
+from .graph import attrs_tuple
+from .program import operand_refs, walk_refs
 
 # -- materialising what Python holds -------------------------------------------------------------
 
@@ -255,14 +256,19 @@ def walk_structure(walk, arrays: list) -> tuple[tuple, tuple]:
     append = sig.append
     m = n
     for node in walk.order:
-        op, refs, outs = node.op, operand_refs(node.inputs, base), node.types
+        op, attrs = node.head or (node.op, attrs_tuple(node.attrs))
+        ins = node.inputs
+        if len(ins) == 2:  # (most ops: operand_refs without its call)
+            a, b = ins
+            refs = (base[id(a._node)] + a._index, base[id(b._node)] + b._index)
+        else:
+            refs = operand_refs(ins, base)
         if op in _SHAPE_ATTR:
             attrs = ()
-        else:
-            attrs = attrs_tuple(node.attrs)
-            if op == "slice" and refs[0] < n:
-                slices.append(attrs)
-                attrs = _PEELED
+        elif op == "slice" and refs[0] < n:
+            slices.append(attrs)
+            attrs = _PEELED
+        outs = node.types
         sym = outs_memo.get(outs)
         if sym is None:
             sym = outs_memo[outs] = tuple([memo.get(t) or _symbolic(t, codes, dims, memo)

@@ -57,7 +57,7 @@ _new = object.__new__
 
 class Node:
     __slots__ = ("op", "inputs", "attrs", "types", "callee", "values", "traced", "trace",
-                 "bound", "__weakref__")
+                 "bound", "head", "__weakref__")
 
     def __init__(self, op, inputs, attrs, types, callee=None):
         self.op = op
@@ -83,6 +83,9 @@ class Node:
         # and a cycle would keep every traced graph (and its buffers) until the cyclic GC
         self.trace = None
         self.bound = None  # the argument a parameter stands for (None: unbound, e.g. vmap)
+        # (op, attributes as an instruction holds them), shared by the nodes of one op, operand
+        # types and attributes (make_node); None: worked out when emitted
+        self.head = None
 
     def detach(self) -> None:
         """Once evaluated and not part of a trace, forget the inputs (frees the graph)."""
@@ -125,27 +128,38 @@ def make_node(op: str, inputs, attrs: dict, callee=None, types=None) -> Node:
         key.append(n.types[p._index])
         if n.traced:
             traced = True
+    head = None
     if types is None:
         if pins and callee is None:  # (no inputs: a constant, whose value is no cheap key)
             if attrs:
                 key.extend(attrs.items())
             key = tuple(key)
             try:
-                types = _INFERRED.get(key)
+                known = _INFERRED.get(key)
             except TypeError:  # an unhashable attribute
-                key = None
-            if types is None:
+                key = known = None
+            if known is None:
                 types = _infer(op, [p._node.types[p._index] for p in pins], attrs)
                 if key is not None:
                     if len(_INFERRED) > 8192:
                         _INFERRED.clear()
-                    _INFERRED[key] = types
+                    head = (op, attrs_tuple(attrs))
+                    _INFERRED[key] = (types, head)
+            else:
+                types, head = known
         else:
             types = _infer(op, key[1:], attrs)
     node.op, node.inputs, node.traced, node.attrs, node.types = (
         op, tuple(pins), traced, attrs, tuple(types))
-    node.callee, node.values, node.trace, node.bound = callee, None, None, None
+    node.callee, node.values, node.trace, node.bound, node.head = callee, None, None, None, head
     return node
+
+
+def attrs_tuple(attrs: dict) -> tuple:
+    """A node's attributes as an instruction holds them: (name, value) pairs sorted."""
+    if not attrs:
+        return ()
+    return tuple(attrs.items()) if len(attrs) == 1 else tuple(sorted(attrs.items()))
 
 
 def _infer(op: str, in_types, attrs: dict) -> tuple:
@@ -155,6 +169,6 @@ def _infer(op: str, in_types, attrs: dict) -> tuple:
         raise e.exc_type(e.message) from None
 
 
-# (op, operand types, attributes) -> result types: `infer` is pure, and building a graph in a
-# loop (the seed's naive loop, a decode step) asks the same question every iteration
+# (op, operand types, attributes) -> (result types, head): `infer` is pure, and building a graph
+# in a loop (the seed's naive loop, a decode step) asks the same question every iteration
 _INFERRED: dict[tuple, tuple] = {}

@@ -12,7 +12,7 @@ import sys
 
 from mxir.dialect import OPS, OPTIONAL_ATTRS, TRANSFORM_OPS, TensorType
 
-from .graph import DATA, PARAM, Node
+from .graph import DATA, PARAM, Node, attrs_tuple
 
 EVAL_IN_TRANSFORM = (
     "[eval] Attempting to eval an array during function transformations like compile or vmap "
@@ -400,18 +400,11 @@ class Walk:
         instrs = []
         append = instrs.append
         for node in self.order:
-            append((node.op, attrs_tuple(node.attrs), operand_refs(node.inputs, base),
-                    node.types, None))
+            op, attrs = node.head or (node.op, attrs_tuple(node.attrs))
+            append((op, attrs, operand_refs(node.inputs, base), node.types, None))
             base[id(node)] = n
             n += len(node.types)
         return tuple(self.arg_types), tuple(instrs), walk_refs(base, results)
-
-
-def attrs_tuple(attrs: dict) -> tuple:
-    """A node's attributes as an instruction holds them: (name, value) pairs sorted."""
-    if not attrs:
-        return ()
-    return tuple(attrs.items()) if len(attrs) == 1 else tuple(sorted(attrs.items()))
 
 
 def operand_refs(pins: tuple, base: dict) -> tuple:
