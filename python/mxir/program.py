@@ -365,6 +365,8 @@ class Walk:
                 n += len(types)
                 continue
             if node.callee is not None or node.op == PARAM:
+                uses.clear()  # its references to pins must not count as Python's (held)
+                self.uses = []
                 return
             base[nid] = -1
             push(node)

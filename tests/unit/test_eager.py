@@ -67,6 +67,21 @@ def test_held_intermediate_is_kept_and_unheld_is_not():
     np.testing.assert_array_equal(np.array(h), np.arange(6) * 2)
 
 
+def test_a_walk_given_up_at_a_transform_leaves_no_held_arrays_behind():
+    """The plain walk stops at a transform op and the general emitter counts again: the pins
+    the walk had counted must not look referenced from outside (held) to that count."""
+    from mxir.program import trace_program_held
+
+    x = mx.array(np.arange(4, dtype=np.float32))
+    mx.eval(x)
+    g = mx.grad(lambda t: mx.sum(mx.sin(t)))(x)  # held by this variable
+    z = (lambda e: e * e)(mx.exp(x)) + g  # e: used twice, held by nothing but z's graph
+    _, _, held = trace_program_held([z], eager.held_of)
+    assert [a._node.op for a in held] == ["vjp"]
+    np.testing.assert_allclose(np.array(z), np.exp(2 * np.arange(4)) + np.cos(np.arange(4)),
+                               rtol=1e-5)
+
+
 def test_new_shape_runs_no_pipeline(runs):
     rng = np.random.default_rng(0)
 
