@@ -74,7 +74,7 @@ def as_array(x, like: array | None = None) -> array:
         return x
     if isinstance(x, Scalar):
         # asked before with an operand of this dtype (a decode step's `/ 8.0` every token)
-        seen = (type(x), x.hex() if isinstance(x, float) else x,
+        seen = (type(x), _value_key(x),
                 None if like is None else like._node.types[like._index].dtype)
         a = _SCALAR_OPERANDS.get(seen)
         if a is not None:
@@ -92,6 +92,20 @@ def as_array(x, like: array | None = None) -> array:
         _SCALAR_OPERANDS[seen] = a
         return a
     return array(x)
+
+
+def _value_key(x):
+    """`x` as a cache key that tells -0.0 from 0.0 (equal, one hash) for every float kind."""
+    kind = type(x)
+    if kind is float:
+        return x.hex()
+    if kind is int or kind is bool:
+        return x
+    if isinstance(x, (float, np.floating)):
+        return float(x).hex()
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(x).real.hex(), complex(x).imag.hex()
+    return x
 
 
 _SCALAR_ARRAYS: dict = {}
