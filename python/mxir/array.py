@@ -11,6 +11,7 @@ from mxir.dialect import TensorType, from_storage, to_storage
 from . import dtypes as dt
 from .graph import data_node, make_node
 
+_new = object.__new__
 _CONVERT_SIZE = "[convert] Only length-1 arrays can be converted to Python scalars."
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
@@ -98,12 +99,14 @@ class array:
         a._node, a._index, a._pin = node, index, None
         return a
 
-    @classmethod
-    def _op(cls, op: str, inputs, callee=None, **attrs):
+    @staticmethod
+    def _op(op: str, inputs, callee=None, **attrs):
         node = make_node(op, inputs, attrs, callee)
         if len(node.types) == 1:
-            return cls._from(node, 0)
-        return [cls._from(node, i) for i in range(len(node.types))]
+            a = _new(array)
+            a._node, a._index, a._pin = node, 0, None
+            return a
+        return [array._from(node, i) for i in range(len(node.types))]
 
     # -- properties -----------------------------------------------------------------------
     @property
@@ -232,7 +235,7 @@ def _install_operators() -> None:
     def binop(fn, reflected=False):
         if reflected:
             return lambda self, other: fn(other, self)
-        return lambda self, other: fn(self, other)
+        return fn  # fn(a, b, stream=None) is a method as it is (one call less per operator)
 
     table = {
         "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
@@ -254,7 +257,7 @@ def _install_operators() -> None:
     from .scan_ops import _install as install_scan_ops
 
     install_scan_ops()
-    array.T = property(lambda self: ops.transpose(self))
+    array.T = property(ops.transpose)
     array.astype = lambda self, dtype, stream=None: ops.astype(self, dtype)
     for name in ("sum", "mean", "var", "std"):
         fn = getattr(ops, name)

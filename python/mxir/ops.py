@@ -73,19 +73,43 @@ def as_array(x, like: array | None = None) -> array:
     if isinstance(x, array):
         return x
     if isinstance(x, Scalar):
+        # asked before with an operand of this dtype (a decode step's `/ 8.0` every token)
+        seen = (type(x), _value_key(x),
+                None if like is None else like._node.types[like._index].dtype)
+        a = _SCALAR_OPERANDS.get(seen)
+        if a is not None:
+            return a
         dtype = _scalar_dtype(x, like.dtype) if like is not None else _python_dtype(x)
         # one data array per (value, dtype): repeated scalars are one program argument
-        key = (type(x), x.hex() if isinstance(x, float) else x, dtype.name)
+        key = (seen[0], seen[1], dtype.name)
         a = _SCALAR_ARRAYS.get(key)
         if a is None:
             if len(_SCALAR_ARRAYS) > 4096:
                 _SCALAR_ARRAYS.clear()
             a = _SCALAR_ARRAYS[key] = array(x, dtype)
+        if len(_SCALAR_OPERANDS) > 4096:
+            _SCALAR_OPERANDS.clear()
+        _SCALAR_OPERANDS[seen] = a
         return a
     return array(x)
 
 
+def _value_key(x):
+    """`x` as a cache key that tells -0.0 from 0.0 (equal, one hash) for every float kind."""
+    kind = type(x)
+    if kind is float:
+        return x.hex()
+    if kind is int or kind is bool:
+        return x
+    if isinstance(x, (float, np.floating)):
+        return float(x).hex()
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(x).real.hex(), complex(x).imag.hex()
+    return x
+
+
 _SCALAR_ARRAYS: dict = {}
+_SCALAR_OPERANDS: dict = {}  # (type, value, operand dtype or None) -> _SCALAR_ARRAYS' array
 
 
 def _python_dtype(x) -> dt.Dtype:
@@ -444,6 +468,9 @@ def reshape(a, shape, stream=None) -> array:
 
 
 def transpose(a, axes=None, stream=None) -> array:
+    if axes is None and type(a) is array:  # `.T` (a decode step's `k_cache.T`)
+        nd = len(a._node.types[a._index].shape)
+        return a if nd < 2 else array._op("transpose", [a], perm=_REVERSED[nd])
     a = as_array(a)
     if axes is None:
         axes = tuple(range(a.ndim))[::-1]
@@ -454,6 +481,15 @@ def transpose(a, axes=None, stream=None) -> array:
     if perm == tuple(range(a.ndim)):
         return a
     return array._op("transpose", [a], perm=perm)
+
+
+class _Reversed(dict):
+    def __missing__(self, nd: int) -> tuple:
+        self[nd] = perm = tuple(range(nd))[::-1]
+        return perm
+
+
+_REVERSED = _Reversed()  # ndim -> the reversed axes
 
 
 def expand_dims(a, axis, stream=None) -> array:

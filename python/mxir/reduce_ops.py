@@ -92,6 +92,20 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None) -> array:
 def softmax(a, /, axis=None, *, precise=False, stream=None) -> array:
     """exp(a - max) / sum(exp(a - max)) along `axis` (all axes when None); `precise` computes
     half-precision inputs in float32."""
+    if type(a) is array and type(axis) is int and ops.shapeless.recording is None:
+        t = a._node.types[a._index]  # the nodes the general path makes, without its checks
+        shape = t.shape
+        if (t.dtype == "float32" or t.dtype in dt.FLOATS and not precise) and (
+                -len(shape) <= axis < len(shape) and 0 not in shape):
+            keep = {"axes": (axis % len(shape),), "keepdims": True}
+            peak = array._op("stop_gradient", [array._op("max", [a], **keep)])
+            if peak._node.types[0] is not t:
+                peak = array._op("broadcast_to", [peak], shape=shape)
+            e = array._op("exp", [array._op("subtract", [a, peak])])
+            total = array._op("sum", [e], **keep)
+            if total._node.types[0] is not t:
+                total = array._op("broadcast_to", [total], shape=shape)
+            return array._op("divide", [e, total])
     a = ops._float(a)
     if a.size == 0:
         return a
