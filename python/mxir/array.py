@@ -37,12 +37,14 @@ def _infer_python_dtype(value) -> dt.Dtype:
         elif isinstance(v, (bool, np.bool_)):
             kinds.add("bool")
         elif isinstance(v, numbers.Integral):
+            if not -2**63 <= int(v) < 2**63:  # (NumPy would make it uint64, then it wraps)
+                raise RuntimeError(f"std::bad_cast: the Python int {int(v)} does not fit int64")
             kinds.add("int32" if _INT32_MIN <= int(v) <= _INT32_MAX else "int64")
         elif isinstance(v, numbers.Real):
             kinds.add("float32")
         elif isinstance(v, numbers.Complex):
             kinds.add("complex64")
-        elif v is None:
+        elif v is None and value is None:
             raise TypeError("array(): incompatible function arguments: NoneType")
         else:
             raise ValueError(f"Invalid type {type(v).__name__} received in array initialization.")
@@ -84,8 +86,11 @@ class array:
             host = np.asarray(val)
             target = dt.to_dtype(dtype) if dtype is not None else _dtype_from_numpy(host.dtype)
         else:
-            target = dt.to_dtype(dtype) if dtype is not None else _infer_python_dtype(val)
+            inferred = _infer_python_dtype(val)  # (also checks the values, as MLX)
+            target = dt.to_dtype(dtype) if dtype is not None else inferred
             host = np.asarray(_nested_to_numpy(val))
+        if host.dtype.kind == "c" and target.name != "complex64":
+            host = host.real  # as MLX (NumPy would warn that it discards the imaginary part)
         if target.name == "bfloat16":
             host = host.astype(np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
