@@ -128,17 +128,28 @@ def _math(fn, complex_fn=None):
 
 
 def _complex_log_base(base):
-    return lambda x: cx.div(cx.log(x), _complex_const(complex(np.log(base))))
+    return lambda x: _scale(cx.log(x), 1.0 / np.log(base))
+
+
+def _scale(x, v: float):
+    """x * v for a real v, part by part: a complex product by (v + 0i) would turn an infinite
+    part's 0 * inf into NaN (log(0) / log(2) must stay -inf + 0i, as MLX)."""
+    c = arith.constant(ir.F32Type.get(), v)
+    return cx.create_(x.type, arith.mulf(cx.re(x), c), arith.mulf(cx.im(x), c))
+
+
+def _complex_log1p(x):
+    """MLIR's complex.log1p gives 0 at z = -1, where log(1 + z) is -inf + 0i."""
+    f32 = ir.F32Type.get()
+    pole = arith.andi(arith.cmpf(fpred("oeq"), cx.re(x), arith.constant(f32, -1.0)),
+                      arith.cmpf(fpred("oeq"), cx.im(x), arith.constant(f32, 0.0)))
+    return arith.select(pole, cx.log(_plus_real(x, 1.0)), cx.log1p(x))
 
 
 def _complex_const(v):
     from .lowering import complex_const
 
     return complex_const(v)
-
-
-def _times(x, c: complex):
-    return cx.mul(x, _complex_const(c))
 
 
 def _times_i(x, sign: float = 1.0):
@@ -169,7 +180,7 @@ def _complex_asinh(x):
 
 
 def _complex_atanh(x):
-    return _times(cx.sub(cx.log1p(x), cx.log1p(cx.neg(x))), 0.5 + 0j)
+    return _scale(cx.sub(_complex_log1p(x), _complex_log1p(cx.neg(x))), 0.5)
 
 
 def _complex_asin(x):  # -i asinh(i z)
@@ -225,8 +236,8 @@ def _erfinv_np(x):
     for _ in range(3):  # Newton on erf(y) = x makes the reference exact to float64 rounding
         err = _np_erf(y) - x
         y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
-    y = np.where(np.abs(x) == 1, np.copysign(np.inf, x), y)
-    return y.astype(x.dtype)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(x) == 1, np.copysign(np.inf, x), y).astype(x.dtype)
 
 
 def _np_erf(x):
@@ -236,43 +247,44 @@ def _np_erf(x):
 
 
 def _erfinv_poly(x):
-    # Giles' single-precision approximation, also used by the lowering.
-    w = -np.log((1.0 - x) * (1.0 + x))
-    small = w < 5.0
-    ws = w - 2.5
-    wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
-    ps = np.polyval(_ERFINV_SMALL, ws)
-    pl = np.polyval(_ERFINV_LARGE, wl)
-    return np.where(small, ps, pl) * x
+    """The same approximation as the lowering, in float64 (Newton above makes it exact)."""
+    t = np.log(np.maximum(1.0 - x * x, 1e-300))
+    return np.where(np.abs(t) > _ERFINV_SPLIT, np.polyval(_ERFINV_TAIL, t),
+                    np.polyval(_ERFINV_CORE, t)) * x
 
 
-_ERFINV_SMALL = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                 -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
-_ERFINV_LARGE = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                 -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+# MLX's single-precision erfinv (its CPU kernel's coefficients, so float32 results agree bit
+# for bit): x * p(t), t = log(1 - x^2), one polynomial for |t| > 6.125 and one below
+_ERFINV_SPLIT = 6.125
+_ERFINV_TAIL = [3.03697567e-10, 2.93243101e-8, 1.22150334e-6, 2.84108955e-5, 3.93552968e-4,
+                3.02698812e-3, 4.83185798e-3, -2.64646143e-1, 8.40016484e-1]
+_ERFINV_CORE = [5.43877832e-9, 1.43285448e-7, 1.22774793e-6, 1.12963626e-7, -5.61530760e-5,
+                -1.47697632e-4, 2.31468678e-3, 1.15392581e-2, -2.32015476e-1, 8.86226892e-1]
 
 
 def _erfinv_scalar(s, x):
-    one = s.const(1.0)
-    w = arith.negf(math.log(arith.mulf(arith.subf(one, x), arith.addf(one, x))))
-    small = s.cmp("lt", w, s.const(5.0))
+    f32 = ir.F32Type.get()
+    a = x if s.dtype == "float32" else arith.truncf(f32, x) if s.dtype == "float64" else \
+        arith.extf(f32, x)  # in float32, as MLX (float64 is refined below)
+    t = math.log(math.fma(a, arith.negf(a), arith.constant(f32, 1.0)))
 
-    def horner(coeffs, t):
-        acc = s.const(coeffs[0])
+    def horner(coeffs):
+        acc = arith.constant(f32, coeffs[0])
         for c in coeffs[1:]:
-            acc = math.fma(acc, t, s.const(c))
+            acc = math.fma(acc, t, arith.constant(f32, c))
         return acc
 
-    ps = horner(_ERFINV_SMALL, arith.subf(w, s.const(2.5)))
-    pl = horner(_ERFINV_LARGE, arith.subf(math.sqrt(w), s.const(3.0)))
-    y = arith.mulf(arith.select(small, ps, pl), x)
-    if s.dtype == "float64":  # the approximation is single precision: Newton on erf(y) = x
-        for _ in range(2):
-            slope = arith.mulf(s.const(2 / np.sqrt(np.pi)), math.exp(arith.negf(arith.mulf(y, y))))
-            y = arith.subf(y, arith.divf(arith.subf(math.erf(y), x), slope))
-    # at +-1 the large-w polynomial of w = inf is -inf whatever the sign of x: erfinv(+-1) = +-inf
-    edge = s.cmp("eq", math.absf(x), one)
-    return s.select(edge, math.copysign(s.const(float("inf")), x), y)
+    tail = arith.cmpf(fpred("ogt"), math.absf(t), arith.constant(f32, _ERFINV_SPLIT))
+    y = arith.mulf(a, arith.select(tail, horner(_ERFINV_TAIL), horner(_ERFINV_CORE)))
+    if s.dtype != "float64":
+        return y if s.dtype == "float32" else arith.truncf(x.type, y)
+    y = arith.extf(x.type, y)
+    for _ in range(2):  # float64: Newton on erf(y) = x from the single-precision start
+        slope = arith.mulf(s.const(2 / np.sqrt(np.pi)), math.exp(arith.negf(arith.mulf(y, y))))
+        y = arith.subf(y, arith.divf(arith.subf(math.erf(y), x), slope))
+    # erfinv(+-1) = +-inf (Newton from inf would give NaN)
+    edge = arith.cmpf(fpred("oeq"), math.absf(x), s.const(1.0))
+    return arith.select(edge, math.copysign(s.const(float("inf")), x), y)
 
 
 def _sign_scalar(s, x):
@@ -292,8 +304,10 @@ def _sign_scalar(s, x):
 
 
 def _sigmoid_scalar(s, x):
+    """MLX's: y = 1 / (1 + exp(|x|)), then y for x < 0 and 1 - y otherwise."""
     one = s.const(1.0)
-    return arith.divf(one, arith.addf(one, math.exp(arith.negf(x))))
+    y = arith.divf(one, arith.addf(one, math.exp(math.absf(x))))
+    return arith.select(arith.cmpf(fpred("olt"), x, s.const(0.0)), y, arith.subf(one, y))
 
 
 def _abs_scalar(s, x):
@@ -413,7 +427,7 @@ unary("sign", lambda x: x if x.dtype == np.bool_ else np.sign(x), _sign_scalar, 
 unary("exp", np.exp, _math(math.exp, cx.exp), lambda b, x, y: y, complex_ok=True)
 unary("expm1", np.expm1, _math(math.expm1), lambda b, x, y: b.add(y, _c(b, y, 1)))
 unary("log", np.log, _math(math.log, cx.log), lambda b, x, y: b.reciprocal(x), complex_ok=True)
-unary("log1p", np.log1p, _math(math.log1p, cx.log1p),
+unary("log1p", np.log1p, _math(math.log1p, _complex_log1p),
       lambda b, x, y: b.reciprocal(b.add(x, _c(b, x, 1))), complex_ok=True)
 unary("log2", np.log2, _math(math.log2, _complex_log_base(2.0)),
       lambda b, x, y: b.reciprocal(b.multiply(x, _c(b, x, np.log(2.0)))), complex_ok=True)

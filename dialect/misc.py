@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, linalg
+from mlir.dialects import arith, scf, tensor
 
-from .core import DENSE, DTYPE, FLOAT, INTS, ConstValue, MxError, TensorType, is_float
-from .lowering import PARALLEL, cast, fpred, load, store
+from .core import (
+    DENSE,
+    DTYPE,
+    FLOAT,
+    INTS,
+    ConstValue,
+    MxError,
+    TensorType,
+    bf16_bits_from_f32,
+    f32_from_bf16_bits,
+    is_float,
+    numpy_dtype,
+    reference_dtype,
+)
+from .lowering import PARALLEL, Scalar, cast, fpred, load, store
 from .op import Op, register
 
 
@@ -89,8 +104,8 @@ class BitcastOp(Op):
     name = "bitcast"
     attrs = {"dtype": DTYPE}
     dynamic = True
-    # 2-byte floats are left out: the reference interpreter holds both in float32
-    SIZES = {"uint32": 4, "int32": 4, "float32": 4, "int64": 8, "float64": 8}
+    SIZES = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "float16": 2, "bfloat16": 2,
+             "uint32": 4, "int32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8}
 
     def infer(self, types, dtype):
         src = types[0].dtype
@@ -100,9 +115,12 @@ class BitcastOp(Op):
         return [types[0].with_dtype(dtype)]
 
     def reference(self, x, dtype):
-        from .core import numpy_dtype
-
-        return np.ascontiguousarray(x).view(numpy_dtype(dtype))
+        # the reference interpreter holds bfloat16 in float32: through its 16-bit storage
+        bits = (bf16_bits_from_f32(x) if x.dtype == np.float32 and dtype != "float32"
+                and x.dtype.itemsize != self.SIZES[dtype] else np.ascontiguousarray(x))
+        if dtype == "bfloat16":
+            return f32_from_bf16_bits(bits.view(np.uint16))
+        return bits.view(numpy_dtype(dtype))
 
     def lower(self, lo, xs, in_types, out_types, dtype):
         from .lowering import compute_type
@@ -124,9 +142,39 @@ class BitcastOp(Op):
         return [b.bitcast(operands[0], dtype=dtype)], [axes[0]]
 
 
+def _in_dtype(x: float, dtype: str):
+    """`x` converted as C++ converts a double to dtype: rounded for floats (bfloat16 through
+    float32, as MLX's bfloat16 type), truncated and wrapped for integers."""
+    if dtype == "bfloat16":
+        return float(f32_from_bf16_bits(bf16_bits_from_f32(np.float32(x))))
+    if is_float(dtype):
+        return float(np.array(x).astype(numpy_dtype(dtype)))
+    return int(np.array(math.trunc(x), np.int64).astype(numpy_dtype(dtype)))
+
+
+def _arange_start_step(start: float, step: float, dtype: str):
+    """MLX's arange constants: T(start), and the step T(start + step) - T(start) in T."""
+    first = _in_dtype(start, dtype)
+    nxt = _in_dtype(start + step, dtype)
+    if is_float(dtype):
+        return first, _in_dtype(np.array(nxt, reference_dtype(dtype)) - first, dtype)
+    return first, int(np.array(nxt - first, np.int64).astype(numpy_dtype(dtype)))
+
+
+def _bf16_running_sum(values: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    acc = np.float32(0)
+    for k, v in enumerate(values):  # each addition rounded to bfloat16, as MLX's
+        acc = np.float32(_in_dtype(v if k == 0 else acc + v, "bfloat16"))
+        out[k] = acc
+    return out
+
+
 @register
 class ArangeOp(Op):
-    """start + step * i for i in range(shape[0])."""
+    """MLX's arange: the first value is start cast to dtype, and each next one adds, in dtype's
+    own arithmetic, step_T = T(start + step) - T(start). A running sum, as MLX's CPU computes
+    it (arange(0, 1000, 0.1) in float32 ends 0.097 from 999.9, and so must ours)."""
 
     name = "arange"
     arity = 0
@@ -135,37 +183,34 @@ class ArangeOp(Op):
     def infer(self, types, start, step, shape, dtype):
         if len(shape) != 1 or shape[0] < 0:
             raise MxError(f"'mx.arange' expects a 1-D non-negative shape, got {shape}")
+        if dtype == "bool":
+            raise MxError("'mx.arange' has no bool form")
         return [TensorType(tuple(shape), dtype)]
 
     def reference(self, start, step, shape, dtype):
-        from .core import reference_dtype
-
-        i = np.arange(shape[0], dtype=np.float64)
-        return (start + step * i).astype(reference_dtype(dtype))
+        first, step_t = _arange_start_step(start, step, dtype)
+        t = np.dtype(reference_dtype(dtype))
+        values = np.full(shape[0], step_t, t)
+        values[:1] = first
+        return np.add.accumulate(values, dtype=t) if dtype != "bfloat16" else _bf16_running_sum(
+            values)
 
     def lower(self, lo, xs, in_types, out_types, start, step, shape, dtype):
-        out = out_types[0]
-
-        i64 = ir.IntegerType.get_signless(64)
-        exact = float(start).is_integer() and float(step).is_integer()
-        if dtype.startswith(("int", "uint")) and exact:  # integers stay integers (no f64 on GPUs)
-            def body(_o):
-                i = arith.index_cast(i64, linalg.IndexOp(ir.IntegerAttr.get(i64, 0)).result)
-                v = arith.addi(arith.constant(i64, int(start)),
-                               arith.muli(arith.constant(i64, int(step)), i))
-                return store(cast(v, "int64", dtype), dtype)
-
-            return lo.generic([], [lo.empty(out)], [ir.AffineMap.get_identity(1)], [PARALLEL],
-                              body)
-
-        def body(_o):
-            i = linalg.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 0)).result
-            f = arith.uitofp(ir.F64Type.get(), arith.index_cast(ir.IntegerType.get_signless(64), i))
-            v = arith.addf(arith.constant(ir.F64Type.get(), start),
-                           arith.mulf(arith.constant(ir.F64Type.get(), step), f))
-            return store(cast(v, "float64", dtype), dtype)
-
-        return lo.generic([], [lo.empty(out)], [ir.AffineMap.get_identity(1)], [PARALLEL], body)
+        first, step_t = (Scalar(dtype).const(v) for v in _arange_start_step(start, step, dtype))
+        index = ir.IndexType.get()
+        out = lo.empty(out_types[0])
+        if shape[0] == 0:
+            return out
+        out = tensor.insert(store(first, dtype), out, [arith.constant(index, 0)])
+        # each value from the one before in the buffer: no scalar carried, so the loop
+        # also runs as a serial GPU kernel (mx-to-gpu maps only loops without results)
+        one = arith.constant(index, 1)
+        loop = scf.ForOp(one, arith.constant(index, shape[0]), one, [out])
+        with ir.InsertionPoint(loop.body):
+            (cur,), i = loop.inner_iter_args, loop.induction_variable
+            prev = load(tensor.extract(cur, [arith.subi(i, one)]), dtype)
+            scf.YieldOp([tensor.insert(store(Scalar(dtype).add(prev, step_t), dtype), cur, [i])])
+        return loop.results[0]
 
     def vjp(self, b, primals, outputs, cotangents, **attrs):
         return []

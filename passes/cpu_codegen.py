@@ -7,7 +7,9 @@ Measured on W3 (sin x cos x + exp(-x^2), 16M f32, TOOLCHAIN §4): scalar loops w
 steps, in order:
 1. Bounded elementwise fusion: upstream `linalg-fuse-elementwise-ops` clones the growing body
    at every step (quadratic: 10k ops in 38 s), so long chains are cut into groups of at most
-   `FUSE_GROUP` ops by giving each group's last op a temporary second use.
+   `FUSE_GROUP` ops by giving each group's last op a temporary second use. A broadcast that
+   several ops read is first copied per reader (`_clone_broadcasts`): fusion takes only
+   single-use producers, and a shared broadcast was written out in full.
 2. Tiling + vectorisation (transform dialect) of elementwise generics whose static iteration
    space is large enough to pay for it (small programs stay cheap to compile): the innermost
    dimension in vectors of `_vector_width` lanes, the outermost split into `scf.forall`
@@ -88,11 +90,12 @@ def _fuse_bounded(module) -> None:
 
     cuts = []
     for fn in functions(module):
+        _clone_broadcasts(fn)
         size: dict = {}
         for op in fn.regions[0].blocks[0].operations:
             if op.operation.name != "linalg.generic":
                 continue
-            n = 1
+            n = 0 if _is_broadcast(op.operation) else 1  # (no body to grow: one yield)
             for v in op.operation.operands:
                 owner = v.owner
                 if isinstance(owner, ir.Operation) or hasattr(owner, "operation"):
@@ -118,6 +121,40 @@ def _fuse_bounded(module) -> None:
                  "canonicalize,linalg-fuse-elementwise-ops)")
     for op in keep:
         op.erase()
+
+
+def _clone_broadcasts(fn) -> None:
+    """A broadcast (a generic that only yields a lower-rank input: `maximum(x, 0.0)` spreading
+    its scalar) read by several generics gets a copy per reader, so that each fuses it: upstream
+    fusion takes single-use producers only, and a shared one was written out in full (W2: a
+    256x512 buffer of zeros filled, kept through the step and read by relu and its vjp)."""
+    for op in list(fn.regions[0].blocks[0].operations):
+        if not _is_broadcast(op.operation):
+            continue
+        readers = [u for u in op.operation.results[0].uses
+                   if u.owner.name == "linalg.generic"
+                   and _permutation(u.owner, u.operand_number)]
+        for use in readers[1:]:
+            copy = op.operation.clone(ip=ir.InsertionPoint(use.owner))
+            use.owner.operands[use.operand_number] = copy.results[0]
+
+
+def _is_broadcast(op) -> bool:
+    if op.name != "linalg.generic" or len(op.results) != 1 or len(op.operands) != 2:
+        return False
+    body = list(op.regions[0].blocks[0].operations)
+    if len(body) != 1 or body[0].operands[0] != op.regions[0].blocks[0].arguments[0]:
+        return False
+    maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    return (all("parallel" in it for it in iters) and maps[1].is_permutation
+            and len(maps[0].results) < len(maps[1].results))
+
+
+def _permutation(op, operand: int) -> bool:
+    """Whether a generic reads its operand through a permutation map (what fusion needs)."""
+    maps = ir.ArrayAttr(op.attributes["indexing_maps"])
+    return operand < len(maps) and ir.AffineMapAttr(maps[operand]).value.is_permutation
 
 
 def _key(op):

@@ -222,8 +222,10 @@ class CpuExecutable:
         # has returned (they mark their task done, then return through it): freeing the code
         # at once crashed one in four runs of a test that drops its executable right after a
         # call. The engines of the last few dropped executables stay alive instead.
-        if getattr(self, "_threaded", None):
-            _RETIRED.append(self.engine)
+        # (a link that failed left no engine; at interpreter exit the module globals may be gone)
+        engine = getattr(self, "engine", None)
+        if engine is not None and getattr(self, "_threaded", None) and _RETIRED is not None:
+            _RETIRED.append(engine)
 
     def _link_again(self) -> None:
         from mlir import ir
@@ -247,8 +249,12 @@ class CpuExecutable:
         # on a few shapes in turn, and laying out descriptors anew cost more than the call
         self._layouts: dict[tuple, tuple] = {}
         self._resized: dict[tuple, tuple] = {}  # ranks -> a layout rewritten per call
+        self._rewritten = None  # the shapes list of the layout last rewritten (in place)
 
     def _prepare(self, shapes: list) -> None:
+        layout = self._layout
+        if layout is not None and layout[0] is self._rewritten and _rewrite(layout, shapes):
+            return  # ever-new shapes again: the last call's layout, rewritten in place
         key = tuple(shapes)
         layout = self._layouts.get(key)
         if layout is not None:
@@ -262,20 +268,10 @@ class CpuExecutable:
         ranks = tuple(len(s) for s in shapes)
         layout = self._resized.get(ranks)
         if layout is None:
-            layout = self._resized[ranks] = _lay_out(shapes)
+            layout = self._resized[ranks] = _lay_out(list(shapes))
         else:
-            old, desc, slots, tables, packed = layout
-            for shape, s, was in zip(shapes, slots, old):
-                if shape != was:  # (most arrays keep their shapes: the weights)
-                    strides, n = [], 1
-                    for d in reversed(shape):
-                        strides.append(n)
-                        n *= d
-                    k = len(shape)
-                    desc[s + 3:s + 3 + k] = list(shape)
-                    desc[s + 3 + k:s + 3 + 2 * k] = strides[::-1]
-            layout = self._resized[ranks] = (shapes, desc, slots, tables, packed)
-        self._layout = layout
+            _rewrite(layout, shapes)
+        self._layout, self._rewritten = layout, layout[0]
 
     def bind(self, shapes: list):
         """A call of this executable on C-contiguous NumPy arrays of exactly `shapes` (inputs,
@@ -296,15 +292,22 @@ class CpuExecutable:
         return call
 
     def __call__(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
-        arrays = [a if type(a) is np.ndarray and a.flags.c_contiguous
-                  else np.ascontiguousarray(a).reshape(np.shape(a)) for a in inputs]
-        arrays += outputs
-        shapes = [a.shape for a in arrays]
+        arrays = [*inputs, *outputs]
+        shapes = [np.shape(a) if type(a) is not np.ndarray else a.shape for a in arrays]
         if self._layout is None or self._layout[0] != shapes:
             self._prepare(shapes)
         _, desc, slots, _, packed = self._layout
-        for a, s in zip(arrays, slots):
-            desc[s] = desc[s + 1] = _data_pointer(a)
+        # one pass: a writable C-contiguous array's pointer is a ctypes view's address (W12's
+        # step passes ~25 arrays a call); the rest (read-only, empty, strided: copied
+        # contiguous and kept in `arrays` through the call) take the general way
+        for i, s in enumerate(slots):
+            try:
+                desc[s] = desc[s + 1] = _addressof(_char_view(arrays[i]))
+            except (TypeError, ValueError):
+                a = arrays[i]
+                if type(a) is not np.ndarray or not a.flags.c_contiguous:
+                    a = arrays[i] = np.ascontiguousarray(a).reshape(np.shape(a))
+                desc[s] = desc[s + 1] = _data_pointer(a)
         if self._threaded:
             with _ASYNC_LOCK:
                 if self._spent != _ASYNC_SPENT:
@@ -313,6 +316,29 @@ class CpuExecutable:
         else:
             self._fn(packed)
         del arrays  # the inputs (possibly converted copies) lived through the call
+
+
+def _rewrite(layout: tuple, shapes: list) -> bool:
+    """Write the sizes and strides of `shapes` into `layout`'s descriptors where they changed
+    (most arrays keep theirs: the weights); its shapes list follows each write. False, with
+    the layout still whole, at a rank it does not have."""
+    old, desc, slots, _, _ = layout
+    if len(old) != len(shapes):
+        return False
+    for i, shape in enumerate(shapes):
+        if shape != old[i]:
+            k = len(shape)
+            if k != len(old[i]):
+                return False
+            s = slots[i] + 3
+            desc[s:s + k] = shape
+            n, s = 1, s + 2 * k
+            for d in reversed(shape):
+                s -= 1
+                desc[s] = n
+                n *= d
+            old[i] = shape
+    return True
 
 
 def _lay_out(shapes: list) -> tuple:

@@ -129,10 +129,25 @@ def eval(*args) -> None:  # noqa: A001
             break
     else:  # only arrays: skip the tree walk (a per-call cost of every eval)
         return _eval_arrays(args)
+    leaves: list = []
+    if _array_leaves(args, leaves):  # arrays in lists and tuples (a decode's caches)
+        return _eval_arrays(leaves)
     from .tree import tree_flatten
 
     leaves = [x for x in tree_flatten(list(args)) if isinstance(x, array)]
     _eval_arrays(leaves)
+
+
+def _array_leaves(xs, out: list) -> bool:
+    """Append the arrays of `xs`, nested in lists and tuples only, in tree_flatten's order;
+    False at anything else (then the general tree walk runs)."""
+    for x in xs:
+        kind = type(x)
+        if kind is array:
+            out.append(x)
+        elif kind is not list and kind is not tuple or not _array_leaves(x, out):
+            return False
+    return True
 
 
 def async_eval(*args) -> None:

@@ -11,6 +11,7 @@ from mxir.dialect import TensorType, from_storage, to_storage
 from . import dtypes as dt
 from .graph import data_node, make_node
 
+_new = object.__new__
 _CONVERT_SIZE = "[convert] Only length-1 arrays can be converted to Python scalars."
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
@@ -36,12 +37,14 @@ def _infer_python_dtype(value) -> dt.Dtype:
         elif isinstance(v, (bool, np.bool_)):
             kinds.add("bool")
         elif isinstance(v, numbers.Integral):
+            if not -2**63 <= int(v) < 2**63:  # (NumPy would make it uint64, then it wraps)
+                raise RuntimeError(f"std::bad_cast: the Python int {int(v)} does not fit int64")
             kinds.add("int32" if _INT32_MIN <= int(v) <= _INT32_MAX else "int64")
         elif isinstance(v, numbers.Real):
             kinds.add("float32")
         elif isinstance(v, numbers.Complex):
             kinds.add("complex64")
-        elif v is None:
+        elif v is None and value is None:
             raise TypeError("array(): incompatible function arguments: NoneType")
         else:
             raise ValueError(f"Invalid type {type(v).__name__} received in array initialization.")
@@ -100,12 +103,15 @@ class array:
             host = np.asarray(val)
             target = dt.to_dtype(dtype) if dtype is not None else _dtype_from_numpy(host.dtype)
         else:
-            target = dt.to_dtype(dtype) if dtype is not None else _infer_python_dtype(val)
+            inferred = _infer_python_dtype(val)  # (also checks the values, as MLX)
+            target = dt.to_dtype(dtype) if dtype is not None else inferred
             if _holds_array(val):  # arrays in the list stay in the graph (grad flows, as MLX)
                 src = _stack_nested(val, target)
                 self._node, self._index, self._pin = src._node, src._index, None
                 return
             host = np.asarray(_nested_to_numpy(val))
+        if host.dtype.kind == "c" and target.name != "complex64":
+            host = host.real  # as MLX (NumPy would warn that it discards the imaginary part)
         if target.name == "bfloat16":
             host = host.astype(np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -121,12 +127,14 @@ class array:
         a._node, a._index, a._pin = node, index, None
         return a
 
-    @classmethod
-    def _op(cls, op: str, inputs, callee=None, **attrs):
+    @staticmethod
+    def _op(op: str, inputs, callee=None, **attrs):
         node = make_node(op, inputs, attrs, callee)
         if len(node.types) == 1:
-            return cls._from(node, 0)
-        return [cls._from(node, i) for i in range(len(node.types))]
+            a = _new(array)
+            a._node, a._index, a._pin = node, 0, None
+            return a
+        return [array._from(node, i) for i in range(len(node.types))]
 
     # -- properties -----------------------------------------------------------------------
     @property
@@ -175,8 +183,8 @@ class array:
         return self._node.values[self._index]
 
     def __array__(self, dtype=None, copy=None):
-        out = from_storage(self._storage(), self._type.dtype)
-        out = np.array(out) if copy else out
+        out = from_storage(self._storage(), self._type.dtype)  # (a NumPy scalar for 0-d bf16)
+        out = np.array(out) if copy else np.asarray(out)
         return out if dtype is None else out.astype(dtype)
 
     def item(self):
@@ -258,7 +266,7 @@ def _install_operators() -> None:
     def binop(fn, reflected=False):
         if reflected:
             return lambda self, other: fn(other, self)
-        return lambda self, other: fn(self, other)
+        return fn  # fn(a, b, stream=None) is a method as it is (one call less per operator)
 
     table = {
         "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
@@ -280,7 +288,7 @@ def _install_operators() -> None:
     from .scan_ops import _install as install_scan_ops
 
     install_scan_ops()
-    array.T = property(lambda self: ops.transpose(self))
+    array.T = property(ops.transpose)
     array.astype = lambda self, dtype, stream=None: ops.astype(self, dtype)
     for name in ("sum", "mean"):
         fn = getattr(ops, name)

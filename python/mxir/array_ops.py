@@ -75,9 +75,10 @@ def contiguous(a, /, allow_col_major=False, *, stream=None) -> array:
 
 
 # -- view: the same bytes as another dtype ---------------------------------------------------
-_BYTES = {"bool": 1, "uint8": 1, "uint32": 4, "int32": 4, "float32": 4, "int64": 8,
+_BYTES = {"bool": 1, "uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "float16": 2,
+          "bfloat16": 2, "uint32": 4, "int32": 4, "float32": 4, "int64": 8, "uint64": 8,
           "float64": 8}
-_BITS_OF = {1: dt.uint8, 4: dt.uint32, 8: dt.int64}  # the integer holding n bytes
+_BITS_OF = {1: dt.uint8, 2: dt.uint16, 4: dt.uint32, 8: dt.int64}  # the integer of n bytes
 
 
 def _as_bits(a: array) -> array:
@@ -104,7 +105,7 @@ def view(a, dtype, stream=None) -> array:
         return a
     if a.dtype.name not in _BYTES or dtype.name not in _BYTES:
         raise ValueError(f"[view] mxir cannot view {a.dtype.name} as {dtype.name} yet "
-                         "(float16/bfloat16 views are not implemented).")
+                         "(complex views are not implemented).")
     s, d = _BYTES[a.dtype.name], _BYTES[dtype.name]
     bits = _as_bits(a)
     if s == d:
@@ -128,7 +129,8 @@ def view(a, dtype, stream=None) -> array:
     wide = ops.astype(ops.reshape(bits, a.shape[:-1] + (a.shape[-1] // n, n)), _BITS_OF[d])
     wide = ops.bitwise_and(wide, ops.constant((1 << (8 * s)) - 1, wide.dtype))
     shifts = ops.constant(np.arange(n) * 8 * s, wide.dtype)
-    return _from_bits(ops.sum(left_shift(wide, shifts), axis=-1), dtype)  # disjoint: sum = or
+    joined = ops.sum(left_shift(wide, shifts), axis=-1)  # disjoint bits: the sum is the or
+    return _from_bits(ops.astype(joined, _BITS_OF[d]), dtype)  # (sums widen small ints)
 
 
 # -- elementwise -----------------------------------------------------------------------------

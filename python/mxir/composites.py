@@ -236,8 +236,8 @@ def trace(a, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype=None, stream
     return sum_(d if dtype is None else astype(d, dtype), axis=-1)
 
 
-def repeat(a, repeats: int, axis: int | None = None, stream=None) -> array:
-    a = as_array(a)
+def repeat(array, repeats: int, axis: int | None = None, *, stream=None) -> array:
+    a = as_array(array)  # MLX names the parameter `array`
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
     axis = check_axis("repeat", axis, a.ndim)

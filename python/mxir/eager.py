@@ -36,6 +36,9 @@ import numpy as np
 from mxir.dialect import OPS, MxError, TensorType, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 
+from .graph import attrs_tuple
+from .program import operand_refs, walk_refs
+
 # -- materialising what Python holds -------------------------------------------------------------
 
 
@@ -136,6 +139,7 @@ def run(main: tuple, inputs: list) -> list | None:
             cls.compile(main)
         if cls.program is not None:
             CLASS_RUNS[0] += 1
+            _SERVING[0] = True
             return cls.call(main, inputs)
     t0 = time.perf_counter() - _BUILD_TIME[0]  # kernel builds are not eager time
     same = vals == cls.vals  # this very Program again (key and sizes equal): its schedule
@@ -182,19 +186,100 @@ def structure(main: tuple) -> tuple[tuple, tuple]:
     n = len(arg_types)
     codes = {0: 0, 1: 1}
     dims: list = []
-    memo: dict = {}
-    sig_args = [memo.get(t) or _symbolic(t, codes, dims, memo) for t in arg_types]
+    memo: dict = {}  # TensorType -> its symbolic type
+    outs_memo: dict = {}  # an instruction's result types (a shared tuple) -> theirs
+    sig_args = tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in arg_types])
     slices = []
     sig = []
+    append = sig.append
     for op, attrs, refs, outs, _ in instrs:
         if op in _SHAPE_ATTR:
             attrs = ()
         elif op == "slice" and refs[0] < n:
             slices.append(attrs)
             attrs = _PEELED
-        sig.append((op, attrs, refs,
-                    tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in outs])))
-    return (tuple(sig_args), tuple(sig), results), (tuple(dims), tuple(slices))
+        sym = outs_memo.get(outs)
+        if sym is None:
+            sym = outs_memo[outs] = tuple([memo.get(t) or _symbolic(t, codes, dims, memo)
+                                           for t in outs])
+        append((op, attrs, refs, sym))
+    return (sig_args, tuple(sig), results), (tuple(dims), tuple(slices))
+
+
+def run_walk(walk, arrays: list) -> list | None:
+    """The values of `arrays` (roots and held arrays of the graph that program.Walk `walk`
+    ordered) through their structure class's compiled program, the key made straight from the
+    walk's nodes: no Program is built (W12's decode step past its first tokens). None when
+    no class program serves these sizes: then the Program is built and `run` decides. Tried
+    only while class programs serve evaluations (the key is wasted work otherwise)."""
+    if not (_SERVING[0] and ENABLED):
+        return None
+    key, vals = walk_structure(walk, arrays)
+    last = _SERVED[0]  # a decode step serves one class token after token: compared, not hashed
+    cls = last[1] if last is not None and last[0] == key else _CLASSES.get(key)
+    if cls is None or cls.program is None or not cls.covers(vals):
+        _SERVING[0] = False
+        return None
+    _SERVED[0] = (key, cls)
+    CLASS_RUNS[0] += 1
+    exe, peel, where = cls.program
+    order, inputs, arg_types = walk.order, walk.inputs, walk.arg_types
+    if peel:
+        inputs = list(inputs)
+        for j in peel:  # this graph's own bounds
+            node = order[j]
+            a = node.inputs[0]
+            x = walk.inputs[walk.base[id(a._node)] + a._index]
+            inputs.append(_slice("slice", attrs_tuple(node.attrs), [x], None, None)[0])
+    outputs = [pooled((arg_types[k] if j < 0 else order[j].types[k]).shape, dtype)
+               for j, k, dtype in where]
+    exe(inputs, outputs)
+    return outputs
+
+
+_SERVING = [False]  # whether the last evaluation tried as a class program was one
+_SERVED: list = [None]  # (key, class) run_walk served last
+
+
+def serving() -> bool:
+    """Whether evaluations are being served by class programs (then run_walk is tried)."""
+    return _SERVING[0]
+
+
+def walk_structure(walk, arrays: list) -> tuple[tuple, tuple]:
+    """structure(walk.main(arrays)) without the Program: the same key and sizes."""
+    base, n = walk.base, walk.n_args
+    codes = {0: 0, 1: 1}
+    dims: list = []
+    memo: dict = {}
+    outs_memo: dict = {}
+    sig_args = tuple([memo.get(t) or _symbolic(t, codes, dims, memo) for t in walk.arg_types])
+    slices = []
+    sig = []
+    append = sig.append
+    m = n
+    for node in walk.order:
+        op, attrs = node.head or (node.op, attrs_tuple(node.attrs))
+        ins = node.inputs
+        if len(ins) == 2:  # (most ops: operand_refs without its call)
+            a, b = ins
+            refs = (base[id(a._node)] + a._index, base[id(b._node)] + b._index)
+        else:
+            refs = operand_refs(ins, base)
+        if op in _SHAPE_ATTR:
+            attrs = ()
+        elif op == "slice" and refs[0] < n:
+            slices.append(attrs)
+            attrs = _PEELED
+        outs = node.types
+        sym = outs_memo.get(outs)
+        if sym is None:
+            sym = outs_memo[outs] = tuple([memo.get(t) or _symbolic(t, codes, dims, memo)
+                                           for t in outs])
+        append((op, attrs, refs, sym))
+        base[id(node)] = m
+        m += len(outs)
+    return (sig_args, tuple(sig), walk_refs(base, arrays)), (tuple(dims), tuple(slices))
 
 
 def _symbolic(t: TensorType, codes: dict, dims: list, memo: dict) -> tuple:
@@ -221,6 +306,20 @@ class _Class:
         self.vals, self.varying, self.spent = vals, frozenset(), 0.0
         self.program, self.failed, self.schedule = None, False, None
 
+    def covers(self, vals: tuple) -> bool:
+        """Whether the compiled program (dynamic where sizes varied) serves sizes `vals`."""
+        if vals == self.vals:
+            return True
+        (dims0, slices0), (dims, slices) = self.vals, vals
+        varying = self.varying
+        for i, (a, b) in enumerate(zip(dims0, dims)):
+            if a != b and ("d", i) not in varying:
+                return False
+        for i, (a, b) in enumerate(zip(slices0, slices)):
+            if a != b and ("s", i) not in varying:
+                return False
+        return True
+
     def widen(self, vals: tuple) -> None:
         (dims0, slices0), (dims, slices) = self.vals, vals
         new = {("d", i) for i, (a, b) in enumerate(zip(dims0, dims)) if a != b}
@@ -244,20 +343,22 @@ class _Class:
         at = [(-1, k) for k in range(len(main[0]))]
         for j, ins in enumerate(main[1]):
             at.extend((j, k) for k in range(len(ins[3])))
-        self.program = (exe, peel, [at[r] for r in main[2]])
+        types = [*main[0], *(t for ins in main[1] for t in ins[3])]
+        where = [(*at[r], numpy_dtype(types[r].dtype)) for r in main[2]]
+        self.program = (exe, peel, where)
 
     def call(self, main: tuple, inputs: list) -> list:
         exe, peel, where = self.program
         arg_types, instrs, _ = main
-        args = list(inputs)
-        for j in peel:  # this Program's own bounds
-            op, attrs, refs, _, _ = instrs[j]
-            args.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
-        outputs = []
-        for j, k in where:  # the results' own (concrete) types
-            t = arg_types[k] if j < 0 else instrs[j][3][k]
-            outputs.append(pooled(t.shape, numpy_dtype(t.dtype)))
-        exe(args, outputs)
+        if peel:
+            inputs = list(inputs)
+            for j in peel:  # this Program's own bounds
+                op, attrs, refs, _, _ = instrs[j]
+                inputs.append(_slice(op, attrs, [inputs[refs[0]]], None, None)[0])
+        # the results' own (concrete) shapes; their dtypes are the class's
+        outputs = [pooled((arg_types[k] if j < 0 else instrs[j][3][k]).shape, dtype)
+                   for j, k, dtype in where]
+        exe(inputs, outputs)
         return outputs
 
 

@@ -6,10 +6,18 @@ from mxir.dialect import DynamicDimsError, MxError, numpy_dtype
 from mxir.runtime.memory import empty as pooled
 from mxir.runtime.memory import footprint, kept_since
 
-from . import eager
+from . import eager, reuse
 from .device import check_device
 from .device import target as current_target
-from .program import Function, FunctionEmitter, build_module, trace_program, trace_program_held
+from .graph import DATA, Trace
+from .program import (
+    Function,
+    FunctionEmitter,
+    Walk,
+    build_module,
+    trace_program,
+    trace_program_held,
+)
 
 _CACHE: dict[tuple, object] = {}  # (target, Program) -> executable, oldest first
 _COST: dict[tuple, int] = {}  # (target, Program) -> bytes its compilation kept (below)
@@ -231,29 +239,64 @@ def eval_arrays(arrays) -> None:
         return
     check_device()  # the one place that refuses a device without a backend
     node = pending[0]._node
-    if node.op == "call" and _eval_call(node, pending):
-        return
-    main, inputs, held = trace_program_held(pending, eager.held_of)
+    reusable = False
+    if node.callee is not None:
+        if node.op == "call" and _eval_call(node, pending):
+            return
+        # a transform's results (an uncompiled grad(f)(x)): the Program of the last such
+        # graph when this one matches it (reuse.py), which skips linearising and hashing it;
+        # not a custom function's (a Trace of its own type, with rules)
+        reusable = type(node.callee) is Trace and (
+            len(pending) == 1 or all(a._node is node for a in pending))
+    cpu = current_target() == "cpu"
+    found = reuse.match(pending) if reusable else None
+    if found is not None:  # (a transform op: never op by op)
+        outputs = _run_whole(*found)
+    else:
+        walk = Walk(pending)
+        outputs = None
+        if cpu and walk.order is not None and eager.serving():  # a structure class's
+            held = walk.held(eager.held_of, pending)  # program: no Program built
+            outputs = eager.run_walk(walk, [*pending, *held] if held else pending)
+            if outputs is not None:
+                pending += held
+        if outputs is None:
+            outputs = _run_program(pending, walk, cpu, reusable)
+    for a, v in zip(pending, outputs):
+        node = a._node
+        values = node.values
+        if values is None:
+            values = node.values = [None] * len(node.types)
+        values[a._index] = v
+        if not node.traced and (len(values) == 1 or all(x is not None for x in values)):
+            node.op, node.inputs, node.attrs, node.callee = DATA, (), {}, None  # detach
+
+
+def _run_program(pending: list, walk: Walk, cpu: bool, reusable: bool) -> list:
+    """The values of `pending` from their graph's Program, op by op or compiled whole;
+    arrays that Python holds inside that graph are appended to `pending` and computed too.
+    A transform's Program (`reusable`) is remembered for reuse.match."""
+    main, inputs, held = trace_program_held(pending, eager.held_of, walk)
     if held:  # kept, as MLX keeps what Python holds
-        if current_target() == "cpu" and eager.has_kernels(main):
+        if cpu and eager.has_kernels(main):
             pending += held  # results of the same Program: op by op that computes the same
         else:  # first, as a graph of their own: an op without a kernel there (random bits)
             eval_arrays(held)  # does not make the roots' graph compile whole
             main, inputs = trace_program(pending)
-    outputs = eager.run(main, inputs) if current_target() == "cpu" else None
-    if outputs is None:  # compile the whole program (fused)
-        exe, out_specs = compile_program_with_outputs(main)
-        outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
-        exe(inputs, outputs)
-        if KERNEL_ERRORS:
-            _raise_kernel_error()
-    for a, v in zip(pending, outputs):
-        node = a._node
-        if node.values is None:
-            node.values = [None] * len(node.types)
-        node.values[a._index] = v
-    for a in pending:
-        a._node.detach()
+    elif reusable:
+        reuse.remember(main, pending)
+    outputs = eager.run(main, inputs) if cpu else None
+    return outputs if outputs is not None else _run_whole(main, inputs)
+
+
+def _run_whole(main: tuple, inputs: list) -> list:
+    """The outputs of `main` compiled whole (fused) on the default device."""
+    exe, out_specs = compile_program_with_outputs(main)
+    outputs = [pooled(shape, dtype) for shape, dtype in out_specs]
+    exe(inputs, outputs)
+    if KERNEL_ERRORS:
+        _raise_kernel_error()
+    return outputs
 
 
 def compile_program_with_outputs(main: tuple):

@@ -58,16 +58,22 @@ def _check_outputs(out) -> None:
                          "list of arrays.")
 
 
-def _module_text(entries) -> str:
-    """The module of exported traces: [(trace, kwarg names), ...]."""
+def _module_text(entries, metadata: str | None = None) -> str:
+    """The module of exported traces: [(trace, kwarg names), ...]; the user's metadata string
+    rides along as the module's `mxir.metadata` attribute."""
     from mlir import ir
 
     from .evaluate import context
     from .program import FunctionEmitter, build_module
 
+    def tagged(module) -> str:
+        if metadata is not None:
+            module.operation.attributes["mxir.metadata"] = ir.StringAttr.get(metadata)
+        return str(module)
+
     if not entries:  # an exporter before its first trace
         with context(), ir.Location.unknown():
-            return str(ir.Module.create())
+            return tagged(ir.Module.create())
     mains = []
     for trace, names in entries:
         em = FunctionEmitter(trace)
@@ -92,7 +98,7 @@ def _module_text(entries) -> str:
             f = _public(module, "main" if i == 0 else f"main_{i}")
             f.attributes["mxir.kwargs"] = ir.ArrayAttr.get(
                 [ir.StringAttr.get(n) for n in names])
-        return str(module)
+        return tagged(module)
 
 
 def _walk(func):
@@ -129,9 +135,11 @@ def _with_constants(function: tuple, captures: list) -> tuple:
     return Function((tuple(arg_types[:n]), tuple(consts) + tuple(instrs), tuple(results)))
 
 
-def export_function(file: str, fun: Callable, *args, shapeless: bool = False, **kwargs) -> None:
-    """Trace `fun` on the arrays `args`/`kwargs` and write its `mx` module to `file`."""
-    with exporter(file, fun, shapeless=shapeless) as ex:
+def export_function(file: str, fun: Callable, *args, shapeless: bool = False,
+                    metadata: str | None = None, **kwargs) -> None:
+    """Trace `fun` on the arrays `args`/`kwargs` and write its `mx` module to `file`, with
+    the string `metadata` (read back by `import_function(file, return_metadata=True)`)."""
+    with exporter(file, fun, shapeless=shapeless, metadata=metadata) as ex:
         ex(*args, **kwargs)
 
 
@@ -145,15 +153,16 @@ class FunctionExporter:
         raise TypeError("mxir.FunctionExporter: no constructor defined!")
 
     @classmethod
-    def _make(cls, file: str, fun: Callable, shapeless: bool) -> FunctionExporter:
+    def _make(cls, file: str, fun: Callable, shapeless: bool,
+              metadata: str | None = None) -> FunctionExporter:
         ex = cls.__new__(cls)
-        ex.file, ex.fun, ex.shapeless = file, fun, shapeless
+        ex.file, ex.fun, ex.shapeless, ex.metadata = file, fun, shapeless, metadata
         ex.entries, ex.closed = [], False
         ex._write()
         return ex
 
     def _write(self) -> None:
-        text = _module_text(self.entries)
+        text = _module_text(self.entries, self.metadata)
         try:
             with open(self.file, "w") as f:
                 f.write(text)
@@ -184,16 +193,24 @@ class FunctionExporter:
         self.close()
 
 
-def exporter(file: str, fun: Callable, *, shapeless: bool = False) -> FunctionExporter:
+def exporter(file: str, fun: Callable, *, shapeless: bool = False,
+             metadata: str | None = None) -> FunctionExporter:
     """A `FunctionExporter` that writes the traces of `fun` to `file`:
     `with mx.exporter(file, fun) as ex: ex(*args); ex(*other_args)`."""
-    return FunctionExporter._make(file, fun, shapeless)
+    if metadata is not None and not isinstance(metadata, str):
+        raise TypeError(f"exporter(): metadata must be a str or None, got "
+                        f"{type(metadata).__name__}")
+    if metadata is not None and callable(file):
+        raise ValueError("[export_function] The metadata argument is only supported when "
+                         "exporting to a file, not when using a callback.")
+    return FunctionExporter._make(file, fun, shapeless, metadata)
 
 
 # ---------------------------------------------------------------------------------------------
-def import_function(file: str) -> Callable:
+def import_function(file: str, return_metadata: bool = False):
     """The function an exported `mx` module holds: called with arrays, it returns a tuple of
-    arrays (as MLX), and composes with every transform."""
+    arrays (as MLX), and composes with every transform. With `return_metadata`, the pair
+    (function, the metadata string saved with it, "" when none)."""
     from mlir import ir
 
     from mxir.passes import run_pipeline
@@ -206,7 +223,9 @@ def import_function(file: str) -> Callable:
         module = ir.Module.parse(text)
         run_pipeline(module, ["mx-verify"])
         program = _Program(module)
-    return program
+        attrs = module.operation.attributes
+        metadata = ir.StringAttr(attrs["mxir.metadata"]).value if "mxir.metadata" in attrs else ""
+    return (program, metadata) if return_metadata else program
 
 
 class _Program:

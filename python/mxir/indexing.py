@@ -354,17 +354,38 @@ def _positions(a: array, index) -> array:
     return getitem(ops.reshape(ops.arange(a.size, dtype=idt), a.shape), index)
 
 
-def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
-    """(flat sums of `values` scattered at a[index]'s positions, flat positions)."""
+def _updates(a: array, index, values, dtype) -> tuple[array, array]:
+    """(flat positions in `a` of a[index], `values` broadcast to them, flat, in `dtype`)."""
     pos = _positions(a, index)
     v = ops.astype(ops.as_array(values, like=a), dtype)
     lead = 0
     while lead < v.ndim - pos.ndim and v.shape[lead] == 1:  # MLX drops leading singletons
         lead += 1
     v = ops.broadcast_to(ops.reshape(v, v.shape[lead:]), pos.shape)
-    flat = ops.reshape(pos, (-1,))
+    return ops.reshape(pos, (-1,)), ops.reshape(v, (-1,))
+
+
+def _scatter_flat(a: array, index, values, dtype) -> tuple[array, array]:
+    """(flat sums of `values` scattered at a[index]'s positions, flat positions)."""
+    flat, v = _updates(a, index, values, dtype)
     zeros = ops.zeros((a.size,), dtype)
-    return array._op("scatter_add", [zeros, flat, ops.reshape(v, (-1,))], axis=0), flat
+    return array._op("scatter_add", [zeros, flat, v], axis=0), flat
+
+
+def _last_writes(flat: array, v: array) -> tuple[array, array, array]:
+    """(positions, values, 1 where the update writes): of the updates naming one position,
+    only the last writes, as MLX's CPU scatter (a stable sort groups them in update order)."""
+    flat, order = array._op("sort", [flat], axis=0)
+    v = take(v, order, 0)
+    later = ops.concatenate([flat[1:], ops.constant(-1, flat.dtype).reshape((1,))])
+    last = ops.not_equal(flat, later)
+    return flat, ops.where(last, v, ops.constant(0, v.dtype)), ops.astype(last, dt.int32)
+
+
+def _has_array_index(index) -> bool:
+    """Whether `index` can name one position twice (an array or list among its parts)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (array, np.ndarray, list)) for p in parts)
 
 
 def scatter_set(a: array, flat_pos: array, values: array) -> array:
@@ -415,37 +436,6 @@ def _masked_set(a: array, mask, value) -> array:
     return ops.where(full, spread, a)
 
 
-_MAX_DEDUP = 4096
-
-
-def _last_writers(a: array, index, shape) -> array | None:
-    """For `a[index] = v` with array indices, a bool mask over the updated elements (of
-    `shape`): False where a later update writes the same position. Two combinations of the
-    advanced indices select either the same positions or disjoint ones, so the comparison runs
-    over the combinations (the index with every slice cut to its first element), not over
-    every position. None when no position can repeat (no array index, or one combination) or
-    past _MAX_DEDUP combinations (then repeated positions add up)."""
-    entries = _expand(a.shape, index)
-    if not any(k == _ARRAY for k, _ in entries) or math.prod(shape) == 0:
-        return None
-    combo = []
-    for kind, v in entries:
-        if kind == _NONE:
-            combo.append(None)
-        elif kind == _SLICE:
-            combo.append(slice(0, 1))
-        else:
-            combo.append(v)
-    first = _positions(a, tuple(combo))
-    m = first.size
-    if m <= 1 or m > _MAX_DEDUP:
-        return None
-    flat = ops.reshape(first, (m,))
-    same = ops.equal(ops.reshape(flat, (m, 1)), ops.reshape(flat, (1, m)))
-    later = ops.any(ops.logical_and(same, ops.tri(m, m, -1, dt.bool_).T), axis=1)
-    return ops.broadcast_to(ops.reshape(ops.logical_not(later), first.shape), shape)
-
-
 def _setitem(a: array, index, value) -> None:
     """MLX's `a[index] = value`: `a` is rebound to the updated array (duplicates: undefined)."""
     # the new value's graph reads a's current value through a's pin (graph.pin), which keeps
@@ -455,22 +445,13 @@ def _setitem(a: array, index, value) -> None:
         a._node, a._index, a._pin = new._node, new._index, None
         return
     work = dt.int32 if a.dtype == dt.bool_ else a.dtype
-    pos = _positions(a, index)
-    keep = _last_writers(a, index, pos.shape)
-    v = ops.astype(ops.as_array(value, like=a), work)
-    lead = 0
-    while lead < v.ndim - pos.ndim and v.shape[lead] == 1:  # MLX drops leading singletons
-        lead += 1
-    v = ops.broadcast_to(ops.reshape(v, v.shape[lead:]), pos.shape)
-    ones = ops.ones(pos.shape, dt.int32)
-    if keep is not None:  # repeated positions: only the last update writes (MLX's order)
-        v = ops.where(keep, v, ops.constant(0, work))
-        ones = ops.astype(keep, dt.int32)
-    flat = ops.reshape(pos, (-1,))
-    vals = array._op("scatter_add", [ops.zeros((a.size,), work), flat, ops.reshape(v, (-1,))],
-                     axis=0)
-    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat,
-                                    ops.reshape(ones, (-1,))], axis=0)
+    flat, v = _updates(a, index, value, work)
+    if _has_array_index(index) and flat.size > 1:
+        flat, v, writes = _last_writes(flat, v)
+    else:  # slices and integers name each position once
+        writes = ops.ones((flat.size,), dt.int32)
+    vals = array._op("scatter_add", [ops.zeros((a.size,), work), flat, v], axis=0)
+    hit = array._op("scatter_add", [ops.zeros((a.size,), dt.int32), flat, writes], axis=0)
     new = ops.where(ops.greater(hit, 0), ops.astype(vals, a.dtype), ops.reshape(a, (-1,)))
     new = ops.reshape(new, a.shape)
     a._node, a._index, a._pin = new._node, new._index, None

@@ -120,6 +120,19 @@ def tensordot(a, b, /, axes=2, *, stream=None) -> array:
 
 # -- joining and splitting --------------------------------------------------------------------
 def concatenate(arrays, axis=0, *, stream=None) -> array:
+    # arrays of one dtype and rank that fit (a KV cache growing by a row): the node itself
+    if type(axis) is int and type(arrays) in (list, tuple) and len(arrays) > 1:
+        types = [x._node.types[x._index] for x in arrays if type(x) is array]
+        first = types[0] if len(types) == len(arrays) else None
+        if first is not None and -len(first.shape) <= axis < len(first.shape):
+            ax, shape, dtype = axis % len(first.shape), first.shape, first.dtype
+            for t in types:
+                s = t.shape
+                if t.dtype != dtype or len(s) != len(shape) or s[:ax] != shape[:ax] or (
+                        s[ax + 1:] != shape[ax + 1:]):
+                    break
+            else:
+                return array._op("concatenate", list(arrays), axis=ax)
     arrays = [ops.as_array(x) for x in arrays]
     if not arrays:
         raise ValueError("[concatenate] No arrays provided for concatenation")
@@ -285,5 +298,5 @@ def clip(a, /, a_min, a_max, *, stream=None) -> array:
     return out
 
 
-array.__matmul__ = lambda self, other: matmul(self, other)
+array.__matmul__ = matmul
 array.__rmatmul__ = lambda self, other: matmul(other, self)

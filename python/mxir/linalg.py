@@ -285,7 +285,14 @@ def norm(a, /, ord=None, axis=None, keepdims: bool = False, *, stream=None) -> a
         return _vector_norm(a, ord, axes[0], keepdims)
     if len(axes) == 2:
         return _matrix_norm(a, ord, axes, keepdims)
+    if isinstance(ord, str):
+        _refuse_matrix_norm(ord, len(axes))
     raise ValueError("[linalg::norm] Received too many axes for norm.")
+
+
+def _refuse_matrix_norm(ord: str, n_axes: int) -> None:  # noqa: A002
+    raise ValueError(f"[linalg::norm] Norm '{ord}' only supported for matrices, but received "
+                     f"{n_axes} axis/axes.")
 
 
 def _sqrt_sum_sq(a, axes, keepdims):
@@ -294,8 +301,7 @@ def _sqrt_sum_sq(a, axes, keepdims):
 
 def _vector_norm(a, ord, axis, keepdims):  # noqa: A002
     if isinstance(ord, str):
-        raise ValueError(f"[linalg::norm] Norm '{ord}' only supported for matrices, but "
-                         f"received 1 axis/axes.")
+        _refuse_matrix_norm(ord, 1)
     if ord is None or ord == 2:
         return _sqrt_sum_sq(a, axis, keepdims)
     x = ops.abs(a)

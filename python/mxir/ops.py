@@ -74,19 +74,43 @@ def as_array(x, like: array | None = None) -> array:
     if isinstance(x, array):
         return x
     if isinstance(x, Scalar):
+        # asked before with an operand of this dtype (a decode step's `/ 8.0` every token)
+        seen = (type(x), _value_key(x),
+                None if like is None else like._node.types[like._index].dtype)
+        a = _SCALAR_OPERANDS.get(seen)
+        if a is not None:
+            return a
         dtype = _scalar_dtype(x, like.dtype) if like is not None else _python_dtype(x)
         # one data array per (value, dtype): repeated scalars are one program argument
-        key = (type(x), x.hex() if isinstance(x, float) else x, dtype.name)
+        key = (seen[0], seen[1], dtype.name)
         a = _SCALAR_ARRAYS.get(key)
         if a is None:
             if len(_SCALAR_ARRAYS) > 4096:
                 _SCALAR_ARRAYS.clear()
             a = _SCALAR_ARRAYS[key] = array(x, dtype)
+        if len(_SCALAR_OPERANDS) > 4096:
+            _SCALAR_OPERANDS.clear()
+        _SCALAR_OPERANDS[seen] = a
         return a
     return array(x)
 
 
+def _value_key(x):
+    """`x` as a cache key that tells -0.0 from 0.0 (equal, one hash) for every float kind."""
+    kind = type(x)
+    if kind is float:
+        return x.hex()
+    if kind is int or kind is bool:
+        return x
+    if isinstance(x, (float, np.floating)):
+        return float(x).hex()
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(x).real.hex(), complex(x).imag.hex()
+    return x
+
+
 _SCALAR_ARRAYS: dict = {}
+_SCALAR_OPERANDS: dict = {}  # (type, value, operand dtype or None) -> _SCALAR_ARRAYS' array
 
 
 def _python_dtype(x) -> dt.Dtype:
@@ -186,6 +210,8 @@ def _binary(name: str, a, b, float_result=False) -> array:
 
 
 def _float(x) -> array:
+    if type(x) is array and x._node.types[x._index].dtype in dt.inexact.members:
+        return x  # (the common case, without building a Dtype)
     x = as_array(x)
     return x if dt.issubdtype(x.dtype, dt.inexact) else astype(x, dt.float32)
 
@@ -213,7 +239,15 @@ for _n, _op in OPS.items():
 
 
 abs = _unary_same("abs")  # noqa: A001
-negative = _unary_same("negative")
+
+
+def negative(a, stream=None) -> array:
+    a = as_array(a)
+    if a.dtype == dt.bool_:
+        raise ValueError("[negative] Not supported for bool, use logical_not instead.")
+    return array._op("negative", [a])
+
+
 sign = _unary_same("sign")
 square = _unary_same("square")
 floor = _unary_same("floor")  # integers keep their dtype, as MLX
@@ -245,11 +279,28 @@ def add(a, b, stream=None) -> array:
     return _binary("add", a, b)
 
 
-def subtract(a, b, stream=None) -> array:
+# MLX computes these on two bools as C++ integer arithmetic converted back to bool, which is
+# logic: a - b is a xor b, a // b is a and b (x // 0 gives 0), a % b is a and not b (x % 0
+# gives x), a ** b is a or not b
+_BOOL_LOGIC = {
+    "subtract": lambda a, b: not_equal(a, b),
+    "floor_divide": lambda a, b: logical_and(a, b),
+    "remainder": lambda a, b: logical_and(a, logical_not(b)),
+    "power": lambda a, b: logical_or(a, logical_not(b)),
+}
+
+
+def _integer_binary(name: str, a, b) -> array:
     a, b = _promote_pair(a, b)
     if a.dtype == dt.bool_:
-        raise ValueError("Cannot subtract boolean arrays; use logical_xor or not_equal.")
-    return _binary("subtract", a, b)
+        return _BOOL_LOGIC[name](a, b)
+    if name == "floor_divide" and a.dtype == dt.complex64:
+        return _binary("divide", a, b)  # MLX: no floor for complex values, the quotient itself
+    return _binary(name, a, b)
+
+
+def subtract(a, b, stream=None) -> array:
+    return _integer_binary("subtract", a, b)
 
 
 def multiply(a, b, stream=None) -> array:
@@ -261,7 +312,7 @@ def divide(a, b, stream=None) -> array:
 
 
 def power(a, b, stream=None) -> array:
-    return _binary("power", a, b)
+    return _integer_binary("power", a, b)
 
 
 def maximum(a, b, stream=None) -> array:
@@ -273,11 +324,11 @@ def minimum(a, b, stream=None) -> array:
 
 
 def remainder(a, b, stream=None) -> array:
-    return _binary("remainder", a, b)
+    return _integer_binary("remainder", a, b)
 
 
 def floor_divide(a, b, stream=None) -> array:
-    return _binary("floor_divide", a, b)
+    return _integer_binary("floor_divide", a, b)
 
 
 def arctan2(a, b, stream=None) -> array:
@@ -370,12 +421,17 @@ def mean(a, axis=None, keepdims=False, stream=None) -> array:
     a = as_array(a)
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
-    # as MLX, integers are summed in their accumulator dtype (wrapping) and then divided
+    # as MLX, integers are summed in their accumulator dtype (wrapping), and the sum is
+    # multiplied by 1/n rounded to the result dtype (not divided by n: the last bit differs)
     s = _float(sum(a, axes, keepdims))
-    c = constant(n, s.dtype)
+    return multiply(s, _reciprocal_count(a, axes, s.dtype, n))
+
+
+def _reciprocal_count(a, axes, dtype, n: int) -> array:
+    c = constant(1.0 / n if n else float("inf"), dtype)
     if shapeless.recording is not None:
-        shapeless.count(c, a, axes, s.dtype.name)
-    return divide(s, c)
+        shapeless.count(c, a, axes, dtype.name, inverted=True)
+    return c
 
 
 def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
@@ -383,9 +439,13 @@ def var(a, axis=None, keepdims=False, ddof=0, stream=None) -> array:
     axes = normalize_axes(axis, a.ndim)
     n = math.prod(a.shape[i] for i in axes)
     centered = subtract(a, mean(a, axes, keepdims=True))
-    if a.dtype == dt.complex64:  # MLX: the float32 mean of |x - mean|^2
-        centered = globals()["abs"](centered)
-    s = sum(square(centered), axes, keepdims)
+    if a.dtype == dt.complex64:  # MLX: the float32 mean of re((x - mean) * conj(x - mean))
+        squares = array._op("real", [multiply(centered, array._op("conjugate", [centered]))])
+    else:
+        squares = square(centered)
+    s = sum(squares, axes, keepdims)
+    if not ddof:  # as mean, and as MLX
+        return multiply(s, _reciprocal_count(a, axes, s.dtype, n))
     c = constant(builtins.max(n - ddof, 0), s.dtype)
     if shapeless.recording is not None:
         shapeless.count(c, a, axes, s.dtype.name, ddof)
@@ -413,6 +473,9 @@ def reshape(a, shape, stream=None) -> array:
 
 
 def transpose(a, axes=None, stream=None) -> array:
+    if axes is None and type(a) is array:  # `.T` (a decode step's `k_cache.T`)
+        nd = len(a._node.types[a._index].shape)
+        return a if nd < 2 else array._op("transpose", [a], perm=_REVERSED[nd])
     a = as_array(a)
     if axes is None:
         axes = tuple(range(a.ndim))[::-1]
@@ -423,6 +486,15 @@ def transpose(a, axes=None, stream=None) -> array:
     if perm == tuple(range(a.ndim)):
         return a
     return array._op("transpose", [a], perm=perm)
+
+
+class _Reversed(dict):
+    def __missing__(self, nd: int) -> tuple:
+        self[nd] = perm = tuple(range(nd))[::-1]
+        return perm
+
+
+_REVERSED = _Reversed()  # ndim -> the reversed axes
 
 
 def expand_dims(a, axis, stream=None) -> array:
@@ -528,43 +600,35 @@ def arange(*args, stream=None, **kwargs) -> array:
         dtype = functools.reduce(dt.promote_types, kinds)
     step = 1 if step is None else step
     dtype = dt.to_dtype(dtype)
-    start, stop, step = float(start), float(stop), float(step)
     if dtype == dt.bool_:
         raise ValueError("bool not supported for arange.")
-    if math.isnan(start) or math.isnan(stop) or math.isnan(step) or math.isinf(start) or (
-            math.isinf(stop)):
+    start, stop, step = float(start), float(stop), float(step)
+    if builtins.any(math.isnan(v) for v in (start, stop, step)) or math.isinf(start) \
+            or math.isinf(stop):
         raise ValueError("[arange] Cannot compute length.")
     if step == 0:
         raise ValueError("[arange] step must be nonzero.")
-    if math.isinf(step):  # one element when the direction is right, else none
-        n = 1 if (step > 0 and start < stop) or (step < 0 and start > stop) else 0
-        step = 0.0
-    else:
-        real = math.ceil((stop - start) / step)
-        if real > 2**31 - 1:
-            raise ValueError("[arange] Maximum size exceeded.")
-        n = builtins.max(real, 0)
-    if dt.issubdtype(dtype, dt.integer):
-        # MLX: the increment is dtype(start + step) - dtype(start) (0 for arange(0, 3, 0.2)
-        # in int32); the values wrap around in the dtype
-        step = float(math.trunc(start + step) - math.trunc(start))
-        start = float(math.trunc(start))
-    return array._op("arange", [], start=start, step=step, shape=(n,), dtype=dtype.name)
+    if math.isinf(step) and (start < stop if step > 0 else start > stop):
+        return astype(array([start]), dtype)  # one value, as MLX
+    n = math.ceil((stop - start) / step)
+    if n > 2**31 - 1:
+        raise ValueError("[arange] Maximum size exceeded.")
+    return array._op("arange", [], start=start, step=step, shape=(builtins.max(n, 0),),
+                     dtype=dtype.name)
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=dt.float32, stream=None) -> array:
+    """MLX's formula: t = i / (num - 1) (or / num without the endpoint), (1 - t) * start +
+    t * stop in float32 (float64 for a float64 result), then cast."""
     if num < 0:
         raise ValueError(f"[linspace] number of samples, {num}, must be non-negative.")
     dtype = dt.to_dtype(dtype)
     if num == 1:
-        return astype(array([float(start)]), dtype)
-    # MLX's formula: (1 - t) * start + t * stop, t = i / (num - 1) (or i / num without the
-    # endpoint), in float32 (float64 for float64)
+        return astype(array([start], dt.float64 if dtype == dt.float64 else None), dtype)
     inner = dt.float64 if dtype == dt.float64 else dt.float32
-    t = divide(arange(0, num, dtype=inner), constant(num - 1 if endpoint else num, inner))
-    out = add(multiply(subtract(constant(1, inner), t), constant(float(start), inner)),
-              multiply(t, constant(float(stop), inner)))
-    return astype(out, dtype)
+    t = divide(arange(0, num, dtype=inner), array(num - 1 if endpoint else num, inner))
+    return astype(add(multiply(subtract(array(1, inner), t), array(start, inner)),
+                      multiply(t, array(stop, inner))), dtype)
 
 
 def eye(n, m=None, k=0, dtype=dt.float32, stream=None) -> array:

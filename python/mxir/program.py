@@ -8,9 +8,11 @@ evaluated arrays become arguments of @main.
 
 from __future__ import annotations
 
+import sys
+
 from mxir.dialect import OPS, OPTIONAL_ATTRS, TRANSFORM_OPS, TensorType
 
-from .graph import DATA, PARAM, Node
+from .graph import DATA, PARAM, Node, attrs_tuple
 
 EVAL_IN_TRANSFORM = (
     "[eval] Attempting to eval an array during function transformations like compile or vmap "
@@ -211,14 +213,12 @@ class FunctionEmitter:
     def _with_captures(self, node: Node, operands: list, caps: list, cap_types):
         """Operands and attributes of a transform op whose callee also reads `caps`."""
         n = len(node.callee.params)
-        attrs = dict(node.attrs)
+        attrs = transform_attrs(node, len(caps))
         if not caps:
             return operands, attrs
         if node.op == "jvp":  # captures get zero tangents
             zeros = [self._zeros(t) for t in cap_types]
             return operands[:n] + caps + operands[n:] + zeros, attrs
-        if node.op == "vmap":  # captures are unmapped
-            attrs["in_axes"] = tuple(attrs["in_axes"]) + (None,) * len(caps)
         return operands[:n] + caps + operands[n:], attrs
 
     def _zeros(self, ttype) -> int:
@@ -246,6 +246,15 @@ class FunctionEmitter:
 
 
 _EXPAND = object()  # marker on _collect's stack: the node below it is ready to emit
+
+
+def transform_attrs(node: Node, n_captures: int) -> dict:
+    """A transform node's attributes once its callee also reads `n_captures` enclosing values
+    (extra arguments after its parameters, unmapped for vmap)."""
+    attrs = dict(node.attrs)
+    if n_captures and node.op == "vmap":
+        attrs["in_axes"] = tuple(attrs["in_axes"]) + (None,) * n_captures
+    return attrs
 
 
 class Custom(tuple):
@@ -287,19 +296,135 @@ def trace_program(outputs) -> tuple[tuple, list]:
     return main, em.inputs
 
 
-def trace_program_held(outputs, held_of) -> tuple[tuple, list, list]:
+def trace_program_held(outputs, held_of, walk: Walk | None = None) -> tuple[tuple, list, list]:
     """(@main Function, host input arrays, held arrays) for evaluating `outputs`, where
     `held_of(uses, outputs)` picks from the use counts gathered while linearising the lazy
-    arrays that Python still holds; they are further results of @main (one walk, not two)."""
-    em = FunctionEmitter()
-    em.uses = {}
-    main = em.finish(outputs)
-    held = held_of(em.uses, outputs) if em.uses else []
-    if held:
-        base = em.base
-        main = (main[0], main[1],
-                main[2] + tuple([base[id(a._node)] + a._index for a in held]))
-    return main, em.inputs, held
+    arrays that Python still holds; they are further results of @main (one walk, not two).
+    `walk`: the Walk of `outputs` if the caller has it already."""
+    if walk is None:
+        walk = Walk(outputs)
+    if walk.order is None:  # transform ops or parameters: the general emitter
+        em = FunctionEmitter()
+        em.uses = uses = {}
+        main = em.finish(outputs)
+        held = held_of(uses, outputs) if uses else []
+        if held:
+            main = (main[0], main[1], main[2] + walk_refs(em.base, held))
+        return main, em.inputs, held
+    held = walk.held(held_of, outputs)
+    return walk.main([*outputs, *held] if held else outputs), walk.inputs, held
+
+
+def _single_holder() -> int:
+    """What sys.getrefcount says of a pin that only the tuple being looped over holds, in
+    Walk's loop: measured on this interpreter rather than assumed."""
+    class Pin:
+        __slots__ = ()
+
+    for a in reversed((Pin(),)):
+        return _getrefcount(a)
+
+
+_getrefcount = sys.getrefcount
+_SINGLE = _single_holder()
+
+
+def walk_refs(base: dict, arrays) -> tuple:
+    """The refs of `arrays` in a linearised function (`base`: id(node) -> its first ref)."""
+    return tuple([base[id(a._node)] + a._index for a in arrays])
+
+
+class Walk:
+    """The graph of `outputs` ordered for @main when it holds only plain ops (no transform op,
+    no parameter; else `order` is None): FunctionEmitter's first pass specialised, counting
+    `uses` the same way. An eager step linearises its graph at every evaluation (W12's
+    decode step: 50 ops, a quarter of its time before this), and a structure class's call
+    needs no Program at all (eager.run_walk): the instructions are emitted only on demand."""
+
+    __slots__ = ("order", "base", "arg_types", "inputs", "uses", "n_args")  # uses: then held
+
+    def __init__(self, outputs):
+        base: dict[int, int] = {}  # id(node) -> ref of its first result (-1: not emitted)
+        order: list[Node] = []  # op nodes, dependencies first
+        arg_types: list = []
+        inputs: list = []
+        uses: dict = {}
+        self.base, self.arg_types, self.inputs, self.uses = base, arg_types, inputs, uses
+        self.order = None
+        n = 0
+        single = _SINGLE
+        stack = [r._node for r in reversed(outputs)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node = pop()
+            if node is _EXPAND:
+                order.append(pop())
+                continue
+            nid = id(node)
+            if nid in base:
+                continue
+            v = node.values
+            if node.op == DATA or v is not None and _evaluated(v):  # an argument
+                base[nid] = n
+                types = node.types
+                arg_types.extend(types)
+                inputs.extend(v)
+                n += len(types)
+                continue
+            if node.callee is not None or node.op == PARAM:
+                uses.clear()  # its references to pins must not count as Python's (held)
+                self.uses = []
+                return
+            base[nid] = -1
+            push(node)
+            push(_EXPAND)
+            count = not node.traced
+            for a in reversed(node.inputs):
+                d = a._node
+                # data and ops without inputs (constants) are not counted (see FunctionEmitter),
+                # nor a pin that only this node holds: it cannot be held (most of a step's)
+                if count and d.inputs and _getrefcount(a) > single:
+                    u = uses.get(id(a))
+                    if u is None:
+                        uses[id(a)] = [a, 1]
+                    else:
+                        u[1] += 1
+                if id(d) not in base:
+                    push(d)
+        self.order, self.n_args = order, n
+
+    def held(self, held_of, outputs) -> list:
+        """held_of(uses, outputs), asked once and kept: the use counts hold references to
+        the pins, which must not outlive this (a nested evaluation would count them as
+        Python's)."""
+        uses = self.uses
+        if type(uses) is dict:
+            self.uses = held_of(uses, outputs) if uses else []
+        return self.uses
+
+    def main(self, results) -> tuple:
+        """The @main Function computing `results` (arrays of the walked graph)."""
+        base = self.base
+        n = self.n_args
+        instrs = []
+        append = instrs.append
+        for node in self.order:
+            op, attrs = node.head or (node.op, attrs_tuple(node.attrs))
+            append((op, attrs, operand_refs(node.inputs, base), node.types, None))
+            base[id(node)] = n
+            n += len(node.types)
+        return tuple(self.arg_types), tuple(instrs), walk_refs(base, results)
+
+
+def operand_refs(pins: tuple, base: dict) -> tuple:
+    """The refs of a node's operands (`base`: id(node) -> its first ref)."""
+    if len(pins) == 1:  # (a comprehension is a function call in Python 3.11)
+        a = pins[0]
+        return (base[id(a._node)] + a._index,)
+    if len(pins) == 2:
+        a, b = pins
+        return (base[id(a._node)] + a._index, base[id(b._node)] + b._index)
+    return tuple([base[id(a._node)] + a._index for a in pins])
 
 
 # --------------------------------------------------------------------------------------------

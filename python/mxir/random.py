@@ -254,10 +254,29 @@ def categorical(logits, axis: int = -1, shape=None, num_samples=None, key: array
         if ops.broadcast_shapes(shape, reduced) != shape:
             raise ValueError(f"[categorical] Requested shape {_shape_str(shape)} is not broadcast "
                              f"compatible with reduced logits shape{_shape_str(reduced)}.")
+    n = logits.shape[axis]
+    if n > 0 and logits.size == n and shape:  # one distribution: MLX inverts its CDF
+        return _categorical_inverse_cdf(ops.reshape(logits, (n,)), shape, key)
     offset = axis + len(shape) - logits.ndim + 1
     gumbel_shape = shape[:offset] + (logits.shape[axis],) + shape[offset:]
     scores = ops.add(gumbel(gumbel_shape, dt.float32, key), logits)
     return array._op("argmax", [scores], axis=offset, keepdims=False)
+
+
+def _categorical_inverse_cdf(logits: array, shape: tuple, key) -> array:
+    """MLX's sampler for a single distribution: uniform draws scaled by the total weight,
+    located in the exclusive running sum of exp(logits - max) (the maximal entries, uniformly,
+    when the max is infinite)."""
+    from .array_ops import searchsorted
+    from .scan_ops import cumsum
+
+    x = ops.astype(logits, dt.promote_types(logits.dtype, dt.float32))
+    top = ops.max(x)
+    w = ops.where(ops.isinf(top), ops.astype(ops.equal(x, top), x.dtype),
+                  ops.exp(ops.subtract(x, top)))
+    cdf = cumsum(w, 0, inclusive=False)
+    u = ops.multiply(uniform(shape=shape, dtype=dt.float32, key=key), ops.sum(w))
+    return ops.subtract(searchsorted(cdf, u, side="right"), ops.constant(1, dt.uint32))
 
 
 def permutation(x, axis: int = 0, key: array | None = None, stream=None) -> array:

@@ -24,11 +24,9 @@ def _extremum(name: str):
     def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
         a = ops.as_array(a)
         axes = ops.normalize_axes(axis, a.ndim)  # MLX checks the axes first
-        # no identity: an empty reduced axis is an error; an array empty along another axis
-        # reduces to an empty result, as MLX and NumPy
-        empty = [ax for ax in sorted(axes) if a.shape[ax] == 0]
-        if empty:
-            raise ValueError(f"[{name}] Cannot {name} reduce over axis {empty[0]} with size 0.")
+        for ax in sorted(axes):  # an empty array reduced over nonempty axes is fine
+            if a.shape[ax] == 0:
+                raise ValueError(f"[{name}] Cannot {name} reduce over axis {ax} with size 0.")
         return _reduce(name, a, axis, keepdims)
 
     fn.__name__ = fn.__qualname__ = name
@@ -53,13 +51,13 @@ def any(a, /, axis=None, keepdims=False, *, stream=None) -> array:  # noqa: A001
 def _arg_reduce(name: str):
     def fn(a, /, axis=None, keepdims=False, *, stream=None) -> array:
         a = ops.as_array(a)
+        if axis is not None and not isinstance(axis, int):
+            raise TypeError(f"{name}(): axis must be an int or None, got {type(axis).__name__}")
         if a.size == 0:
             raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
         if axis is None:  # over the flattened array, as MLX
             r = array._op(name, [ops.reshape(a, (a.size,))], axis=0, keepdims=True)
             return ops.reshape(r, (1,) * a.ndim if keepdims else ())
-        if not isinstance(axis, int):
-            raise TypeError(f"{name}(): axis must be an int or None, got {type(axis).__name__}")
         (ax,) = ops.normalize_axes(axis, a.ndim)
         return array._op(name, [a], axis=ax, keepdims=bool(keepdims))
 
@@ -94,6 +92,20 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None) -> array:
 def softmax(a, /, axis=None, *, precise=False, stream=None) -> array:
     """exp(a - max) / sum(exp(a - max)) along `axis` (all axes when None); `precise` computes
     half-precision inputs in float32."""
+    if type(a) is array and type(axis) is int and ops.shapeless.recording is None:
+        t = a._node.types[a._index]  # the nodes the general path makes, without its checks
+        shape = t.shape
+        if (t.dtype == "float32" or t.dtype in dt.FLOATS and not precise) and (
+                -len(shape) <= axis < len(shape) and 0 not in shape):
+            keep = {"axes": (axis % len(shape),), "keepdims": True}
+            peak = array._op("stop_gradient", [array._op("max", [a], **keep)])
+            if peak._node.types[0] is not t:
+                peak = array._op("broadcast_to", [peak], shape=shape)
+            e = array._op("exp", [array._op("subtract", [a, peak])])
+            total = array._op("sum", [e], **keep)
+            if total._node.types[0] is not t:
+                total = array._op("broadcast_to", [total], shape=shape)
+            return array._op("divide", [e, total])
     a = ops._float(a)
     if a.size == 0:
         return a

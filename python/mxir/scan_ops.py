@@ -26,8 +26,13 @@ def _flat(a: array) -> array:
 
 
 def _scan_fn(name: str, kind: int):
-    def fn(a, /, axis=None, *, reverse=False, inclusive=True, stream=None) -> array:
+    def fn(a, /, axis=None, *, reverse=False, inclusive=True, dtype=None,
+           stream=None) -> array:
         a = ops.as_array(a)
+        if dtype is not None:  # MLX: the input is cast first (cumsum and cumprod only)
+            if kind not in (SUM, PROD):
+                raise TypeError(f"{name}() got an unexpected keyword argument 'dtype'")
+            a = ops.astype(a, dtype)
         if kind == LOGADDEXP and not dt.issubdtype(a.dtype, dt.inexact):
             a = ops.astype(a, dt.float32)
         if axis is None:  # over the flattened array
@@ -136,7 +141,7 @@ right_shift = _bitwise_fn("right_shift", shift=True)
 
 def bitwise_invert(a, /, *, stream=None) -> array:
     a = ops.as_array(a)
-    if dt.issubdtype(a.dtype, dt.floating):
+    if dt.issubdtype(a.dtype, dt.inexact):
         raise ValueError("[bitwise_invert] Bitwise inverse only allowed on integer types.")
     return array._op("bitwise_invert", [a])
 

@@ -41,21 +41,24 @@ def broadcasts(sources, results) -> None:
             note(out, sources, lambda *shapes: {"shape": broadcast_shapes(*shapes)})
 
 
-def count(result, a, axes, dtype: str, ddof: int = 0) -> None:
-    """`result` is the constant max(number of elements of `a` along `axes` - ddof, 0)."""
+def count(result, a, axes, dtype: str, ddof: int = 0, inverted: bool = False) -> None:
+    """`result` is the constant max(number of elements of `a` along `axes` - ddof, 0), or
+    its reciprocal when `inverted` (1/n in double, then rounded to dtype: MLX's normalizer)."""
     from mxir.dialect import ConstValue, to_storage
 
     def fn(shape):
         n = max(math.prod(shape[i] for i in axes) - ddof, 0)
-        host = np.asarray(n, dtype=np.float64 if dtype == "bfloat16" else None)
+        host = np.asarray(1.0 / n if inverted else n,
+                          dtype=np.float64 if dtype == "bfloat16" or inverted else None)
         return {"value": ConstValue(to_storage(host, dtype), dtype)}
 
     def dynamic(a):
         from .array import array
-        from .ops import maximum, subtract
+        from .ops import divide, maximum, subtract
 
         n = array._op("size", [a], axes=tuple(axes), dtype=dtype)
-        return maximum(subtract(n, ddof), 0) if ddof else n
+        n = maximum(subtract(n, ddof), 0) if ddof else n
+        return divide(1, n) if inverted else n
 
     note(result, [a], fn, dynamic)
 

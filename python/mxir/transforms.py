@@ -33,6 +33,8 @@ def _trace(fun: Callable, args, kwargs, diff_positions, diff_names, name: str, b
         x = args[i]
         if type(x) is array:
             p = array._from(param_node(x._node.types[x._index], trace, x if bound else None))
+            if i == 0 and len(args) == 1 and not kwargs:  # f(x), the commonest call
+                return trace, fun(p), [x]
             out = fun(*args[:i], p, *args[i + 1:], **kwargs)
             return trace, out, [x]
     args = list(args)
@@ -138,20 +140,26 @@ def _loss_and_aux(out, where: str):
     return out[0], out
 
 
-def _vjp_node(trace: Trace, outputs: list[array], primals, cotangents) -> list[array]:
-    """The mx.vjp node; returns [outputs..., one gradient per parameter]."""
+def _vjp_node(trace: Trace, outputs: list[array], primals, cotangents) -> Node:
+    """The mx.vjp node: its results are the outputs, then one gradient per parameter."""
     trace.outputs = outputs
-    n = len(trace.params)
-    types = [o._node.types[o._index] for o in outputs] + [p.types[0] for p in trace.params]
-    node = Node("vjp", (*primals, *cotangents), {"argnums": _ARGNUMS.get(n) or tuple(range(n))},
-                tuple(types), trace)
-    return [array._from(node, i) for i in range(len(types))]
+    params = trace.params
+    n = len(params)
+    types = [o._node.types[o._index] for o in outputs]
+    types += [p.types[0] for p in params]
+    attrs = _ARGNUMS.get(n) or {"argnums": tuple(range(n))}
+    return Node("vjp", (*primals, *cotangents), attrs, tuple(types), trace)
 
 
-_ARGNUMS = {n: tuple(range(n)) for n in range(8)}
+def _results(node: Node, start: int, stop: int) -> list[array]:
+    return [array._from(node, i) for i in range(start, stop)]
 
 
-def _one(dtype) -> array:
+# the attributes of a vjp node of n parameters, shared (a node's attributes are never changed)
+_ARGNUMS = {n: {"argnums": tuple(range(n))} for n in range(8)}
+
+
+def _one(dtype: str) -> array:
     """The cotangent 1 of a scalar loss: one shared constant node per dtype (an op node with no
     inputs, never evaluated on its own, so sharing it across graphs is safe; ~1.5 µs a grad)."""
     one = _ONES.get(dtype)
@@ -160,7 +168,7 @@ def _one(dtype) -> array:
     return one
 
 
-_ONES: dict = {}
+_ONES: dict[str, array] = {}
 
 
 def value_and_grad(fun: Callable, argnums=None, argnames=()) -> Callable:
@@ -169,25 +177,44 @@ def value_and_grad(fun: Callable, argnums=None, argnames=()) -> Callable:
 
 
 def _value_and_grad(fun: Callable, argnums, argnames, where: str) -> Callable:
+    """value_and_grad, or grad (`where`), which returns the gradient alone."""
     nums, names = _normalise_argnums(argnums, argnames, where)
+    with_value = where != "grad"
+    # one positional array differentiated (the common call): no trees to rebuild
+    single = nums[0] + 1 if not names and len(nums) == 1 else 0
 
     def wrapped(*args, **kwargs):
-        _check_call(nums, names, args, kwargs, where)
-        trace, out, primals = _trace(fun, args, kwargs, nums, names, "grad", bound=True)
-        loss, aux = _loss_and_aux(out, where)
-        if loss._node.types[loss._index].shape != ():
+        if single and len(args) >= single and type(x := args[single - 1]) is array:
+            # grad(f)(x), the common call, traced here (what _trace does, one frame less)
+            trace = Trace(getattr(fun, "__name__", "f"), "grad")
+            p = array._from(param_node(x._node.types[x._index], trace, x))
+            out = fun(p) if single == 1 and len(args) == 1 and not kwargs else fun(
+                *args[:single - 1], p, *args[single:], **kwargs)
+            primals = [x]
+        else:
+            _check_call(nums, names, args, kwargs, where)
+            trace, out, primals = _trace(fun, args, kwargs, nums, names, "grad", bound=True)
+        if type(out) is array:
+            loss, aux = out, None
+        else:
+            loss, aux = _loss_and_aux(out, where)
+        ltype = loss._node.types[loss._index]
+        if ltype.shape != ():
             shape = "(" + ",".join(map(str, loss.shape)) + ")"
             extra = (" If you are using grad your function must return a scalar."
                      if loss.size == 1 else "")
             raise ValueError(f"[vjp] Output shape {shape} does not match cotangent shape ()."
                              f"{extra}")
-        results = _vjp_node(trace, [loss], primals, [_one(loss.dtype)])
-        value, grads = results[0], results[1:]
-        if not names and len(nums) == 1 and type(args[nums[0]]) is array:  # the common call
-            g = grads[0]
+        node = _vjp_node(trace, [loss], primals, [_one(ltype.dtype)])
+        if single and type(args[nums[0]]) is array:  # the common call
+            g = array._from(node, 1)
+            if not with_value:
+                return g
+            value = array._from(node, 0)
             if aux is not None:
                 return _with_value(aux, value), g
             return value, g
+        grads = _results(node, 1, len(node.types))
         # rebuild the gradient trees in the shape of the differentiated arguments
         trees, k = [], 0
         for tree in [args[i] for i in nums] + [kwargs[n] for n in names]:
@@ -203,6 +230,9 @@ def _value_and_grad(fun: Callable, argnums, argnames, where: str) -> Callable:
         g = (pos[0] if len(pos) == 1 else tuple(pos)) if pos else None
         if names:
             g = (g, kw)
+        if not with_value:
+            return g
+        value = array._from(node, 0)
         if aux is not None:
             return _with_value(aux, value), g
         return value, g
@@ -218,13 +248,7 @@ def _with_value(aux: tuple, value: array) -> tuple:
 
 def grad(fun: Callable, argnums=None, argnames=()) -> Callable:
     """The gradient of a scalar-valued function (as `mx.grad`)."""
-    vg = _value_and_grad(fun, argnums, argnames, "grad")
-
-    def wrapped(*args, **kwargs):
-        return vg(*args, **kwargs)[1]
-
-    wrapped.__name__ = f"grad({getattr(fun, '__name__', 'f')})"
-    return wrapped
+    return _value_and_grad(fun, argnums, argnames, "grad")
 
 
 def _as_output_list(out, where: str) -> list[array]:
@@ -274,8 +298,8 @@ def vjp(fun: Callable, primals: Sequence[array], cotangents: Sequence[array]):
                          f"not match number of cotangents ({len(cotangents)}).")
     _check_shapes(outs, cotangents, "[vjp] Output shape ({}) does not match cotangent shape ({}).")
     cts = [astype(c, o.dtype) for o, c in zip(outs, cotangents)]
-    results = _vjp_node(trace, outs, prims, cts)
-    return results[:len(outs)], results[len(outs):]
+    node = _vjp_node(trace, outs, prims, cts)
+    return _results(node, 0, len(outs)), _results(node, len(outs), len(node.types))
 
 
 def jvp(fun: Callable, primals: Sequence[array], tangents: Sequence[array]):

@@ -37,3 +37,26 @@ def test_bitcast_transforms():
     batched = mx.vmap(lambda a: mx.view(a, mx.uint32))(mx.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_array_equal(np.array(batched), np.array([[1.0, 2.0], [3.0, 4.0]],
                                                               np.float32).view(np.uint32))
+
+
+VIEW_DTYPES = ["bool_", "uint8", "int8", "uint16", "int16", "float16", "bfloat16", "uint32",
+               "int32", "float32", "int64", "uint64", "float64"]
+
+
+@pytest.mark.parametrize("src", VIEW_DTYPES)
+@pytest.mark.parametrize("dst", [d for d in VIEW_DTYPES if d != "bool_"])
+def test_view_matches_mlx(src, dst):
+    """Every pair of real dtypes, on random bytes, bit for bit with MLX (the test-only oracle).
+    Views as bool are left out: MLX keeps the raw byte (a "bool" holding 0x5f), mxir gives
+    its truth value."""
+    mlx = pytest.importorskip("mlx.core")
+    raw = np.random.default_rng(0).integers(0, 256, size=(3, 16), dtype=np.uint8)
+
+    def bits(m):
+        a = m.array(raw % 2 == 0) if src == "bool_" else m.array(raw).view(getattr(m, src))
+        r = a.view(getattr(m, dst))
+        if r.dtype in (m.float16, m.bfloat16):
+            r = r.astype(m.float32)  # exact; NumPy has no bfloat16
+        return r.shape, np.array(r).tobytes()
+
+    assert bits(mx) == bits(mlx)

@@ -100,6 +100,27 @@ def test_big_bool_results_and_broadcasts():
                                atol=1e-7)
 
 
+def test_shared_broadcast_fuses_into_each_reader():
+    """relu and its vjp both read `maximum`'s broadcast 0.0 (W2): each reader fuses its own
+    copy, so no 256x512 buffer of zeros is written (one vectorised loop, not two)."""
+    rng = np.random.default_rng(4)
+    h_np, g_np = (rng.standard_normal((256, 512)).astype(np.float32) for _ in range(2))
+    h, g = mx.array(h_np), mx.array(g_np)
+    vg = mx.value_and_grad(lambda h, g: mx.sum(mx.maximum(h, 0.0) * g))
+    assert _codegen_ir(list(vg(h, g))).count("vector.transfer_write") == 1
+    bias = mx.array(rng.standard_normal(512).astype(np.float32))
+    for f in (vg, mx.compile(vg)):
+        value, grad = f(h, g)
+        np.testing.assert_array_equal(np.array(grad), g_np * (h_np > 0))
+        np.testing.assert_allclose(value.item(), np.sum(np.maximum(h_np, 0) * g_np), rtol=1e-4)
+    # a broadcast of a row read by two ops and returned as well
+    two = mx.compile(lambda b, h: (b + h, b * h, mx.broadcast_to(b, h.shape)))
+    got = [np.array(r) for r in two(bias, h)]
+    b_np = np.array(bias)
+    for x, want in zip(got, (b_np + h_np, b_np * h_np, np.broadcast_to(b_np, h_np.shape))):
+        np.testing.assert_array_equal(x, want)
+
+
 def test_compiled_function_uses_the_fast_path():
     x = np.random.default_rng(5).uniform(-5, 5, 1 << 18).astype(np.float32)
     f = mx.compile(lambda v: w3(mx, v))

@@ -67,6 +67,21 @@ def test_held_intermediate_is_kept_and_unheld_is_not():
     np.testing.assert_array_equal(np.array(h), np.arange(6) * 2)
 
 
+def test_a_walk_given_up_at_a_transform_leaves_no_held_arrays_behind():
+    """The plain walk stops at a transform op and the general emitter counts again: the pins
+    the walk had counted must not look referenced from outside (held) to that count."""
+    from mxir.program import trace_program_held
+
+    x = mx.array(np.arange(4, dtype=np.float32))
+    mx.eval(x)
+    g = mx.grad(lambda t: mx.sum(mx.sin(t)))(x)  # held by this variable
+    z = (lambda e: e * e)(mx.exp(x)) + g  # e: used twice, held by nothing but z's graph
+    _, _, held = trace_program_held([z], eager.held_of)
+    assert [a._node.op for a in held] == ["vjp"]
+    np.testing.assert_allclose(np.array(z), np.exp(2 * np.arange(4)) + np.cos(np.arange(4)),
+                               rtol=1e-5)
+
+
 def test_new_shape_runs_no_pipeline(runs):
     rng = np.random.default_rng(0)
 
@@ -191,6 +206,44 @@ def test_growing_decode_compiles_one_program_per_structure(runs, monkeypatch):
     assert eager.CLASS_COMPILES[0] - compiles == 1  # no new class program
     assert eager.CLASS_RUNS[0] - class_runs == 27 + 58
     assert runs["pipelines"] == 2  # tokens 0 and 1 repeated exactly: each compiled whole
+
+
+def test_decode_step_past_its_first_tokens_builds_no_program(monkeypatch):
+    """Once a class program serves the tokens, each is keyed straight from its graph
+    (eager.run_walk): eager.run, which takes a Program, is not called."""
+    monkeypatch.setattr(eager, "COMPILE_AFTER_S", 1e-9)
+    programs = []
+    run = eager.run
+    monkeypatch.setattr(eager, "run", lambda main, inputs: programs.append(main) or run(
+        main, inputs))
+    rng = np.random.default_rng(6)
+    weights = [(rng.standard_normal((64, 64)) / 8).astype(np.float32) for _ in range(4)]
+    emb = rng.standard_normal((40, 64)).astype(np.float32)
+    got = _decode(mx, mx.array, mx.eval, weights, emb, 40)
+    want = _decode(np, np.asarray, lambda *a: None, weights, emb, 40)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert len(programs) <= 5  # cache lengths 0 and 1, the class's first Programs
+
+
+def test_walk_keys_a_graph_as_its_program():
+    """The structure key and sizes made from the walk are those of the Program built from it,
+    with a held array and a slice of an argument (peeled) among them."""
+    from mxir.program import Walk
+
+    rng = np.random.default_rng(7)
+    emb = mx.array(rng.standard_normal((9, 6)).astype(np.float32))
+    w = mx.array(rng.standard_normal((6, 6)).astype(np.float32))
+    mx.eval(emb, w)
+    held = mx.exp(mx.split(emb, 3)[1] @ w)  # a slice op of an argument; held by this variable
+    parts = mx.split(held * 2.0, 2, axis=1)
+    y = mx.softmax(parts[0] + parts[1], axis=-1) + mx.sum(held, axis=1, keepdims=True)
+    roots = [y]
+    walk = Walk(roots)
+    arrays = roots + walk.held(eager.held_of, roots)
+    assert any(a._node is held._node for a in arrays[1:])  # (held are pins)
+    key, vals = eager.walk_structure(walk, arrays)
+    assert (key, vals) == eager.structure(walk.main(arrays))
+    assert vals[1]  # the slice of the argument is peeled: its bounds are sizes, not key
 
 
 def test_structure_class_widens_when_another_dim_varies(monkeypatch):

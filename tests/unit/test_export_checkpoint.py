@@ -163,3 +163,25 @@ def test_export_to_dot(tmp_path):
     assert text.startswith("digraph {") and text.rstrip().endswith("}")
     assert 'label ="multiply"' in text and 'label ="add"' in text
     assert text.count("->") == 6  # two operands and one result for each op
+
+
+def test_export_metadata_as_mlx(tmp_path):
+    """metadata= is saved with the function and read back by return_metadata=True ("" when
+    none), through export_function and exporter, as MLX; a callback refuses it."""
+    def fn(x):
+        return x * 2
+
+    for lib in (mlx, mxir):
+        name = lib.__name__.split(".")[0]
+        lib.export_function(str(tmp_path / f"{name}_none"), fn, lib.array([1.0]))
+        lib.export_function(str(tmp_path / f"{name}_json"), fn, lib.array([1.0]),
+                            metadata='{"layers": 2}\n')
+        with lib.exporter(str(tmp_path / f"{name}_ex"), fn, metadata="é") as ex:
+            ex(lib.array([1.0]))
+    for case in ("none", "json", "ex"):
+        want = mlx.import_function(str(tmp_path / f"mlx_{case}"), return_metadata=True)[1]
+        got_fn, got = mxir.import_function(str(tmp_path / f"mxir_{case}"), return_metadata=True)
+        assert got == want
+        assert np.array(got_fn(mxir.array([3.0]))[0]).tolist() == [6.0]
+    with pytest.raises(ValueError, match="only supported when exporting to a file"):
+        mxir.export_function(lambda *a: None, fn, mxir.array([1.0]), metadata="x")

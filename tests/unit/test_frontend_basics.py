@@ -309,3 +309,14 @@ def test_trees_of_arrays():
     same(doubled["w"], np.full((2, 2), 2.0), mx.float32)
     total = tree_reduce(lambda acc, x: acc + mx.sum(x), params, mx.array(0.0))
     assert total.item() == 4.0
+
+
+def test_scalar_operands_keep_the_sign_of_zero():
+    """Scalar operands are cached by value: -0.0 and 0.0 compare equal, yet 1 / (x * -0.0) is
+    -inf, in every float kind (NumPy's included), as in MLX."""
+    x = mx.array([1.0])
+    for neg, pos in ((-0.0, 0.0), (np.float32(-0.0), np.float32(0.0)),
+                     (np.float64(-0.0), np.float64(0.0))):
+        assert np.array(1 / (x * neg))[0] == -np.inf
+        assert np.array(1 / (x * pos))[0] == np.inf
+        assert np.array(1 / (x * neg))[0] == -np.inf  # the cache holds both

@@ -82,3 +82,51 @@ def test_names_count_report(capsys):
     with capsys.disabled():
         print(f"\nmlx.core names: {present} present, {listed} listed, {len(names)} total")
     assert present + listed == len(names)
+
+
+def _keyword_parameters(doc: str) -> list[str] | None:
+    """The parameters MLX's signature line (the docstring's first line) lets a caller name:
+    those after a `/`, without `stream` (mxir's devices take no stream argument by name)."""
+    import re
+
+    m = re.match(r"[\w.]+\((.*)\)\s*(->.*)?$", doc.strip().split("\n")[0])
+    if m is None:
+        return None
+    parts, depth, cur = [], 0, ""
+    for ch in m.group(1):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            parts, cur = [*parts, cur.strip()], ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    if "/" in parts:
+        parts = parts[parts.index("/") + 1:]
+    names = [re.match(r"\*{0,2}(\w*)", p).group(1) for p in parts]
+    return [n for n in names if n and n != "stream" and not parts[names.index(n)].startswith("*")]
+
+
+def test_every_mlx_keyword_parameter_is_accepted():
+    """A call that names an argument as MLX documents it (`mx.cumsum(x, dtype=...)`,
+    `mx.linspace(..., endpoint=False)`) must not raise TypeError in mxir."""
+    import inspect
+
+    lacking = []
+    for path in mlx_names():
+        if not in_mxir(path) or path.split(".")[0] in ("fast", "distributed", "metal"):
+            continue
+        want, got = mlx, mxir
+        for part in path.split("."):
+            want, got = getattr(want, part), getattr(got, part)
+        if isinstance(want, (type, types.ModuleType)) or not callable(want):
+            continue
+        names = _keyword_parameters(want.__doc__ or "")
+        try:
+            params = inspect.signature(got).parameters
+        except (TypeError, ValueError):
+            continue
+        if names is None or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            continue
+        lacking += [f"{path}({n}=)" for n in names if n not in params]
+    assert not lacking, f"MLX keyword parameters mxir does not take: {lacking}"

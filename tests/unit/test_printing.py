@@ -6,6 +6,7 @@ Each expected string was printed by MLX 0.32.4 (Linux CPU build) for the same co
 from __future__ import annotations
 
 import mxir as mx
+import numpy as np
 import pytest
 
 # (constructor, what MLX prints)
@@ -149,3 +150,37 @@ def test_printing_a_lazy_result_evaluates_it():
 
 def test_dtypes_print_as_module_attributes():
     assert repr(mx.float32) == "mxir.float32" and str(mx.int32) == "mxir.int32"
+
+
+def _generated_prints(mod):
+    """repr of generated arrays: every dtype, ranks 0-3, empty shapes, long rows (elided), values
+    from 1e-6 to 1e8 scales with inf, NaN, -0.0 and repeating fractions mixed in."""
+    rng = np.random.default_rng(1)
+    specials = [1e-5, 123456.7, -0.0, np.inf, np.nan, 1e10, 3.0, 0.1, 1 / 3]
+    out = []
+    for dtype in ["float32", "float16", "bfloat16", "int32", "uint8", "bool_", "int64",
+                  "complex64", "float64"]:
+        for shape in [(), (3,), (2, 3), (12,), (1001,), (3, 4, 5), (0,), (2, 0)]:
+            n = int(np.prod(shape))
+            x = rng.standard_normal(n) * rng.choice([1e-6, 1, 1e3, 1e8])
+            if n > 2:
+                x[:3] = rng.choice(specials, 3)
+            x = x.reshape(shape).astype(np.float32)
+            if dtype == "complex64":
+                a = mod.array(x) + 1j * mod.array(x * 0.5)
+            elif dtype == "bool_":
+                a = mod.array(x > 0)
+            elif dtype in ("int32", "uint8", "int64"):
+                ints = np.nan_to_num(x, nan=0, posinf=7, neginf=-7).clip(-1e9, 1e9)
+                a = mod.array(ints.astype(np.int64)).astype(getattr(mod, dtype))
+            else:
+                a = mod.array(x).astype(getattr(mod, dtype))
+            with mod.stream(mod.cpu):
+                out.append(repr(a).replace(mod.__name__, "mx"))
+    return out
+
+
+def test_generated_arrays_print_as_mlx():
+    mlx = pytest.importorskip("mlx.core")
+    want, got = _generated_prints(mlx), _generated_prints(mx)
+    assert [(w, g) for w, g in zip(want, got) if w != g] == []

@@ -3,4 +3,4 @@
 
 from . import init, losses  # noqa: F401
 from .layers import *  # noqa: F401,F403
-from .utils import checkpoint, value_and_grad  # noqa: F401
+from .utils import average_gradients, checkpoint, value_and_grad  # noqa: F401

@@ -9,6 +9,14 @@ from .convolution import (  # noqa: F401
     Conv3d,
 )
 from .convolution_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: F401
+from .distributed import (  # noqa: F401
+    AllToShardedLinear,
+    FullyShardedModule,
+    QuantizedAllToShardedLinear,
+    QuantizedShardedToAllLinear,
+    ShardedToAllLinear,
+    fully_shard,
+)
 from .dropout import Dropout, Dropout2d, Dropout3d  # noqa: F401
 from .embedding import Embedding  # noqa: F401
 from .linear import Bilinear, Identity, Linear  # noqa: F401
@@ -22,7 +30,7 @@ from .pooling import (  # noqa: F401
     MaxPool3d,
 )
 from .positional_encoding import ALiBi, RoPE, SinusoidalPositionalEncoding  # noqa: F401
-from .quantized import QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
+from .quantized import QQLinear, QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
 from .recurrent import GRU, LSTM, RNN  # noqa: F401
 from .transformer import (  # noqa: F401
     MultiHeadAttention,

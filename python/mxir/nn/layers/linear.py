@@ -9,7 +9,7 @@ from typing import Any
 import mxir as mx
 
 from .base import Module
-from .quantized import QuantizedLinear
+from .quantized import QQLinear, QuantizedLinear
 
 
 class Identity(Module):
@@ -41,13 +41,13 @@ class Linear(Module):
 
     def to_quantized(self, group_size: int | None = None, bits: int | None = None,
                      mode: str = "affine", quantize_input: bool = False) -> Module:
-        """This layer as a QuantizedLinear (weights quantized)."""
-        if quantize_input:  # MLX's QQLinear, in the nvfp4 / mxfp8 modes mxir lacks
+        """This layer as a QuantizedLinear (weights quantized) or, with `quantize_input`, a
+        QQLinear (weights and activations)."""
+        if quantize_input:
             if mode not in ("nvfp4", "mxfp8"):
                 raise ValueError("Quantized activations are only supported for 'nvfp4' and "
                                  f"'mxfp8' modes, got {mode}.")
-            raise ValueError("[to_quantized] quantize_input=True (QQLinear) is not implemented "
-                             "in mxir.")
+            return QQLinear.from_linear(self, group_size, bits, mode)
         return QuantizedLinear.from_linear(self, group_size, bits, mode)
 
 

@@ -1,4 +1,4 @@
-"""QuantizedLinear, QuantizedEmbedding and `quantize` (swap a model's layers for quantized
+"""QuantizedLinear, QuantizedEmbedding, QQLinear and `quantize` (swap a model's layers for quantized
 ones) on mx.quantize / mx.dequantize / mx.quantized_matmul. Quantized weights are frozen, as in
 MLX; every MLX mode ("affine", "mxfp4", "mxfp8", "nvfp4": the latter three have no biases)."""
 
@@ -113,6 +113,67 @@ class QuantizedEmbedding(_Quantized):
         qe = cls(num_embeddings, dims, group_size, bits, mode=mode)
         qe._set_quantized(embedding_layer.weight)
         return qe
+
+
+class QQLinear(Module):
+    """x dequantize(W)^T with x quantized too (mx.qqmm): no bias; "nvfp4" and "mxfp8" are the
+    modes qqmm serves. Training keeps W in floating point, quantized on the fly inside qqmm, so
+    it has a gradient; `eval()` stores it quantized (`weight` packed, `scales`), `train()`
+    dequantizes it back."""
+
+    def __init__(self, input_dims: int, output_dims: int, group_size: int | None = None,
+                 bits: int | None = None, mode: str = "nvfp4") -> None:
+        super().__init__()
+        self.group_size, self.bits = _config(mode, group_size, bits)
+        self.mode = mode
+        scale = math.sqrt(1 / input_dims)
+        self.weight = mx.random.uniform(-scale, scale, (output_dims, input_dims))
+        self._quantized = False
+
+    def _extra_repr(self) -> str:
+        out_dims, in_dims = self.weight.shape
+        if self.weight.dtype == mx.uint32:
+            in_dims = in_dims * 32 // self.bits
+        return (f"input_dims={in_dims}, output_dims={out_dims}, group_size={self.group_size}, "
+                f"bits={self.bits}, mode={self.mode}")
+
+    def quantize(self) -> None:
+        if not self._quantized:
+            # two results: the modes without biases (an "affine" layer fails to unpack, as MLX)
+            self.weight, self.scales = mx.quantize(self.weight, self.group_size, self.bits,
+                                                   mode=self.mode)
+            self._quantized = True
+
+    def dequantize(self) -> None:
+        if self._quantized:
+            self.weight = mx.dequantize(self.weight, scales=self.scales,
+                                        group_size=self.group_size, bits=self.bits,
+                                        mode=self.mode)
+            del self.scales
+            self._quantized = False
+
+    def _set_training_mode(self, mode: bool) -> None:
+        super()._set_training_mode(mode)
+        if self._training:
+            self.dequantize()
+        else:
+            self.quantize()
+
+    def __call__(self, x: mx.array) -> mx.array:
+        return mx.qqmm(x, self["weight"], scales=self.get("scales"),
+                       group_size=self.group_size, bits=self.bits, mode=self.mode)
+
+    @classmethod
+    def from_linear(cls, linear_layer: Module, group_size: int | None = None,
+                    bits: int | None = None, mode: str = "nvfp4") -> QQLinear:
+        """A QQLinear holding `linear_layer`'s weight, in its training mode."""
+        output_dims, input_dims = linear_layer.weight.shape
+        if linear_layer.get("bias") is not None:
+            raise NotImplementedError("QQLinear does not support bias yet.")
+        layer = cls(input_dims, output_dims, group_size, bits, mode=mode)
+        layer.weight = linear_layer.weight
+        layer.train(linear_layer.training)
+        return layer
 
 
 def quantize(model: Module, group_size: int | None = None, bits: int | None = None, *,
