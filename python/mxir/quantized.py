@@ -248,6 +248,8 @@ def dequantize(w, /, scales, biases=None, group_size=None, bits=None, mode="affi
                          f"given the quantization parameters. Provided matrix of shape "
                          f"{w.shape} and scales/biases of shape {scales.shape}/"
                          f"{biases.shape} with group_size={group_size} and bits={bits}.")
+    if 0 in w.shape[:-1]:  # MLX's kernel reshapes the rows with a -1 first, and refuses
+        raise ValueError("[reshape] Cannot infer the shape of an empty array")
     out_dtype = scales.dtype if dtype is None else dt.to_dtype(dtype)
     q = ops.astype(_unpack(w, bits, k), scales.dtype)
     q = ops.reshape(q, w.shape[:-1] + (k // group_size, group_size))
