@@ -235,10 +235,8 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None) -> arr
         check_pad_widths([lo for lo, _ in pairs], [hi for _, hi in pairs])
     except MxError as e:
         raise e.exc_type(e.message) from None
-    if mode == "edge":
-        return _edge_pad(a, pairs)
-    if mode in ("reflect", "symmetric"):
-        return _mirror_pad(a, pairs, mode)
+    if mode in ("edge", "reflect", "symmetric"):
+        return _gather_pad(a, pairs, mode)
     if mode != "constant":
         raise ValueError(f"Invalid padding mode ({mode}) passed to pad")
     value = ops.astype(ops.as_array(constant_values, like=a), a.dtype)
@@ -251,9 +249,10 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None) -> arr
                      high=tuple(p[1] for p in pairs))
 
 
-def _mirror_pad(a: array, pairs, mode: str) -> array:
-    """reflect / symmetric: a gather per padded axis of the positions NumPy's pad of a range
-    picks (the same values as MLX's, repeated reflections for pads past the axis included)."""
+def _gather_pad(a: array, pairs, mode: str) -> array:
+    """edge / reflect / symmetric: a gather per padded axis of the positions NumPy's pad of a
+    range picks (the same values as MLX's, repeated reflections for pads past the axis
+    included)."""
     out = a
     for ax, (lo, hi) in enumerate(pairs):
         if lo == 0 and hi == 0:
@@ -263,27 +262,6 @@ def _mirror_pad(a: array, pairs, mode: str) -> array:
             raise ValueError(f"[pad] Cannot {mode}-pad axis {ax} of size 0.")
         idx = np.pad(np.arange(n, dtype=np.int32), (lo, hi), mode=mode)
         out = array._op("take", [out, ops.constant(idx, dt.int32)], axis=ax)
-    return out
-
-
-def _edge_pad(a: array, pairs) -> array:
-    out = a
-    for ax, (lo, hi) in enumerate(pairs):
-        if lo == 0 and hi == 0:
-            continue
-        n = out.shape[ax]
-        if n == 0:
-            raise ValueError(f"[pad] Cannot edge-pad axis {ax} of size 0.")
-        parts = []
-        shape = list(out.shape)
-        if lo:
-            shape[ax] = lo
-            parts.append(ops.broadcast_to(_slice_axis(out, ax, 0, 1), tuple(shape)))
-        parts.append(out)
-        if hi:
-            shape[ax] = hi
-            parts.append(ops.broadcast_to(_slice_axis(out, ax, n - 1, n), tuple(shape)))
-        out = concatenate(parts, ax)
     return out
 
 
