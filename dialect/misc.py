@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from mlir import ir
-from mlir.dialects import arith, scf, tensor
+from mlir.dialects import arith, linalg, scf, tensor
 
 from .core import (
     DENSE,
@@ -196,14 +196,27 @@ class ArangeOp(Op):
             values)
 
     def lower(self, lo, xs, in_types, out_types, start, step, shape, dtype):
-        first, step_t = (Scalar(dtype).const(v) for v in _arange_start_step(start, step, dtype))
-        index = ir.IndexType.get()
+        first, step_t = _arange_start_step(start, step, dtype)
         out = lo.empty(out_types[0])
+        if not is_float(dtype):  # integers wrap alike either way: the parallel closed form
+            i64 = ir.IntegerType.get_signless(64)
+
+            def body(_o):
+                i = arith.index_cast(i64, linalg.IndexOp(ir.IntegerAttr.get(i64, 0)).result)
+                signed = [(v + 2**63) % 2**64 - 2**63 for v in (first, step_t)]  # as int64
+                v = arith.addi(arith.constant(i64, signed[0]),
+                               arith.muli(arith.constant(i64, signed[1]), i))
+                return store(cast(v, "int64", dtype), dtype)
+
+            return lo.generic([], [out], [ir.AffineMap.get_identity(1)], [PARALLEL], body)
+        first, step_t = Scalar(dtype).const(first), Scalar(dtype).const(step_t)
+        index = ir.IndexType.get()
         if shape[0] == 0:
             return out
         out = tensor.insert(store(first, dtype), out, [arith.constant(index, 0)])
-        # each value from the one before in the buffer: no scalar carried, so the loop
-        # also runs as a serial GPU kernel (mx-to-gpu maps only loops without results)
+        # floats: each value from the one before in the buffer, as MLX's running sum (no
+        # scalar carried, so the loop also runs as a serial GPU kernel: mx-to-gpu maps only
+        # loops without results)
         one = arith.constant(index, 1)
         loop = scf.ForOp(one, arith.constant(index, shape[0]), one, [out])
         with ir.InsertionPoint(loop.body):
