@@ -233,10 +233,10 @@ def _c(b, like, v):
 def _erfinv_np(x):
     x = np.asarray(x)
     y = _erfinv_poly(np.asarray(x, np.float64))
-    for _ in range(3):  # Newton on erf(y) = x makes the reference exact to float64 rounding
-        err = _np_erf(y) - x
-        y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # +-1: inf, replaced below
+        for _ in range(3):  # Newton on erf(y) = x: the reference exact to float64 rounding
+            err = _np_erf(y) - x
+            y = y - err / (2 / np.sqrt(np.pi) * np.exp(-y * y))
         return np.where(np.abs(x) == 1, np.copysign(np.inf, x), y).astype(x.dtype)
 
 
