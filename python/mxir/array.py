@@ -100,9 +100,10 @@ class array:
             return
         if isinstance(val, np.ndarray) or hasattr(val, "__array__") and not isinstance(
                 val, (list, tuple)):
-            host = np.asarray(val)
+            host = borrowed = np.asarray(val)
             target = dt.to_dtype(dtype) if dtype is not None else _dtype_from_numpy(host.dtype)
         else:
+            borrowed = None
             inferred = _infer_python_dtype(val)  # (also checks the values, as MLX)
             target = dt.to_dtype(dtype) if dtype is not None else inferred
             if _holds_array(val):  # arrays in the list stay in the graph (grad flows, as MLX)
@@ -116,8 +117,8 @@ class array:
             host = host.astype(np.float32)
         with np.errstate(invalid="ignore", over="ignore"):
             storage = to_storage(host, target.name)
-        if np.shares_memory(storage, host):  # a copy, as MLX's: a later change of the NumPy
-            storage = storage.copy()  # array (x += 1) must not change this array
+        if borrowed is not None and np.may_share_memory(storage, borrowed):  # a copy, as
+            storage = storage.copy()  # MLX's: a later `x += 1` on the NumPy side can't reach it
         node = data_node(storage, target.name)
         self._node, self._index, self._pin = node, 0, None
 
