@@ -14,6 +14,7 @@ float64 keeps libm; float16/bfloat16 are computed in float32 by the lowering, so
 from __future__ import annotations
 
 import math as pymath
+from fractions import Fraction
 
 from mlir import ir
 from mlir.dialects import arith, func, scf, vector
@@ -69,8 +70,22 @@ def _two_over_pi_words(pad: int, nwords: int) -> list[int]:
 _PH_PAD = 32  # arguments down to pi/4 (exponent -24) start their window at bit >= 7
 _PH_WORDS = _two_over_pi_words(_PH_PAD, 5)
 _CW_LIMIT = 2.0**20  # q < 2^20: q * _PIO2_HI is exact in float64
+_CW32_LIMIT = 4096.0  # q <= 2608: q times the error of the parts below stays under 2^-64
+_ROUND_MAGIC = 1.5 * 2.0**23  # x + this rounds x to an integer held in the low mantissa bits
+
+
+def _float32_parts(value, n: int) -> list[float]:
+    """n float32 numbers whose exact sum approximates `value` (a Fraction) to ~24 n bits."""
+    import numpy as np
+
+    parts = []
+    for _ in range(n):
+        parts.append(float(np.float32(float(value))))
+        value -= Fraction(parts[-1])
+    return parts
 _PIO2_HI = float.fromhex("0x1.921fb544p+0")  # 33 significant bits of pi/2
 _PIO2_LO = (_pi_fixed(200) - (int(_PIO2_HI * 2**32) << 169)) / 2.0**201  # pi/2 - _PIO2_HI
+_PIO2_F32 = _float32_parts(Fraction(_pi_fixed(200), 2**201), 3)  # pi/2 - sum < 2^-76
 
 
 class _Emit:
@@ -121,6 +136,10 @@ class _Emit:
         # the cancellation tricks of log1p/expm1
         return arith.addf(arith.mulf(a, b, fastmath=self.fm), c, fastmath=self.fm)
 
+    def fused(self, a, b, c):
+        """a b + c rounded once, whatever LLVM decides: the exactness arguments need it."""
+        return mmath.fma(a, b, c)
+
     def poly(self, x, coeffs):
         """Horner: coeffs[0] + coeffs[1] x + ... ."""
         acc = self.const(coeffs[-1])
@@ -161,21 +180,26 @@ class _Emit:
 # ---- the approximations (e: _Emit, x: f32 value) ----
 
 def _exp(e, x):
-    xc = arith.maximumf(arith.minimumf(x, e.const(88.8)), e.const(-104.0))
-    xc = e.sel(e.cmp("uno", x, x), e.const(0.0), xc)  # keep fptosi below in range
-    n = mmath.roundeven(e.mul(xc, e.const(1 / pymath.log(2))))
+    xc = arith.maximumf(arith.minimumf(x, e.const(88.8)), e.const(-104.0))  # NaN stays
+    t = e.fused(xc, e.const(1 / pymath.log(2)), e.const(_ROUND_MAGIC))  # n in its low bits
+    n = e.sub(t, e.const(_ROUND_MAGIC))
     r = e.fma(n, e.const(-_LN2_HI), xc)
     r = e.fma(n, e.const(-_LN2_LO), r)
     p = e.add(e.fma(e.mul(r, r), e.poly(r, _EXP_POLY), r), e.const(1.0))
-    # 2^n as two normal powers of two: n in [-150, 128] reaches the denormals and overflow
-    ni = arith.fptosi(e.i32, n)
-    n1 = arith.shrsi(ni, e.const(1, e.i32))
-    n2 = arith.subi(ni, n1)
+    ni = arith.subi(e.bits(t), e.bits(e.const(_ROUND_MAGIC)))  # n in [-150, 128]
 
-    def pow2(k):
+    def pow2(k):  # a normal power of two, k in [-126, 127]
         return e.flt(arith.shli(arith.addi(k, e.const(127, e.i32)), e.const(23, e.i32)))
 
-    return e.nan_through(x, e.mul(e.mul(p, pow2(n1)), pow2(n2)))
+    # 2^n: one power of two while every lane's is normal (|x| <= 87), else two (the
+    # denormal results and overflow); NaN flows through (no float -> int conversion)
+    wide = scf.IfOp(_any(e, e.cmp("ogt", e.abs(xc), e.const(87.0))), [e.f], has_else=True)
+    with ir.InsertionPoint(wide.then_block):
+        n1 = arith.shrsi(ni, e.const(1, e.i32))
+        scf.YieldOp([e.mul(e.mul(p, pow2(n1)), pow2(arith.subi(ni, n1)))])
+    with ir.InsertionPoint(wide.else_block):
+        scf.YieldOp([e.mul(p, pow2(ni))])
+    return wide.results[0]
 
 
 def _log(e, x):
@@ -221,15 +245,44 @@ def _expm1(e, x):
     return e.nan_through(x, r)
 
 
-def _reduce(e, x):
-    """|x| = q pi/2 + r, |r| <= pi/4, q mod 4 as i32.
+def _any(e, mask):
+    """One i1: whether any lane of `mask` is set (a branch on the whole vector)."""
+    if isinstance(e.f, ir.VectorType):
+        return vector.ReductionOp(ir.IntegerType.get_signless(1), vector.CombiningKind.OR,
+                                  mask).result
+    return mask
 
-    |x| < 2^20: Cody-Waite in float64 (q pi/2 exact with a 33-bit high part). Beyond, and only
-    when some lane needs it (a branch on the vector), Payne-Hanek in integers: |x| = m 2^k, and
-    (m 2^k 2/pi) mod 4 needs only a 96-bit window of the bits of 2/pi starting near bit k, so m
-    times the window, in wrapping 64-bit arithmetic, holds the quadrant in its top two bits and
-    the fraction below. Exact for every float."""
+
+def _reduce(e, x):
+    """|x| = q pi/2 + r, |r| <= pi/4 (about), (r, i32 whose low two bits are q mod 4).
+
+    |x| <= 4096 in every lane: Cody-Waite in float32, pi/2 in three float32 parts, each step a
+    fused multiply-add (exact while it cancels), q rounded by adding 1.5 2^23. Otherwise
+    _reduce_wide: the same in float64 up to 2^20, Payne-Hanek beyond. r is NaN for x inf or
+    NaN, so sin and cos are."""
     a = e.abs(x)
+    t = e.fused(a, e.const(2 / pymath.pi), e.const(_ROUND_MAGIC))
+    qf = e.sub(t, e.const(_ROUND_MAGIC))
+    r = a
+    for part in _PIO2_F32:
+        r = e.fused(qf, e.const(-part), r)
+    wide = scf.IfOp(_any(e, e.cmp("ogt", a, e.const(_CW32_LIMIT))), [e.f, e.i32],
+                    has_else=True)
+    with ir.InsertionPoint(wide.then_block):
+        rw, qw = _reduce_wide(e, a)
+        rw = e.sel(e.cmp("oeq", a, e.const(pymath.inf)), e.const(pymath.nan), rw)
+        scf.YieldOp([rw, qw])
+    with ir.InsertionPoint(wide.else_block):
+        scf.YieldOp([r, e.bits(t)])  # t = 1.5 2^23 + q: q in the low mantissa bits
+    return wide.results[0], wide.results[1]
+
+
+def _reduce_wide(e, a):
+    """_reduce for |x| > 4096 (a = |x|): Cody-Waite in float64 (q pi/2 exact with a 33-bit
+    high part) below 2^20. Beyond, and only when some lane needs it, Payne-Hanek in integers:
+    |x| = m 2^k, and (m 2^k 2/pi) mod 4 needs only a 96-bit window of the bits of 2/pi starting
+    near bit k, so m times the window, in wrapping 64-bit arithmetic, holds the quadrant in its
+    top two bits and the fraction below. Exact for every float."""
     ad = arith.extf(e.f64, arith.minimumf(a, e.const(_CW_LIMIT)))  # NaN stays: q fixed below
     qd = mmath.roundeven(arith.mulf(ad, e.const(2 / pymath.pi, e.f64)))
     rd = arith.subf(arith.subf(ad, arith.mulf(qd, e.const(_PIO2_HI, e.f64))),
@@ -238,12 +291,7 @@ def _reduce(e, x):
     qd = arith.select(arith.cmpf(arith.CmpFPredicate.UNO, qd, qd), e.const(0.0, e.f64), qd)
     q = arith.fptosi(e.i32, qd)
     big = e.cmp("ogt", a, e.const(_CW_LIMIT))
-    if isinstance(e.f, ir.VectorType):
-        any_big = vector.ReductionOp(ir.IntegerType.get_signless(1), vector.CombiningKind.OR,
-                                     big).result
-    else:
-        any_big = big
-    branch = scf.IfOp(any_big, [e.f, e.i32], has_else=True)
+    branch = scf.IfOp(_any(e, big), [e.f, e.i32], has_else=True)
     with ir.InsertionPoint(branch.then_block):
         rp, qp = _payne_hanek(e, a)
         scf.YieldOp([e.sel(big, rp, r), e.sel(big, qp, q)])
@@ -305,9 +353,7 @@ def _sincos(e, x, cosine: bool):
     sign = arith.shli(arith.andi(q, e.const(2, e.i32)), e.const(30, e.i32))
     if not cosine:  # sin is odd
         sign = arith.xori(sign, arith.andi(e.bits(x), e.const(0x80000000, e.i32)))
-    v = e.flt(arith.xori(e.bits(v), sign))
-    # inf and NaN: NaN (x - x)
-    return e.sel(e.cmp("uge", e.abs(x), e.const(pymath.inf)), e.sub(x, x), v)
+    return e.flt(arith.xori(e.bits(v), sign))  # NaN for inf and NaN (r is NaN)
 
 
 def _sin(e, x):

@@ -102,3 +102,31 @@ def test_other_float_types_still_match_numpy(dtype):
             mx.float32)))
         tol = {"float16": 2e-3, "bfloat16": 1.6e-2, "float64": 1e-6}[dtype]
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_sin_cos_near_multiples_of_half_pi_in_float32_reduction():
+    # the float32 Cody-Waite range (|x| <= 4096): the floats nearest k pi/2 cancel the most
+    # (an exhaustive run over all floats in [0, 4096] gave at most 1.53 ulps)
+    k = np.arange(1, 2608, dtype=np.float64) * (np.pi / 2)
+    near = k.astype(np.float32)
+    x = np.concatenate([near, np.nextafter(near, np.float32(0)), np.nextafter(near, np.inf),
+                        np.float32([4096.0, np.nextafter(np.float32(4096), np.inf)])])
+    x = np.concatenate([x, -x])
+    for name in ("sin", "cos"):
+        _check(name, np.array(getattr(mx, name)(mx.array(x))), x)
+
+
+def test_lanes_taking_the_wide_paths_leave_the_others_alone():
+    # one huge argument (sin/cos: float64 or Payne-Hanek reduction) or one exp argument past
+    # +-87 (two powers of two) sends its whole vector to the wide path
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-6, 6, 4096).astype(np.float32)
+    x[::37] = np.float32(1e30)
+    x[5::41] = np.float32(5000.0)
+    x[7::43] = np.inf
+    for name in ("sin", "cos"):
+        _check(name, np.array(getattr(mx, name)(mx.array(x))), x)
+    y = rng.uniform(-20, 20, 4096).astype(np.float32)
+    y[::29] = np.float32(-95.0)  # a denormal result
+    y[3::31] = np.float32(88.5)
+    _check("exp", np.array(mx.exp(mx.array(y))), y)
