@@ -23,7 +23,7 @@ elementwise op whose innermost dimension is dynamic is always tiled (its size is
   CHUNK elements (whole rows for rank > 1) once the op has THREAD_MIN elements, else the whole
   op in one chunk. A one-iteration forall costs nothing: async-parallel-for calls its body
   inline when there is a single block (64 elements: 1.7 us, the static program 1.8 us).
-- vectors: the innermost dimension in tiles of DYN_WIDTH lanes, the loop peeled
+- vectors: the innermost dimension in tiles of DYN_WIDTH (math_lanes) lanes, the loop peeled
   (`transform.loop.peel`): full tiles are vectorised without masks, the one remainder tile
   with masked vectors (zero in the masked-off lanes), or as scalar loops when the body has an
   integer division (a masked-off lane would divide by zero). Measured (benchmarks/
@@ -63,7 +63,7 @@ _TAG = "mx.cg"
 _SIZE_TAG = "mx.cg.chunk"  # the run-time chunk size of a dynamic op's scf.forall
 _MAIN_TAG = "mx.cg.main"  # a dynamic op's full vector tiles
 _REST_TAG = "mx.cg.rest"  # its remainder tile
-DYN_WIDTH = 64  # lanes of a dynamic op's innermost dimension
+DYN_WIDTH = 64  # lanes of a dynamic op's innermost dimension (one host vector with math)
 DYN_MASKED = True  # remainder tiles in masked vectors (False: scalar loops; tests, timings)
 # integer division traps on the zero that masked-off lanes hold: such bodies keep a scalar tail
 _TRAPPING = ("arith.divsi", "arith.divui", "arith.remsi", "arith.remui", "arith.floordivsi",
@@ -252,7 +252,7 @@ def _hoist_scalars(op) -> None:
 
 def _plan_dynamic(op, tag):
     """An elementwise op with a run-time iteration space and a dynamic innermost dimension:
-    ("dyn", (rank, masked)). Emits the run-time chunk size of its scf.forall in front
+    ("dyn", (rank, masked, lanes)). Emits the run-time chunk size of its scf.forall in front
     of it, tagged for the script: CHUNK elements (whole rows) once the op has THREAD_MIN
     elements, else the whole op in one chunk (the forall then runs inline, see ASYNC)."""
     shape = list(ir.RankedTensorType(op.results[0].type).shape)
@@ -284,7 +284,8 @@ def _plan_dynamic(op, tag):
         size = arith.select(big, per, arith.maxui(whole, one))
         size.owner.attributes[_SIZE_TAG] = ir.IntegerAttr.get(
             ir.IntegerType.get_signless(64), tag)
-    return "dyn", (rank, masked)
+    lanes = math_lanes() if _calls_math(op) else DYN_WIDTH
+    return "dyn", (rank, masked, lanes)
 
 
 def _vector_width(n: int, heavy: bool = False):
@@ -292,11 +293,16 @@ def _vector_width(n: int, heavy: bool = False):
     the pipelines), or one when the body calls math approximations, whose constants and
     temporaries then fit the registers (W3 on AVX-512: 6.1-6.3 ms in 16 lanes, 7.0 in 64,
     spilling)."""
-    native = vector_bits() // 32
-    for w in ((native,) if heavy else ()) + (64, 32, 16, 8):
+    for w in ((math_lanes(),) if heavy else ()) + (64, 32, 16, 8):
         if n % w == 0:
             return w
     return None
+
+
+def math_lanes() -> int:
+    """Lanes of an op whose body calls math approximations, static or dynamic: one host
+    vector of f32 (16 lanes on AVX-512, 8 on AVX2, 4 on NEON)."""
+    return vector_bits() // 32
 
 
 def _calls_math(op) -> bool:
@@ -376,12 +382,12 @@ def _dynamic_script(tag, plan) -> tuple[list[str], list[str]]:
     """Script lines of a dynamic op: threads, tiles, peeling of the innermost loop
     (first); vectorisation of the tagged main and remainder tiles (second, after a
     canonicalization)."""
-    rank, masked = plan
+    rank, masked, lanes = plan
     h, any_op = f"%op{tag}", "!transform.any_op"
     for_op, param = '!transform.op<"scf.for">', "!transform.param<i64>"
     first = [f"{h} = transform.structured.match attributes {{{_TAG} = {tag} : i64}} in %root "
              f": ({any_op}) -> {any_op}"]
-    inner = [1] * (rank - 1) + [DYN_WIDTH]
+    inner = [1] * (rank - 1) + [lanes]
     zeros = ", 0" * (rank - 1)
     loops = ", ".join([any_op] * rank)
     first += [
