@@ -50,13 +50,13 @@ from mlir import ir
 from mlir.dialects import arith, tensor
 from mlir.dialects.transform import interpreter
 
-from .host import vector_bits
+from .host import thread_min, vector_bits
 from .ir_utils import functions
 from .math_approx import APPROXIMATIONS, math_approx
 
 FUSE_GROUP = 48  # ops per fused group
 VECTOR_MIN = 1024  # elements: below this plain loops compile faster and run as fast
-THREAD_MIN = 1 << 18  # elements: below this the async dispatch (~10s of µs) does not pay
+THREAD_MIN = thread_min()  # elements: below this a fork and join do not pay (host.py)
 # (W4, 1024x128 f32: 37 µs on one thread, 45-140 µs split in two on the busy 2-core box)
 CHUNK = 1 << 16  # elements per threaded chunk, about
 _TAG = "mx.cg"

@@ -212,9 +212,10 @@ def _compiler_digest() -> bytes:
                 if name.endswith((".py", ".mlir")):
                     with open(os.path.join(folder, name), "rb") as f:
                         h.update(name.encode() + f.read())
-        from mxir.passes.host import vector_bits
+        from mxir.passes.host import thread_min, vector_bits
 
-        h.update(b"vector bits %d" % vector_bits())  # the code is the host's (passes/host.py)
+        # the code is the host's (passes/host.py)
+        h.update(b"vector bits %d, threads from %d" % (vector_bits(), thread_min()))
         _COMPILER_DIGEST = h.digest()
         return _COMPILER_DIGEST
 

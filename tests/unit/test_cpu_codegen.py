@@ -29,7 +29,7 @@ def w3(lib, x):
 
 
 def test_big_elementwise_is_vectorised_threaded_and_fused():
-    x = mx.array(np.ones(1 << 18, np.float32))
+    x = mx.array(np.ones(cpu_codegen.THREAD_MIN, np.float32))
     text = _codegen_ir([w3(mx, x)])
     assert "scf.forall" in text and f"vector<{cpu_codegen.math_lanes()}xf32>" in text
     assert text.count("linalg.generic") == 0  # one fused op, tiled away
@@ -39,7 +39,8 @@ def test_big_elementwise_is_vectorised_threaded_and_fused():
 def test_scalar_operands_broadcast_into_vectors():
     """A program's scalar inputs (Python numbers of a compiled function) are read once in
     front of the op: the op is still vectorised and threaded (W8, `x * 2 + 1`)."""
-    x = np.random.default_rng(3).standard_normal((1 << 12, 64)).astype(np.float32)
+    x = np.random.default_rng(3).standard_normal((cpu_codegen.THREAD_MIN // 64, 64))
+    x = x.astype(np.float32)
     text = _codegen_ir([mx.array(x) * 2.0 + 1.0])
     assert "scf.forall" in text and "vector<64xf32>" in text
     assert text.count("linalg.generic") == 0
@@ -65,8 +66,9 @@ def test_long_chain_fuses_in_bounded_groups():
     np.testing.assert_allclose(np.array(y), ref, rtol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(1 << 20,), (1 << 18 | 1,), (1000,), (1024,), (1023, 64),
-                                   (3, 5, 4096), (4097, 40), (2, 1 << 17), (0,), (0, 4096), ()])
+@pytest.mark.parametrize("shape", [(1 << 20,), (cpu_codegen.THREAD_MIN | 1,), (1000,), (1024,),
+                                   (1023, 64), (3, 5, 4096), (4097, 40), (2, 1 << 17), (0,),
+                                   (0, 4096), ()])
 def test_w3_matches_numpy_at_every_shape(shape):
     rng = np.random.default_rng(len(shape) + sum(shape))
     x = rng.uniform(-20, 20, shape).astype(np.float32)
@@ -122,7 +124,7 @@ def test_shared_broadcast_fuses_into_each_reader():
 
 
 def test_compiled_function_uses_the_fast_path():
-    x = np.random.default_rng(5).uniform(-5, 5, 1 << 18).astype(np.float32)
+    x = np.random.default_rng(5).uniform(-5, 5, cpu_codegen.THREAD_MIN).astype(np.float32)
     f = mx.compile(lambda v: w3(mx, v))
     np.testing.assert_allclose(np.array(f(mx.array(x))), w3(np, x), rtol=1e-5, atol=1e-6)
 

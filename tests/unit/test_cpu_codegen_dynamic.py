@@ -13,8 +13,9 @@ from mxir.passes import cpu_codegen, pipelines, run_pipeline
 from mxir.runtime.cpu import CpuExecutable
 
 REST = [*pipelines.ONE_SHOT, "cpu-blas-matmul", "mx-cpu-parallel", *pipelines.CPU_TO_LLVM]
-SIZES = [0, 1, 7, 63, 64, 65, 1000, 4097, 1 << 18 | 1, 1 << 20]
-SHAPES_2D = [(0, 5), (3, 0), (1, 1), (5, 7), (33, 65), (1000, 127), (4097, 63), (3, 1 << 18)]
+BIG = cpu_codegen.THREAD_MIN  # from here an op runs on threads
+SIZES = [0, 1, 7, 63, 64, 65, 1000, 4097, BIG | 1, 1 << 20]
+SHAPES_2D = [(0, 5), (3, 0), (1, 1), (5, 7), (33, 65), (1000, 127), (4097, 63), (3, BIG)]
 
 
 def _type(shape, elem):
@@ -112,7 +113,7 @@ def test_1d_scalar_tail_matches_numpy(monkeypatch):
     monkeypatch.setattr(cpu_codegen, "DYN_MASKED", False)
     exe, text = compile_ir(program([((None,), "f32")], ((None,), "f32"), W3))
     assert MATH_VECTOR in text and "vector.create_mask" not in text
-    for n in (63, 65, 1000, 1 << 18 | 1):
+    for n in (63, 65, 1000, BIG | 1):
         x = np.random.default_rng(n).uniform(-20, 20, n).astype(np.float32)
         np.testing.assert_allclose(run(exe, [x], x.shape, np.float32), w3(x), rtol=1e-5,
                                    atol=1e-6)
@@ -152,7 +153,7 @@ def test_2d_broadcast_row():
 def test_unit_leading_dim():
     exe, text = compile_ir(program([((1, None), "f32")], ((1, None), "f32"), W3))
     assert MATH_VECTOR in text
-    for n in (0, 5, 64, 4097, 1 << 18 | 3):
+    for n in (0, 5, 64, 4097, BIG | 3):
         x = np.random.default_rng(n).uniform(-20, 20, (1, n)).astype(np.float32)
         np.testing.assert_allclose(run(exe, [x], x.shape, np.float32), w3(x), rtol=1e-5,
                                    atol=1e-6)
@@ -167,7 +168,7 @@ def test_int32_with_division_keeps_a_scalar_tail():
     exe, text = compile_ir(program([((None,), "i32"), ((None,), "i32")], ((None,), "i32"),
                                    body))
     assert "vector<64xi32>" in text and "vector.create_mask" not in text
-    for n in (0, 1, 63, 65, 1000, 1 << 18 | 1):
+    for n in (0, 1, 63, 65, 1000, BIG | 1):
         rng = np.random.default_rng(n)
         a = rng.integers(-1000, 1000, n).astype(np.int32)
         b = rng.integers(1, 50, n).astype(np.int32) * rng.choice([-1, 1], n).astype(np.int32)
@@ -240,7 +241,7 @@ def test_scalar_operands():
                                    maps=[_map(1), "affine_map<(d0) -> ()>",
                                          "affine_map<(d0) -> ()>"]))
     assert "vector<64xf32>" in text and "scf.forall" in text
-    for n in (0, 3, 64, 1000, 1 << 18 | 1):
+    for n in (0, 3, 64, 1000, BIG | 1):
         x = np.random.default_rng(n).normal(size=n).astype(np.float32)
         got = run(exe, [x, np.float32(0.5), np.float32(-2.0)], (n,), np.float32)
         np.testing.assert_allclose(got, x * np.float32(0.5) - np.float32(2), rtol=1e-6)

@@ -24,7 +24,7 @@ import numpy as np
 import mxir as mx
 from mxir import evaluate
 
-xs = np.linspace(-1, 1, 1 << 18, dtype=np.float32)  # big enough for threads (THREAD_MIN)
+xs = np.linspace(-1, 1, 1 << 20, dtype=np.float32)  # big enough for threads (THREAD_MIN)
 x = mx.array(xs)
 
 
