@@ -2,7 +2,7 @@
 
     python benchmarks/matmul.py [--n 1024] [--repeat 15]
 
-MXIR_BLAS=numpy|wheel|none picks the BLAS the compiled code calls (passes/matmul.py).
+MXIR_BLAS=numpy|wheel|mkl|none picks the BLAS the compiled code calls (passes/matmul.py).
 
 Cases: `a @ b` (f32 and f64), `value_and_grad(sum(a @ b))` w.r.t. `a`, and a batched matmul.
 mxir times include building the lazy graph, the cached-program lookup and the output array.
