@@ -125,11 +125,12 @@ def _exports(lib: str, symbols) -> bool:
 @functools.cache
 def blas_target() -> BlasTarget | None:
     """The BLAS that generated code calls when gemms are not split (the eager kernels): the
-    first found of NumPy's and the wheel's; MXIR_BLAS=numpy keeps every gemm in NumPy's, none
-    calls no BLAS. (MXIR_BLAS=wheel|mkl picks the split gemms' library only: eager gemms in the
-    wheel's copy would run on the one thread that the split ones set.)"""
+    first found of NumPy's and the wheel's; MXIR_BLAS=numpy|wheel picks one, none calls no
+    BLAS, mkl picks only the split gemms' library. With the wheel's (as where NumPy has no
+    OpenBLAS of its own, macOS arm64), eager gemms run on the one thread that a split gemm sets
+    in that library: W6's eager 1024^3 product took 12.9 ms against 6.3 in NumPy's."""
     choice = os.environ.get("MXIR_BLAS", "")
-    finders = {"numpy": [_numpy_openblas], "none": []}.get(
+    finders = {"numpy": [_numpy_openblas], "wheel": [_wheel_openblas], "none": []}.get(
         choice, [_numpy_openblas, _wheel_openblas])
     for find in finders:
         target = find()
