@@ -28,7 +28,8 @@ from mlir.dialects import arith, func, llvm, memref, scf
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 SHARED_LIBS_ATTR = "mxir.shared_libs"  # module attribute: libraries the JIT must load
-# module attribute: [library, its set-threads symbol] pairs that the runtime sets to one thread
+# module attribute: [library, its set-threads symbol, its get-threads symbol or ""] entries that
+# the runtime sets to one thread (runtime/cpu.py)
 SERIAL_LIBS_ATTR = "mxir.serial_libs"
 # cpu-blas-matmul-split: a gemm of at least SPLIT_MIN multiply-adds is cut into PANELS panels
 # (at least PANEL_MIN rows or columns each) that mxir's thread pool runs, each one gemm call.
@@ -50,6 +51,7 @@ class BlasTarget:
     batched: dict | None
     int_bits: int
     set_threads: str | None = None  # the library's openblas_set_num_threads
+    get_threads: str | None = None  # and its getter, where it can say its count (not MKL's)
 
 
 def _numpy_openblas() -> BlasTarget | None:
@@ -80,7 +82,8 @@ def _wheel_openblas() -> BlasTarget | None:
                           "libscipy_openblas"):
         if _exports(lib, names.values()):
             return BlasTarget(lib, names, batched if _exports(lib, batched.values()) else None,
-                              32, "scipy_openblas_set_num_threads")
+                              32, "scipy_openblas_set_num_threads",
+                              "scipy_openblas_get_num_threads")
     return None
 
 
@@ -126,9 +129,9 @@ def _exports(lib: str, symbols) -> bool:
 def blas_target() -> BlasTarget | None:
     """The BLAS that generated code calls when gemms are not split (the eager kernels): the
     first found of NumPy's and the wheel's; MXIR_BLAS=numpy|wheel picks one, none calls no
-    BLAS, mkl picks only the split gemms' library. With the wheel's (as where NumPy has no
-    OpenBLAS of its own, macOS arm64), eager gemms run on the one thread that a split gemm sets
-    in that library: W6's eager 1024^3 product took 12.9 ms against 6.3 in NumPy's."""
+    BLAS, mkl picks only the split gemms' library. The wheel's is also the split gemms' (where
+    NumPy has no OpenBLAS of its own, macOS arm64): the runtime sets it to one thread only
+    while a program that splits runs (runtime/cpu.py)."""
     choice = os.environ.get("MXIR_BLAS", "")
     finders = {"numpy": [_numpy_openblas], "wheel": [_wheel_openblas], "none": []}.get(
         choice, [_numpy_openblas, _wheel_openblas])
@@ -184,9 +187,9 @@ def blas_matmul(module, split: bool = False) -> None:
             libs.append(target.library)
         attrs[SHARED_LIBS_ATTR] = ir.ArrayAttr.get([ir.StringAttr.get(x) for x in libs])
         if split:
-            pair = ir.ArrayAttr.get([ir.StringAttr.get(target.library),
-                                     ir.StringAttr.get(target.set_threads)])
-            attrs[SERIAL_LIBS_ATTR] = ir.ArrayAttr.get([pair])
+            entry = ir.ArrayAttr.get([ir.StringAttr.get(x) for x in (
+                target.library, target.set_threads, target.get_threads or "")])
+            attrs[SERIAL_LIBS_ATTR] = ir.ArrayAttr.get([entry])
 
 
 # implicit loop dims of each operand, and the reduction loop, of the named ops

@@ -60,22 +60,32 @@ def _external_functions(llvm_module) -> list[str]:
             if op.operation.name == "llvm.func" and not op.regions[0].blocks]
 
 
-def _module_symbols(llvm_module, wanted: list[str]) -> dict[str, int]:
+def _module_symbols(llvm_module, wanted: list[str], toggles: list) -> dict[str, int]:
     """Addresses of the external functions that compiled code takes from the libraries named
     in its `mxir.shared_libs` attribute (the BLAS of passes/matmul.py); the attribute is dropped,
-    the JIT's translation doesn't know it. The libraries are opened RTLD_LOCAL and each symbol
-    handed to the JIT by address: through `shared_libs` they would be loaded RTLD_GLOBAL, and
-    the 53 unprefixed LAPACK helpers that NumPy's OpenBLAS and the scipy-openblas32 wheel both
-    export (ILP64 vs LP64) could then bind across the two. A missing library raises, so that a
-    stale cache entry is compiled afresh."""
+    the JIT's translation doesn't know it. The split gemms' libraries (`mxir.serial_libs`) must
+    run one thread each: one that can say its thread count (OpenBLAS) goes in `toggles`, set
+    to one thread only while the program runs, so that gemms that are not split keep the user's
+    threads in it (eager kernels share the wheel's OpenBLAS where NumPy has none of its own,
+    macOS arm64: W6's eager 1024^3 product took 12.9 ms on one thread against 6.3 on two);
+    one that can't (MKL's threading layer, chosen once) is set once. The libraries are opened
+    RTLD_LOCAL and each symbol handed to the JIT by address: through `shared_libs` they would
+    be loaded RTLD_GLOBAL, and the 53 unprefixed LAPACK helpers that NumPy's OpenBLAS and the
+    scipy-openblas32 wheel both export (ILP64 vs LP64) could then bind across the two. A
+    missing library raises, so that a stale cache entry is compiled afresh."""
     from mlir import ir
 
     attrs = llvm_module.operation.attributes
     if "mxir.serial_libs" in attrs:  # the split gemms' BLAS (passes/matmul.py): one thread
-        for pair in ir.ArrayAttr(attrs["mxir.serial_libs"]):
-            lib, setter = (ir.StringAttr(a).value for a in ir.ArrayAttr(pair))
-            if lib not in _SERIAL and os.path.exists(lib):
-                getattr(_library(lib), setter)(1)
+        for entry in ir.ArrayAttr(attrs["mxir.serial_libs"]):
+            lib, setter, *getter = (ir.StringAttr(a).value for a in ir.ArrayAttr(entry))
+            if not os.path.exists(lib):
+                continue
+            handle = _library(lib)
+            if getter and getter[0]:
+                toggles.append((getattr(handle, setter), getattr(handle, getter[0])))
+            elif lib not in _SERIAL:
+                getattr(handle, setter)(1)
                 _SERIAL.add(lib)
         del attrs["mxir.serial_libs"]
     if "mxir.shared_libs" not in attrs:
@@ -99,7 +109,7 @@ def _library(path: str) -> ctypes.CDLL:
 
 
 _LIBRARIES: dict[str, ctypes.CDLL] = {}
-_SERIAL: set[str] = set()  # libraries set to one thread in this process
+_SERIAL: set[str] = set()  # libraries set to one thread for good in this process (MKL's layer)
 
 # ---- the async runtime: mx-cpu-parallel's thread pool, and fork ----
 # The library keeps one global runtime whose thread pool starts its threads on first use. A
@@ -191,7 +201,8 @@ class CpuExecutable:
 
     def __init__(self, llvm_module, entry: str = "main"):
         wanted = _external_functions(llvm_module)
-        self._symbols = _module_symbols(llvm_module, wanted)
+        self._one_thread: list = []  # (set, get) thread counts of BLAS libraries, see below
+        self._symbols = _module_symbols(llvm_module, wanted, self._one_thread)
         self._symbols.update({n: HOST_FUNCTIONS[n] for n in wanted if n in HOST_FUNCTIONS})
         self._threaded = [n for n in wanted if n.startswith(_ASYNC_PREFIX)]
         # a fork spends the async runtime: threaded code is linked again from its text
@@ -239,6 +250,7 @@ class CpuExecutable:
         (runtime/native.py); `owner` (the loaded library) is kept alive with it."""
         self = cls.__new__(cls)
         self.engine, self.entry, self.bound, self._threaded = owner, entry, (), []
+        self._one_thread = []
         self._fn = _PACKED(address)
         self._no_layouts()
         return self
@@ -278,7 +290,7 @@ class CpuExecutable:
         then outputs), with descriptors of its own: an eager kernel is called on many shapes
         in turn (python/mxir/eager.py keeps one bound call per op and shapes, so a call only
         writes data pointers). None for threaded code, which must go through `__call__`."""
-        if self._threaded:
+        if self._threaded or self._one_thread:
             return None
         _, desc, slots, tables, packed = _lay_out(shapes)
         fn = self._fn
@@ -312,10 +324,23 @@ class CpuExecutable:
             with _ASYNC_LOCK:
                 if self._spent != _ASYNC_SPENT:
                     self._link_again()
-                self._fn(packed)
+                self._run(packed)
         else:
-            self._fn(packed)
+            self._run(packed)
         del arrays  # the inputs (possibly converted copies) lived through the call
+
+    def _run(self, packed) -> None:
+        """The entry, with its split gemms' BLAS libraries on one thread for the call."""
+        if not self._one_thread:
+            return self._fn(packed)
+        counts = [get() for _, get in self._one_thread]  # the user's, read each call
+        for set_threads, _ in self._one_thread:
+            set_threads(1)
+        try:
+            self._fn(packed)
+        finally:
+            for (set_threads, _), n in zip(self._one_thread, counts):
+                set_threads(n)
 
 
 def _rewrite(layout: tuple, shapes: list) -> bool:

@@ -4,6 +4,9 @@ fallback; every path compiled vs NumPy."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+
 import mxir as mx
 import numpy as np
 import pytest
@@ -265,6 +268,39 @@ def test_split_gemm_panels_match_numpy(name, build, shapes, dtype, serial, monke
     a = a.T if name.endswith("a_t") else a
     c = c.T if name.endswith("b_t") else c
     assert_close(got, a @ c, t)
+
+
+def test_split_gemms_set_the_wheel_to_one_thread_only_for_their_call(monkeypatch):
+    """The wheel's OpenBLAS is also the eager kernels' where NumPy has none of its own (macOS
+    arm64): a program of split gemms sets it to one thread for its call and then back to the
+    user's count, which eager gemms keep."""
+    lib = blas._wheel_openblas()
+    if lib is None:
+        pytest.skip("no wheel BLAS here")
+    monkeypatch.setattr(blas, "serial_blas_target", lambda: lib)
+    monkeypatch.setattr(blas, "SPLIT_MIN", 1 << 20)
+    name, build, shapes = SPLIT[0]
+    xs = [_values(s, "float32", i) for i, s in enumerate(shapes)]
+    in_types = [TensorType(s, "float32") for s in shapes]
+    handle = ctypes.CDLL(lib.library, mode=os.RTLD_LOCAL)  # the runtime's handle: one library
+    get, set_threads = getattr(handle, lib.get_threads), getattr(handle, lib.set_threads)
+    user = get()
+    set_threads(3)
+    try:
+        with context(), ir.Location.unknown():
+            module = _module(build, in_types)
+            run_pipeline(module, ["mx-to-cpu"])
+            exe = CpuExecutable(module)
+        assert get() == 3  # compiling it changed nothing
+        seen = []
+        exe._one_thread = [(lambda n, s=s: (seen.append(n), s(n)), g)
+                           for s, g in exe._one_thread]
+        out = np.empty((shapes[0][0], shapes[1][1]), np.float32)
+        exe(xs, [out])
+        assert seen == [1, 3] and get() == 3
+        assert_close(out, xs[0] @ xs[1], TensorType(out.shape, "float32"))
+    finally:
+        set_threads(user)
 
 
 def test_module_names_its_blas_and_a_missing_library_raises(target):
