@@ -17,6 +17,7 @@ new); 2 flops per lane per FMA.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import subprocess
 import sys
@@ -24,6 +25,11 @@ import tempfile
 import time
 
 import numpy as np
+
+# the kernels' OpenMP threads sleep when a parallel region ends: spinning (libgomp's default)
+# they took a core from whatever ran next, and a workload timed between copies (run.py's paired
+# figure) ran in 6.7-7.1 ms instead of 5.0
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _SOURCE = r"""
 #include <omp.h>
@@ -101,6 +107,7 @@ def native_widths(features: list[str]) -> list[int]:
     return [4]
 
 
+@functools.cache
 def _build() -> ctypes.CDLL:
     folder = tempfile.mkdtemp(prefix="mxir-roofline-")
     src, lib = os.path.join(folder, "k.c"), os.path.join(folder, "k.so")
@@ -161,6 +168,16 @@ def measure(repeats: int = 7) -> dict:
         out["fma"][w] = {t: 2 * w * ACCUMULATORS * iters * t / _best(
             lambda fn=fn, t=t: fn(iters, t), 3) for t in counts}
     return out
+
+
+def copy_step(elements: int):
+    """A call that copies `elements` f32 between two arrays on all usable cores: run.py times
+    it alternately with a memory-bound workload."""
+    k, cores = _build(), host_features()["cores"]
+    src, dst = _aligned(elements), _aligned(elements)
+    for a in (src, dst):
+        k.touch(a.ctypes.data, elements, cores)
+    return lambda: k.copy(dst.ctypes.data, src.ctypes.data, elements, cores)
 
 
 def peak_flops(ceilings: dict, threads: int | None = None) -> float:
