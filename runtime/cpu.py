@@ -60,34 +60,69 @@ def _external_functions(llvm_module) -> list[str]:
             if op.operation.name == "llvm.func" and not op.regions[0].blocks]
 
 
-def _module_symbols(llvm_module, wanted: list[str], toggles: list) -> dict[str, int]:
-    """Addresses of the external functions that compiled code takes from the libraries named
-    in its `mxir.shared_libs` attribute (the BLAS of passes/matmul.py); the attribute is dropped,
-    the JIT's translation doesn't know it. The split gemms' libraries (`mxir.serial_libs`) must
-    run one thread each: one that can say its thread count (OpenBLAS) goes in `toggles`, set
-    to one thread only while the program runs, so that gemms that are not split keep the user's
-    threads in it (eager kernels share the wheel's OpenBLAS where NumPy has none of its own,
-    macOS arm64: W6's eager 1024^3 product took 12.9 ms on one thread against 6.3 on two);
-    one that can't (MKL's threading layer, chosen once) is set once. The libraries are opened
-    RTLD_LOCAL and each symbol handed to the JIT by address: through `shared_libs` they would
-    be loaded RTLD_GLOBAL, and the 53 unprefixed LAPACK helpers that NumPy's OpenBLAS and the
-    scipy-openblas32 wheel both export (ILP64 vs LP64) could then bind across the two. A
-    missing library raises, so that a stale cache entry is compiled afresh."""
+def _one_thread_blas(llvm_module) -> tuple:
+    """The split gemms' BLAS libraries (`mxir.serial_libs`, passes/matmul.py), which must run
+    one thread each; the attribute is dropped. One that can say its thread count (OpenBLAS)
+    comes back as a `_OneThreadBlas`, set to one thread only while a program that splits runs:
+    eager gemms share the wheel's OpenBLAS where NumPy has none of its own (macOS arm64), and
+    set for good, new-shape 1024-column products took 14.4 ms after a split program against
+    7.0 before it. One that can't (MKL's threading layer, chosen once) is set once here."""
     from mlir import ir
 
     attrs = llvm_module.operation.attributes
-    if "mxir.serial_libs" in attrs:  # the split gemms' BLAS (passes/matmul.py): one thread
-        for entry in ir.ArrayAttr(attrs["mxir.serial_libs"]):
-            lib, setter, *getter = (ir.StringAttr(a).value for a in ir.ArrayAttr(entry))
-            if not os.path.exists(lib):
-                continue
-            handle = _library(lib)
-            if getter and getter[0]:
-                toggles.append((getattr(handle, setter), getattr(handle, getter[0])))
-            elif lib not in _SERIAL:
-                getattr(handle, setter)(1)
-                _SERIAL.add(lib)
-        del attrs["mxir.serial_libs"]
+    if "mxir.serial_libs" not in attrs:
+        return ()
+    found = []
+    for entry in ir.ArrayAttr(attrs["mxir.serial_libs"]):
+        lib, setter, *getter = (ir.StringAttr(a).value for a in ir.ArrayAttr(entry))
+        if not os.path.exists(lib):
+            continue  # _module_symbols raises: it is in `mxir.shared_libs` too
+        if getter and getter[0]:
+            found.append(_ONE_THREAD.get(lib) or _ONE_THREAD.setdefault(
+                lib, _OneThreadBlas(getattr(_library(lib), setter),
+                                    getattr(_library(lib), getter[0]))))
+        elif lib not in _SERIAL:
+            getattr(_library(lib), setter)(1)
+            _SERIAL.add(lib)
+    del attrs["mxir.serial_libs"]
+    return tuple(found)
+
+
+class _OneThreadBlas:
+    """A BLAS library on one thread while any program that splits gemms over it runs (from
+    any Python thread), and on the count it had before once none does."""
+
+    def __init__(self, set_threads, get_threads):
+        self.set_threads, self._get_threads = set_threads, get_threads
+        self._lock = threading.Lock()
+        self._running = 0  # programs in a call
+        self._count = 0  # the library's count before the first of them
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if not self._running:
+                self._count = self._get_threads()
+                self.set_threads(1)
+            self._running += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._running -= 1
+            if not self._running:
+                self.set_threads(self._count)
+
+
+def _module_symbols(llvm_module, wanted: list[str]) -> dict[str, int]:
+    """Addresses of the external functions that compiled code takes from the libraries named
+    in its `mxir.shared_libs` attribute (the BLAS of passes/matmul.py); the attribute is dropped,
+    the JIT's translation doesn't know it. The libraries are opened RTLD_LOCAL and each symbol
+    handed to the JIT by address: through `shared_libs` they would be loaded RTLD_GLOBAL, and
+    the 53 unprefixed LAPACK helpers that NumPy's OpenBLAS and the scipy-openblas32 wheel both
+    export (ILP64 vs LP64) could then bind across the two. A missing library raises, so that a
+    stale cache entry is compiled afresh."""
+    from mlir import ir
+
+    attrs = llvm_module.operation.attributes
     if "mxir.shared_libs" not in attrs:
         return {}
     libs = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["mxir.shared_libs"])]
@@ -110,6 +145,7 @@ def _library(path: str) -> ctypes.CDLL:
 
 _LIBRARIES: dict[str, ctypes.CDLL] = {}
 _SERIAL: set[str] = set()  # libraries set to one thread for good in this process (MKL's layer)
+_ONE_THREAD: dict[str, _OneThreadBlas] = {}  # the others, by path
 
 # ---- the async runtime: mx-cpu-parallel's thread pool, and fork ----
 # The library keeps one global runtime whose thread pool starts its threads on first use. A
@@ -201,8 +237,8 @@ class CpuExecutable:
 
     def __init__(self, llvm_module, entry: str = "main"):
         wanted = _external_functions(llvm_module)
-        self._one_thread: list = []  # (set, get) thread counts of BLAS libraries, see below
-        self._symbols = _module_symbols(llvm_module, wanted, self._one_thread)
+        self._one_thread = _one_thread_blas(llvm_module)
+        self._symbols = _module_symbols(llvm_module, wanted)
         self._symbols.update({n: HOST_FUNCTIONS[n] for n in wanted if n in HOST_FUNCTIONS})
         self._threaded = [n for n in wanted if n.startswith(_ASYNC_PREFIX)]
         # a fork spends the async runtime: threaded code is linked again from its text
@@ -250,7 +286,7 @@ class CpuExecutable:
         (runtime/native.py); `owner` (the loaded library) is kept alive with it."""
         self = cls.__new__(cls)
         self.engine, self.entry, self.bound, self._threaded = owner, entry, (), []
-        self._one_thread = []
+        self._one_thread = ()
         self._fn = _PACKED(address)
         self._no_layouts()
         return self
@@ -333,14 +369,10 @@ class CpuExecutable:
         """The entry, with its split gemms' BLAS libraries on one thread for the call."""
         if not self._one_thread:
             return self._fn(packed)
-        counts = [get() for _, get in self._one_thread]  # the user's, read each call
-        for set_threads, _ in self._one_thread:
-            set_threads(1)
-        try:
+        with contextlib.ExitStack() as stack:
+            for blas in self._one_thread:
+                stack.enter_context(blas)
             self._fn(packed)
-        finally:
-            for (set_threads, _), n in zip(self._one_thread, counts):
-                set_threads(n)
 
 
 def _rewrite(layout: tuple, shapes: list) -> bool:

@@ -292,13 +292,38 @@ def test_split_gemms_set_the_wheel_to_one_thread_only_for_their_call(monkeypatch
             run_pipeline(module, ["mx-to-cpu"])
             exe = CpuExecutable(module)
         assert get() == 3  # compiling it changed nothing
+        (library,) = exe._one_thread
         seen = []
-        exe._one_thread = [(lambda n, s=s: (seen.append(n), s(n)), g)
-                           for s, g in exe._one_thread]
+        monkeypatch.setattr(library, "set_threads", lambda n: (seen.append(n), set_threads(n)))
         out = np.empty((shapes[0][0], shapes[1][1]), np.float32)
         exe(xs, [out])
         assert seen == [1, 3] and get() == 3
         assert_close(out, xs[0] @ xs[1], TensorType(out.shape, "float32"))
+    finally:
+        set_threads(user)
+
+
+def test_programs_that_overlap_restore_the_count_when_the_last_ends():
+    """Two Python threads' split programs in calls that overlap (A starts, B starts, A ends,
+    B ends): the library stays on one thread until B ends, then has its count again; saved
+    and restored per call, B would have saved A's one thread and left it for good."""
+    from mxir.runtime.cpu import _OneThreadBlas
+
+    lib = blas._wheel_openblas()
+    if lib is None:
+        pytest.skip("no wheel BLAS here")
+    handle = ctypes.CDLL(lib.library, mode=os.RTLD_LOCAL)
+    get, set_threads = getattr(handle, lib.get_threads), getattr(handle, lib.set_threads)
+    user = get()
+    set_threads(3)
+    try:
+        library = _OneThreadBlas(set_threads, get)
+        library.__enter__()  # A
+        library.__enter__()  # B
+        library.__exit__(None, None, None)  # A
+        assert get() == 1
+        library.__exit__(None, None, None)  # B
+        assert get() == 3
     finally:
         set_threads(user)
 
