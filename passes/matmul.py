@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 from mlir.dialects import arith, func, llvm, memref, scf
+from mxir.schema import pool
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 SHARED_LIBS_ATTR = "mxir.shared_libs"  # module attribute: libraries the JIT must load
@@ -36,8 +37,7 @@ SERIAL_LIBS_ATTR = "mxir.serial_libs"
 # One panel per core: the caller runs one and the pool's workers the others, so that more
 # panels oversubscribe the cores (W2 on 2 idle cores: 2 panels 2.1 ms, 3 panels 2.6 ms).
 SPLIT_MIN = 1 << 22
-PANELS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else os.cpu_count() or 1)
+PANELS = pool.cores()
 PANEL_MIN = 32
 
 
@@ -333,7 +333,7 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str], split: bool) ->
                 scf.YieldOp([])
         elif split and PANELS > 1 and m * n * k >= SPLIT_MIN and max(m, n) >= 2 * PANEL_MIN:
             _panels(module, target.gemm[dtype], dtype, bases, [lay[0][-2] for lay in layouts],
-                    (m, n, k), (trans_a, trans_b), beta, int_, declared)
+                    (m, n, k), (trans_a, trans_b), zero_c, int_, declared)
         else:
             ptrs = [_pointer(a) for a in bases]
             _call(module, target.gemm[dtype],
@@ -342,11 +342,13 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str], split: bool) ->
     return True
 
 
-def _panels(module, name: str, dtype: str, bases, lds, mnk, trans, beta, int_,
+def _panels(module, name: str, dtype: str, bases, lds, mnk, trans, zero_c: bool, int_,
             declared: set[str]) -> None:
-    """C = op(A) op(B) as an scf.forall of gemms on panels of C's rows (when it has at least
-    as many rows as columns) or columns: a panel packs its part of one operand and all of the
-    other, so the split runs along the dimension whose other operand is the smaller."""
+    """C = op(A) op(B) as gemms on panels of C's rows (when it has at least as many rows as
+    columns) or columns: a panel packs its part of one operand and all of the other, so the
+    split runs along the dimension whose other operand is the smaller. The panels run on
+    mxir's spinning pool (runtime/pool.py) where the host has it, else as an scf.forall on the
+    async runtime's."""
     m, n, k = mnk
     trans_a, trans_b = trans
     lda, ldb, ldc = lds
@@ -358,9 +360,9 @@ def _panels(module, name: str, dtype: str, bases, lds, mnk, trans, beta, int_,
     step_c = ldc if rows else 1
     width = 4 if dtype == "f32" else 8
     index = ir.IndexType.get()
-    loop = scf.ForallOp([0], [-(-size // per)], [1])
-    with ir.InsertionPoint(loop.body):
-        start = arith.muli(loop.induction_variables[0], arith.constant(index, per))
+
+    def panel(i, bases) -> None:  # the gemm of panel i, at the insertion point
+        start = arith.muli(i, arith.constant(index, per))
         span = arith.minsi(arith.constant(index, per),
                            arith.subi(arith.constant(index, size), start))
 
@@ -371,11 +373,58 @@ def _panels(module, name: str, dtype: str, bases, lds, mnk, trans, beta, int_,
         a = moved(bases[0], step_in) if rows else _pointer(bases[0])
         b = _pointer(bases[1]) if rows else moved(bases[1], step_in)
         c = moved(bases[2], step_c)
-        panel = arith.index_cast(int_(0).type, span)
-        head, _ = _gemm_head(dtype, trans_a, trans_b, panel if rows else int_(m),
-                             int_(n) if rows else panel, int_(k), True)
+        count = arith.index_cast(int_(0).type, span)
+        head, beta = _gemm_head(dtype, trans_a, trans_b, count if rows else int_(m),
+                                int_(n) if rows else count, int_(k), zero_c)
         _call(module, name, [*head, a, int_(lda), b, int_(ldb), beta, c, int_(ldc)], declared)
+
+    panels = -(-size // per)
+    if pool.supported():
+        _pool_call(module, panel, bases, panels, declared)
+        return
+    loop = scf.ForallOp([0], [panels], [1])
+    with ir.InsertionPoint(loop.body):
+        panel(loop.induction_variables[0], bases)
         scf.InParallelOp()
+
+
+def _pool_call(module, task, values, count: int, declared: set[str]) -> None:
+    """`task(i, values)` for i in [0, count) on the pool: outlined into a function of (a
+    pointer to the values, stored as i64 on the caller's stack; i), which `mxir_pool_run`
+    calls on the pool's threads."""
+    index, i64 = ir.IndexType.get(), ir.IntegerType.get_signless(64)
+    ptr = llvm.PointerType.get()
+    signature = ir.FunctionType.get([ptr, index], [])
+    table = ir.SymbolTable(module.operation)
+    number = 0
+    while f"_mxir_task{number}" in table:
+        number += 1
+    name = f"_mxir_task{number}"
+    with ir.InsertionPoint(module.body):
+        fn = func.FuncOp(name, signature)
+    fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    entry = fn.add_entry_block()
+
+    def slot(address, j):  # the j-th i64 of the table at `address` (an i64)
+        return llvm.inttoptr(ptr, arith.addi(address, arith.constant(i64, 8 * j)))
+
+    with ir.InsertionPoint(entry):
+        start = llvm.ptrtoint(i64, entry.arguments[0])
+        task(entry.arguments[1], [arith.index_cast(index, llvm.load(i64, slot(start, j)))
+                                  for j in range(len(values))])
+        func.ReturnOp([])
+    # the table on the stack of the function, or of a parallel loop's iteration (which may run
+    # beside others): not in a sequential loop, where each trip would grow the stack
+    block = ir.InsertionPoint.current.block
+    while block.owner.operation.name not in ("func.func", "scf.forall", "scf.parallel"):
+        block = block.owner.operation.block
+    with ir.InsertionPoint.at_block_begin(block):
+        table_ptr = llvm.alloca(ptr, arith.constant(i64, len(values)), i64, alignment=8)
+    start = llvm.ptrtoint(i64, table_ptr)
+    for j, v in enumerate(values):
+        llvm.store(arith.index_cast(i64, v), slot(start, j))
+    _call(module, pool.RUN, [func.constant(signature, name), table_ptr,
+                             arith.constant(index, count)], declared)
 
 
 def _row_major_matrices(types) -> bool:

@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from . import pool
+
 _PACKED = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
@@ -240,6 +242,8 @@ class CpuExecutable:
         self._one_thread = _one_thread_blas(llvm_module)
         self._symbols = _module_symbols(llvm_module, wanted)
         self._symbols.update({n: HOST_FUNCTIONS[n] for n in wanted if n in HOST_FUNCTIONS})
+        if pool.RUN in wanted:
+            self._symbols[pool.RUN] = pool.run_address()
         self._threaded = [n for n in wanted if n.startswith(_ASYNC_PREFIX)]
         # a fork spends the async runtime: threaded code is linked again from its text
         self._text = str(llvm_module) if self._threaded else None

@@ -19,7 +19,7 @@ LAYERS = {
     "python/mxir": ("mxir", {"frontend", "passes", "runtime", "dialect", "schema"}),
 }
 NO_MLIR = {"schema", "runtime"}  # the executable runs where only the runtime is installed
-MLIR_IN_RUNTIME = {"runtime/cpu.py"}  # the CPU device is MLIR's JIT
+MLIR_IN_RUNTIME = {"runtime/cpu.py", "runtime/pool.py"}  # the CPU device and its pool: the JIT
 FRONTEND_IN_TOOLS = {"tools/fuzz.py"}  # the fuzzer is a user of the frontend, as MLX programs are
 
 

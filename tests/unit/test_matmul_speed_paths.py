@@ -18,6 +18,7 @@ from mxir.passes import matmul as blas
 from mxir.passes import run_pipeline
 from mxir.passes.registry import expand
 from mxir.runtime.cpu import CpuExecutable
+from mxir.schema import pool
 
 FLOATS = ["float32", "float64", "float16", "bfloat16"]
 SHAPES = [((1, 7), (7, 5)), ((6, 1), (1, 4)), ((5, 7), (7, 1)), ((1, 1), (1, 1)),
@@ -245,16 +246,21 @@ SPLIT = [("rows", lambda b, x, y: b.matmul(x, y), ((300, 96), (96, 160))),
          ("columns_b_t", lambda b, x, y: b.matmul(x, _swap(b, y)), ((160, 96), (300, 96)))]
 
 
+@pytest.mark.parametrize("pooled", [True, False], ids=["pool", "forall"])
 @pytest.mark.parametrize("serial", ["wheel", "mkl"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name,build,shapes", SPLIT, ids=[s[0] for s in SPLIT])
-def test_split_gemm_panels_match_numpy(name, build, shapes, dtype, serial, monkeypatch):
-    """cpu-blas-matmul-split: a gemm past SPLIT_MIN runs as an scf.forall of gemms on panels
-    of C's rows or columns (uneven: the last panel is short), on a one-thread BLAS (the wheel's
-    OpenBLAS, or MKL where the `mkl` extra is installed)."""
+def test_split_gemm_panels_match_numpy(name, build, shapes, dtype, serial, pooled, monkeypatch):
+    """cpu-blas-matmul-split: a gemm past SPLIT_MIN runs as gemms on panels of C's rows or
+    columns (uneven: the last panel is short), on a one-thread BLAS (the wheel's OpenBLAS, or
+    MKL where the `mkl` extra is installed): outlined into a task of mxir's pool
+    (runtime/pool.py, Linux), or an scf.forall on the async runtime's elsewhere."""
     lib = TARGETS[serial]()
     if lib is None:
         pytest.skip(f"no {serial} BLAS here")
+    if pooled and not pool.supported():
+        pytest.skip("no pool on this host")
+    monkeypatch.setattr(pool, "supported", lambda: pooled)
     monkeypatch.setattr(blas, "serial_blas_target", lambda: lib)
     monkeypatch.setattr(blas, "SPLIT_MIN", 1 << 20)
     monkeypatch.setattr(blas, "PANELS", 7)
@@ -262,7 +268,8 @@ def test_split_gemm_panels_match_numpy(name, build, shapes, dtype, serial, monke
     in_types = [TensorType(s, dtype) for s in shapes]
     with context(), ir.Location.unknown():
         text = _lowered(build, in_types)
-        assert "scf.forall" in text and f"@{lib.gemm[dtype[:1] + dtype[-2:]]}(" in text
+        assert ("call @mxir_pool_run(" in text) == pooled and ("scf.forall" in text) != pooled
+        assert f"@{lib.gemm[dtype[:1] + dtype[-2:]]}(" in text
         (got,), (t,) = _run(build, xs, in_types)
     a, c = xs
     a = a.T if name.endswith("a_t") else a
