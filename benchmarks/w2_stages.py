@@ -2,7 +2,7 @@
 benchmarks/run.py), against JAX jit, interleaved in one process so that a shared machine's load
 falls on every row alike.
 
-    python benchmarks/w2_stages.py [--rounds 7]
+    python benchmarks/w2_stages.py [--rounds 7] [--async-panels]
 
 Rows, each the median over rounds of a batch of calls, in wall and in CPU time (all threads of
 the process; on a loaded box CPU time is the steadier figure):
@@ -90,8 +90,18 @@ def _thread_cpu() -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--async-panels", action="store_true",
+                    help="split gemms' panels on the async runtime's pool, not mxir's "
+                    "(runtime/pool.py): compiled afresh, in a cache of this run's own")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if args.async_panels:
+        import tempfile
+
+        from mxir.schema import pool
+
+        os.environ["MXIR_CACHE_DIR"] = tempfile.mkdtemp(prefix="w2-async-panels-")
+        pool.supported = lambda: False
     import jax
     import jax.numpy as jnp
     import mxir as mx

@@ -17,7 +17,10 @@ call into it (ctypes lets go of the GIL) and never return. Tasks are claimed fro
 word (job number, task count, next task) by compare-and-swap, so a late worker can never run a
 task of a job that has already ended: a claim holds the job open until its task is done. A
 call while another runs (a second Python thread, or a task that calls the pool) runs its tasks
-on its own thread. A forked child has no workers: its caller claims every task itself.
+on its own thread. A forked child has no workers: its caller claims every task itself, until
+a program it links starts new ones. Where another process wants the cores, spinning takes them
+from it: a spinning thread that finds it was descheduled (GAP_NS between two looks at the
+clock) stops all spinning for HOLD_NS. DESIGN.md ("matmul (CPU)") has the measurements.
 """
 
 from __future__ import annotations
@@ -358,6 +361,9 @@ def run_address() -> int:
 
             with ir.Context(), ir.Location.unknown():
                 _ENGINE = ExecutionEngine(ir.Module.parse(_source()), opt_level=3)
+            # never freed, not even when the interpreter clears module globals at exit: the
+            # workers run in this code until the process ends
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(_ENGINE))
             out = (ctypes.c_void_p * 2)()
             args = [ctypes.c_void_p(ctypes.addressof(out)), ctypes.c_int64(SPIN_NS)]
             packed = (ctypes.c_void_p * 2)(*[ctypes.addressof(a) for a in args])
