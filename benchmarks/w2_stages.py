@@ -91,17 +91,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--async-panels", action="store_true",
-                    help="split gemms' panels on the async runtime's pool, not mxir's "
-                    "(runtime/pool.py): compiled afresh, in a cache of this run's own")
+                    help="threads of the async runtime's pool, not mxir's (runtime/pool.py): "
+                    "MXIR_POOL=0")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     if args.async_panels:
-        import tempfile
-
-        from mxir.schema import pool
-
-        os.environ["MXIR_CACHE_DIR"] = tempfile.mkdtemp(prefix="w2-async-panels-")
-        pool.supported = lambda: False
+        os.environ["MXIR_POOL"] = "0"
     import jax
     import jax.numpy as jnp
     import mxir as mx

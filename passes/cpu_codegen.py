@@ -49,10 +49,12 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith, tensor
 from mlir.dialects.transform import interpreter
+from mxir.schema import pool
 
 from .host import thread_min, vector_bits
 from .ir_utils import functions
 from .math_approx import APPROXIMATIONS, math_approx
+from .pool_tasks import outline_forall
 
 FUSE_GROUP = 48  # ops per fused group
 VECTOR_MIN = 1024  # elements: below this plain loops compile faster and run as fast
@@ -471,23 +473,33 @@ ASYNC = ("func.func(scf-forall-to-parallel),"
 
 
 def cpu_parallel(module) -> None:
-    """Lower scf.forall chunks to the async runtime's thread pool (only when there are any);
-    first, results of dynamic shape are computed in their out-params (`_write_in_place`)."""
+    """Lower scf.forall chunks to tasks of mxir's pool (runtime/pool.py; passes/pool_tasks.py
+    outlines them) where the host has it, else (and for any the outliner leaves) to the async
+    runtime's thread pool; first, results of dynamic shape are computed in their out-params
+    (`_write_in_place`)."""
     from .registry import run_upstream
 
     for fn in functions(module):
         _write_in_place(fn)
-    found = []
 
-    def visit(op):
-        if op.operation.name == "scf.forall":
-            found.append(1)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
+    def foralls() -> list:
+        found = []
 
-    for fn in functions(module):
-        fn.operation.walk(visit)
-    if found:
+        def visit(op):
+            if op.name == "scf.forall":
+                found.append(op)
+                return ir.WalkResult.SKIP  # a nested one goes with its loop
+            return ir.WalkResult.ADVANCE
+
+        for fn in functions(module):
+            fn.operation.walk(visit, ir.WalkOrder.PRE_ORDER)
+        return found
+
+    if pool.supported():  # mxir's spinning pool (runtime/pool.py), where the host has it
+        declared: set[str] = set()
+        for op in foralls():
+            outline_forall(module, op, declared)
+    if foralls():
         run_upstream(module, ASYNC)
 
 

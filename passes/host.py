@@ -15,6 +15,7 @@ import os
 import platform
 
 from mlir import ir
+from mxir.schema import pool
 
 
 def cpu_features() -> frozenset[str]:
@@ -64,7 +65,12 @@ def thread_min() -> int:
     KVM guest a condition-variable round trip between two threads took 30 µs, and `x * 2 + 1`
     compiled on 2^18 f32 took 117-130 µs on two threads against 53-68 µs on one (2^19: 199-210
     vs 159-173; 2^20: even; sin*cos+exp even up to 2^19, threads ahead from 2^21). Other hosts
-    keep 2^18, not measured again."""
+    keep 2^18, not measured again. On mxir's own pool (runtime/pool.py, Linux), whose workers
+    spin between tasks, 2^17, two chunks (cpu_codegen.CHUNK): on the same guest `sin*cos+exp`
+    on 2^17 f32 took 44-48 µs on two threads against 78-91 on one, 2^18 78-107 against 160-222,
+    and `x * 2 + 1` on 2^17 14-15 against 21-22 µs."""
+    if pool.supported():
+        return 1 << 17
     return 1 << 20 if "hypervisor" in cpu_features() else 1 << 18
 
 

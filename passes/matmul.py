@@ -27,6 +27,8 @@ from mlir import ir
 from mlir.dialects import arith, func, llvm, memref, scf
 from mxir.schema import pool
 
+from . import pool_tasks
+
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 SHARED_LIBS_ATTR = "mxir.shared_libs"  # module attribute: libraries the JIT must load
 # module attribute: [library, its set-threads symbol, its get-threads symbol or ""] entries that
@@ -380,51 +382,17 @@ def _panels(module, name: str, dtype: str, bases, lds, mnk, trans, zero_c: bool,
 
     panels = -(-size // per)
     if pool.supported():
-        _pool_call(module, panel, bases, panels, declared)
+        fn, entry, signature = pool_tasks.task_function(module, "_mxir_panel")
+        with ir.InsertionPoint(entry):
+            panel(entry.arguments[1], pool_tasks.load_values(entry, [b.type for b in bases]))
+            func.ReturnOp([])
+        pool_tasks.call_pool(module, fn, signature, bases, arith.constant(index, panels),
+                             declared)
         return
     loop = scf.ForallOp([0], [panels], [1])
     with ir.InsertionPoint(loop.body):
         panel(loop.induction_variables[0], bases)
         scf.InParallelOp()
-
-
-def _pool_call(module, task, values, count: int, declared: set[str]) -> None:
-    """`task(i, values)` for i in [0, count) on the pool: outlined into a function of (a
-    pointer to the values, stored as i64 on the caller's stack; i), which `mxir_pool_run`
-    calls on the pool's threads."""
-    index, i64 = ir.IndexType.get(), ir.IntegerType.get_signless(64)
-    ptr = llvm.PointerType.get()
-    signature = ir.FunctionType.get([ptr, index], [])
-    table = ir.SymbolTable(module.operation)
-    number = 0
-    while f"_mxir_task{number}" in table:
-        number += 1
-    name = f"_mxir_task{number}"
-    with ir.InsertionPoint(module.body):
-        fn = func.FuncOp(name, signature)
-    fn.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    entry = fn.add_entry_block()
-
-    def slot(address, j):  # the j-th i64 of the table at `address` (an i64)
-        return llvm.inttoptr(ptr, arith.addi(address, arith.constant(i64, 8 * j)))
-
-    with ir.InsertionPoint(entry):
-        start = llvm.ptrtoint(i64, entry.arguments[0])
-        task(entry.arguments[1], [arith.index_cast(index, llvm.load(i64, slot(start, j)))
-                                  for j in range(len(values))])
-        func.ReturnOp([])
-    # the table on the stack of the function, or of a parallel loop's iteration (which may run
-    # beside others): not in a sequential loop, where each trip would grow the stack
-    block = ir.InsertionPoint.current.block
-    while block.owner.operation.name not in ("func.func", "scf.forall", "scf.parallel"):
-        block = block.owner.operation.block
-    with ir.InsertionPoint.at_block_begin(block):
-        table_ptr = llvm.alloca(ptr, arith.constant(i64, len(values)), i64, alignment=8)
-    start = llvm.ptrtoint(i64, table_ptr)
-    for j, v in enumerate(values):
-        llvm.store(arith.index_cast(i64, v), slot(start, j))
-    _call(module, pool.RUN, [func.constant(signature, name), table_ptr,
-                             arith.constant(index, count)], declared)
 
 
 def _row_major_matrices(types) -> bool:

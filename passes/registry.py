@@ -130,7 +130,9 @@ register_pass("mx-cpu-loop-hints", "no LLVM loop vectorization of loops with bra
     loop_hints)
 register_pass("mx-cpu-loop-hints-to-llvm", "scf.for loop hints -> llvm.br loop_annotation")(
     loop_hints_to_llvm)
-register_pass("mx-cpu-parallel", "scf.forall chunks -> async runtime thread pool")(cpu_parallel)
+register_pass("mx-cpu-parallel",
+              "scf.forall chunks -> tasks of mxir's pool (Linux) or the async runtime's")(
+    cpu_parallel)
 register_pass("mx-cpu-dynamic-copies", "memref.copy of dynamic shape -> linalg.copy (loops)")(
     dynamic_copies)
 register_pass("mx-early-dealloc", "free each temporary buffer right after its last use")(

@@ -1,6 +1,6 @@
-"""mxir's spinning thread pool for split gemms (Linux): `mxir_pool_run(task, ctx, n)` runs
-`task(ctx, i)` for i in [0, n) on the calling thread and the pool's workers, and returns when
-all have run.
+"""mxir's spinning thread pool for compiled programs' parallel loops and split gemms (Linux):
+`mxir_pool_run(task, ctx, n)` runs `task(ctx, i)` for i in [0, n) on the calling thread and
+the pool's workers, and returns when all have run (passes/pool_tasks.py outlines the work).
 
 Why not the async runtime's pool (mx-cpu-parallel): its workers sleep on a condition variable
 as soon as they are idle, and in a VM each wake-up is an inter-processor interrupt through the

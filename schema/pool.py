@@ -1,5 +1,6 @@
-"""The contract between cpu-blas-matmul-split (passes/matmul.py), which outlines the panels of
-a big gemm into tasks, and the CPU runtime's thread pool that runs them (runtime/pool.py):
+"""The contract between the passes that outline work into tasks (passes/pool_tasks.py: the
+chunks of parallel loops, mx-cpu-parallel, and the panels of big gemms,
+cpu-blas-matmul-split) and the CPU runtime's thread pool that runs them (runtime/pool.py):
 
     void mxir_pool_run(void (*task)(void *ctx, int64_t i), void *ctx, int64_t n)
 
@@ -16,9 +17,11 @@ RUN = "mxir_pool_run"
 
 
 def supported() -> bool:
-    """Whether this host has the pool: Linux on x86-64 or arm64 (its workers sleep on futexes);
-    elsewhere the panels are an scf.forall on the async runtime's pool."""
-    return sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64")
+    """Whether compiled programs use the pool: on Linux on x86-64 or arm64 (its workers sleep
+    on futexes), unless MXIR_POOL=0; elsewhere their parallel loops and gemm panels run on
+    the async runtime's pool (mx-cpu-parallel)."""
+    return (sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64")
+            and os.environ.get("MXIR_POOL", "1") != "0")
 
 
 def cores() -> int:

@@ -204,7 +204,8 @@ def _compiler_digest() -> bytes:
                 h.update(md.version(dist).encode())
             except md.PackageNotFoundError:
                 h.update(b"?")
-        for var in ("MXIR_BLAS", "MKL_INTERFACE_LAYER"):  # which BLAS (passes/matmul.py)
+        # which BLAS (passes/matmul.py); which thread pool (schema/pool.py)
+        for var in ("MXIR_BLAS", "MKL_INTERFACE_LAYER", "MXIR_POOL"):
             h.update(os.environ.get(var, "").encode() + b"\0")
         for pkg in (mxir.dialect, mxir.passes, mxir.runtime, mxir.schema):
             folder = os.path.dirname(pkg.__file__)

@@ -2,8 +2,8 @@
 
 Each scenario runs in a fresh interpreter under a timeout, so a regression (a child waiting
 for threads that the fork did not copy) fails instead of hanging the test session. The parent
-first runs a threaded kernel (mx-cpu-parallel's async runtime) and compiles with its MLIR
-context, so that both thread pools exist at the fork.
+first runs a threaded kernel (on mxir's pool, runtime/pool.py, or on the async runtime's) and
+compiles with its MLIR context, so that both thread pools exist at the fork.
 """
 
 from __future__ import annotations
@@ -47,9 +47,22 @@ def check(tag):
 
 
 check("parent")
-# the scenario must exercise the async runtime's threads, else it proves nothing
-assert any(getattr(e, "_threaded", None) for e in evaluate._CACHE.values())
+# the scenario must exercise a thread pool's threads, else it proves nothing
+assert any(getattr(e, "_threaded", None) or "mxir_pool_run" in getattr(e, "bound", ())
+           for e in evaluate._CACHE.values())
 """
+
+
+@pytest.fixture(autouse=True, params=["pool", "async"])
+def threads(request, monkeypatch):
+    """Each scenario with threaded kernels on mxir's pool (runtime/pool.py, where the host has
+    it) and on the async runtime's (MXIR_POOL=0, as on hosts without it)."""
+    from mxir.schema import pool
+
+    if request.param == "pool" and not pool.supported():
+        pytest.skip("no pool on this host")
+    monkeypatch.setenv("MXIR_POOL", "1" if request.param == "pool" else "0")
+    return request.param
 
 
 def run_scenario(body: str) -> str:
@@ -139,7 +152,9 @@ def test_fork_while_another_thread_runs_threaded_kernels():
     assert out.strip() == "ok"
 
 
-def test_compiling_in_a_forked_child_keeps_the_async_runtime():
+def test_compiling_in_a_forked_child_keeps_the_async_runtime(threads):
+    if threads == "pool":
+        pytest.skip("threaded kernels run on mxir's pool: no async runtime to keep")
     # the frontend compiles each new program in a forked child (passes/isolate.py): those
     # forks must not cost the threaded executables a new link
     out = run_scenario("""

@@ -35,10 +35,11 @@ def test_vector_bits_from_features():
         assert bits == 128
 
 
-def test_functions_ask_for_the_host_width_and_keep_their_attributes():
+def test_functions_ask_for_the_host_width_and_keep_their_attributes(monkeypatch):
+    monkeypatch.setenv("MXIR_POOL", "0")  # threads on the async runtime: coroutines
     x = mx.array(np.linspace(-3, 3, 1 << 22, dtype=np.float32))
     mx.eval(x)
-    text = _llvm_text([mx.sin(x)])  # threaded: async coroutines
+    text = _llvm_text([mx.sin(x)])
     bits = host.vector_bits()
     assert f'["prefer-vector-width", "{bits}"]' in text
     assert f'["min-legal-vector-width", "{bits}"]' in text
