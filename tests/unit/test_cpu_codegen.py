@@ -165,3 +165,31 @@ def test_reassociated_reductions_match_numpy(shape, axis):
                                rtol=4e-7 * np.sqrt(n))
     np.testing.assert_array_equal(top, x.max(axis=axis))
     np.testing.assert_array_equal(isum, ints.sum(axis=axis, dtype=np.int32))
+
+
+@pytest.mark.parametrize("threads", ["pool", "async"])
+def test_parallel_loops_run_on_the_chosen_pool(threads, monkeypatch):
+    """mx-cpu-parallel: each chunked loop becomes a task of mxir's pool (passes/pool_tasks.py:
+    its memrefs, a scalar input and the dynamic bound of a shapeless program carried in a
+    table), or with MXIR_POOL=0 an async-runtime loop; the results are NumPy's either way."""
+    from mxir.schema import pool
+
+    if threads == "pool" and not pool.supported():
+        pytest.skip("no pool on this host")
+    monkeypatch.setenv("MXIR_POOL", "1" if threads == "pool" else "0")
+    xs = np.linspace(-3, 3, 3 * cpu_codegen.CHUNK, dtype=np.float32)
+    x = mx.array(xs)
+    mx.eval(x)  # an input of the program, not a constant to fold
+    main, _ = trace_program([w3(mx, x) * 0.5])
+    with context(), ir.Location.unknown():
+        module = build_module(main)
+        run_pipeline(module, ["mx-to-cpu"])
+        text = str(module)
+    assert ("mxir_pool_run" in text) == (threads == "pool")
+    assert ("mlirAsyncRuntime" in text) == (threads == "async")
+    f = mx.compile(lambda v, a: w3(mx, v) * a)
+    np.testing.assert_allclose(np.array(f(mx.array(xs), 0.5)), w3(np, xs) * 0.5, atol=2e-6)
+    g = mx.compile(lambda v, a: w3(mx, v) * a, shapeless=True)
+    for n in (3 * cpu_codegen.CHUNK + 5, 5 * cpu_codegen.CHUNK):
+        ys = np.linspace(-2, 2, n, dtype=np.float32)
+        np.testing.assert_allclose(np.array(g(mx.array(ys), 2.0)), w3(np, ys) * 2, atol=4e-6)
