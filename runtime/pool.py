@@ -373,9 +373,16 @@ def run_address() -> int:
         if _PID != os.getpid():
             _WORKERS.clear()
             _PID = os.getpid()
-        work = ctypes.CFUNCTYPE(None)(_WORK)
         while len(_WORKERS) < cores() - 1:
-            t = threading.Thread(target=work, name=f"mxir-pool-{len(_WORKERS)}", daemon=True)
+            name = f"mxir-pool-{len(_WORKERS)}"
+            t = threading.Thread(target=_work, args=(name,), name=name, daemon=True)
             t.start()
             _WORKERS.append(t)
         return _RUN
+
+
+def _work(name: str) -> None:
+    """A worker's thread: named for the OS too (perf, top, /proc), then into the pool's loop,
+    which never returns."""
+    ctypes.CDLL(None).prctl(15, name.encode())  # PR_SET_NAME
+    ctypes.CFUNCTYPE(None)(_WORK)()

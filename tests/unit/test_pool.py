@@ -60,6 +60,18 @@ def test_every_task_runs_once():
     """)
 
 
+def test_workers_carry_their_name_for_the_os():
+    """perf, top and /proc tell the pool's workers from the Python threads."""
+    _run("""
+        names = set()
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/comm") as f:
+                names.add(f.read().strip())
+        want = {f"mxir-pool-{k}" for k in range(pool.cores() - 1)}
+        assert want <= names, (want, names)
+    """)
+
+
 def test_sleeping_workers_wake_and_share_the_tasks():
     """After the spin (SPIN_NS) the workers sleep on a futex; a call wakes them. Slow tasks
     leave them time to take some (where the process has more than one core)."""
