@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlir import ir
+from mlir.dialects import func
 from mxir.dialect import OPS, TRANSFORM_OPS, MxError, TensorType
 
 
@@ -101,3 +102,15 @@ def first_op(module, predicate):
 
     module.operation.walk(visit)
     return found[0] if found else None
+
+
+def call_external(module, name: str, args, declared: set[str]) -> None:
+    """A call of the external function `name` on `args` at the insertion point, declared
+    (private, of the arguments' types, no results) once per module; `declared` remembers."""
+    if name not in declared:
+        declared.add(name)
+        if name not in ir.SymbolTable(module.operation):
+            with ir.InsertionPoint.at_block_begin(module.body), ir.Location.unknown():
+                f = func.FuncOp(name, ir.FunctionType.get([a.type for a in args], []))
+                f.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    func.call([], ir.FlatSymbolRefAttr.get(name), args)

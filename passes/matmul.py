@@ -28,6 +28,7 @@ from mlir.dialects import arith, func, llvm, memref, scf
 from mxir.schema import pool
 
 from . import pool_tasks
+from .ir_utils import call_external
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 SHARED_LIBS_ATTR = "mxir.shared_libs"  # module attribute: libraries the JIT must load
@@ -321,7 +322,7 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str], split: bool) ->
             ptrs = [_pointer(a) for a in bases]
             args = [*head, ptrs[0], lds[0], int_(bstrides[0]), ptrs[1], lds[1],
                     int_(bstrides[1]), beta, ptrs[2], lds[2], int_(bstrides[2]), int_(batch)]
-            _call(module, target.batched[dtype], args, declared)
+            call_external(module, target.batched[dtype], args, declared)
         elif batch > 1:  # one gemm per matrix, as NumPy does
             index = ir.IndexType.get()
             loop = scf.ForOp(arith.constant(index, 0), arith.constant(index, batch),
@@ -330,7 +331,7 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str], split: bool) ->
                 i = loop.induction_variable
                 ptrs = [_pointer(arith.addi(a, arith.muli(i, arith.constant(index, s * width))))
                         for a, s in zip(bases, bstrides)]
-                _call(module, target.gemm[dtype],
+                call_external(module, target.gemm[dtype],
                       [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]], declared)
                 scf.YieldOp([])
         elif split and PANELS > 1 and m * n * k >= SPLIT_MIN and max(m, n) >= 2 * PANEL_MIN:
@@ -338,7 +339,7 @@ def _rewrite(module, op, target: BlasTarget, declared: set[str], split: bool) ->
                     (m, n, k), (trans_a, trans_b), zero_c, int_, declared)
         else:
             ptrs = [_pointer(a) for a in bases]
-            _call(module, target.gemm[dtype],
+            call_external(module, target.gemm[dtype],
                   [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]], declared)
     op.erase()
     return True
@@ -378,7 +379,8 @@ def _panels(module, name: str, dtype: str, bases, lds, mnk, trans, zero_c: bool,
         count = arith.index_cast(int_(0).type, span)
         head, beta = _gemm_head(dtype, trans_a, trans_b, count if rows else int_(m),
                                 int_(n) if rows else count, int_(k), zero_c)
-        _call(module, name, [*head, a, int_(lda), b, int_(ldb), beta, c, int_(ldc)], declared)
+        call_external(module, name, [*head, a, int_(lda), b, int_(ldb), beta, c, int_(ldc)],
+                      declared)
 
     panels = -(-size // per)
     if pool.supported():
@@ -419,7 +421,7 @@ def _rewrite_dynamic(module, op, target: BlasTarget, declared: set[str], values,
         head, beta = _gemm_head(dtype, trans_a, trans_b, size(values[2], 0), size(values[2], 1),
                                 size(values[0], 0 if trans_a else 1), zero_c)
         args = [*head, ptrs[0], lds[0], ptrs[1], lds[1], beta, ptrs[2], lds[2]]
-        _call(module, target.gemm[dtype], args, declared)
+        call_external(module, target.gemm[dtype], args, declared)
     op.erase()
 
 
@@ -442,11 +444,6 @@ def _gemm_head(dtype: str, trans_a: bool, trans_b: bool, m, n, k, zero_c: bool):
     head = [enum(_ROW_MAJOR), enum(_TRANS if trans_a else _NO_TRANS),
             enum(_TRANS if trans_b else _NO_TRANS), m, n, k, arith.constant(fty, 1.0)]
     return head, arith.constant(fty, 0.0 if zero_c else 1.0)
-
-
-def _call(module, name: str, args, declared: set[str]) -> None:
-    _declare(module, name, [v.type for v in args], declared)
-    func.call([], ir.FlatSymbolRefAttr.get(name), args)
 
 
 def _previous(op):
@@ -478,15 +475,3 @@ def _pointer(address):
     i64 = ir.IntegerType.get_signless(64)
     return llvm.inttoptr(llvm.PointerType.get(), arith.index_cast(i64, address))
 
-
-def _declare(module, name: str, arg_types, declared: set[str]) -> None:
-    if name in declared:
-        return
-    declared.add(name)
-    for op in module.body.operations:
-        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value \
-                == name:
-            return
-    with ir.InsertionPoint.at_block_begin(module.body), ir.Location.unknown():
-        f = func.FuncOp(name, ir.FunctionType.get(arg_types, []))
-        f.attributes["sym_visibility"] = ir.StringAttr.get("private")

@@ -13,6 +13,8 @@ from mlir import ir
 from mlir.dialects import arith, builtin, func, llvm, memref
 from mxir.schema import pool
 
+from .ir_utils import call_external
+
 _CONSTANTS = ("arith.constant", "ub.poison", "llvm.mlir.constant", "llvm.mlir.zero")
 
 
@@ -20,10 +22,9 @@ def _i64():
     return ir.IntegerType.get_signless(64)
 
 
-def _words(value) -> int | None:
-    """How many i64 words carry `value` (None: a type the table can't carry)."""
-    t = value.type
-    if isinstance(t, (ir.IndexType,)):
+def _words(t) -> int | None:
+    """How many i64 words carry a value of type `t` (None: a type the table can't carry)."""
+    if isinstance(t, ir.IndexType):
         return 1
     if isinstance(t, ir.IntegerType) and t.width <= 64:
         return 1
@@ -98,11 +99,11 @@ def task_function(module, name_hint: str):
 
 def load_values(entry, types) -> list:
     """In a task's entry block (at the insertion point): its table's words back as values of
-    `types`, in the order `store_values` stored them."""
+    `types`, in the order `call_pool` stored them."""
     start = llvm.ptrtoint(_i64(), entry.arguments[0])
     values, j = [], 0
     for t in types:
-        n = 2 + 2 * ir.MemRefType(t).rank if isinstance(t, ir.MemRefType) else 1
+        n = _words(t)
         words = [llvm.load(_i64(), _slot(start, j + k)) for k in range(n)]
         values.append(_decode(t, words))
         j += n
@@ -126,14 +127,7 @@ def call_pool(module, fn, signature, values, count, declared: set[str]) -> None:
     for j, w in enumerate(words):
         llvm.store(w, _slot(start, j))
     name = ir.StringAttr(fn.attributes["sym_name"]).value
-    args = [func.constant(signature, name), table, count]
-    if pool.RUN not in declared:
-        declared.add(pool.RUN)
-        if pool.RUN not in ir.SymbolTable(module.operation):
-            with ir.InsertionPoint.at_block_begin(module.body), ir.Location.unknown():
-                decl = func.FuncOp(pool.RUN, ir.FunctionType.get([a.type for a in args], []))
-                decl.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    func.call([], ir.FlatSymbolRefAttr.get(pool.RUN), args)
+    call_external(module, pool.RUN, [func.constant(signature, name), table, count], declared)
 
 
 def _inside(op, ancestor) -> bool:
@@ -169,9 +163,9 @@ def outline_forall(module, forall, declared: set[str]) -> bool:
         if inner == op:  # its own operands (a dynamic bound) are the caller's
             return ir.WalkResult.ADVANCE
         for v in inner.operands:
-            if _inside(_defining_op(v), op):
-                continue
             owner = _defining_op(v)
+            if _inside(owner, op):
+                continue
             if owner.name in _CONSTANTS and not len(owner.operands):
                 if owner not in constants:
                     constants.append(owner)
@@ -180,7 +174,7 @@ def outline_forall(module, forall, declared: set[str]) -> bool:
         return ir.WalkResult.ADVANCE
 
     op.walk(visit)
-    if any(_words(v) is None for v in captured):
+    if any(_words(v.type) is None for v in captured):
         return False
     with op.location:
         fn, entry, signature = task_function(module, "_mxir_chunk")

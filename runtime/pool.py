@@ -298,7 +298,7 @@ module {
     llvm.store %zero32, %bp atomic release {alignment = 4 : i64} : i32, !llvm.ptr
     llvm.return
   ^serial(%i: i64):
-    %more = llvm.icmp "ult" %i, %n : i64
+    %more = llvm.icmp "slt" %i, %n : i64  // signed: a negative count runs nothing
     llvm.cond_br %more, ^one, ^out
   ^one:
     llvm.call %fn(%ctx, %i) : !llvm.ptr, (!llvm.ptr, i64) -> ()

@@ -57,6 +57,8 @@ def test_every_task_runs_once():
             done.clear()
             call(n)
             assert indices() == list(range(n)), n
+        call(-3)  # a negative count runs nothing (and returns)
+        assert indices() == list(range(pool.MAX_TASKS + 5))
     """)
 
 
