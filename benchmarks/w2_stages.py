@@ -50,21 +50,23 @@ def _blas():
     return gemm
 
 
-def _gemm_call(gemm, m, n, k, ta, tb, rng, columns=None):
-    """A call of C = op(A) op(B); `columns` (start, stop): only that panel of C's columns
-    (rows when C is at least as tall as wide, as passes/matmul.py splits)."""
+def _gemm_call(gemm, m, n, k, ta, tb, rng, panel=None):
+    """A call of C = op(A) op(B); `panel` (start, stop): only that panel of C's rows or
+    columns, as passes/matmul.py splits."""
+    from mxir.passes.matmul import panels_of_rows
+
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
     c = np.empty((m, n), np.float32)
     lda, ldb = a.shape[1], b.shape[1]
     pa, pb, pc, mm, nn = a.ctypes.data, b.ctypes.data, c.ctypes.data, m, n
-    if columns is not None and m >= n:  # a panel of rows
-        lo, hi = columns
+    if panel is not None and panels_of_rows(m, n):
+        lo, hi = panel
         pa += 4 * lo * (1 if ta else lda)
         pc += 4 * lo * n
         mm = hi - lo
-    elif columns is not None:
-        lo, hi = columns
+    elif panel is not None:
+        lo, hi = panel
         pb += 4 * lo * (ldb if tb else 1)
         pc += 4 * lo
         nn = hi - lo
