@@ -298,7 +298,10 @@ def _vector_width(n: int, heavy: bool = False):
     for w in ((math_lanes(),) if heavy else ()) + (64, 32, 16, 8):
         if n % w == 0:
             return w
-    return None
+    # rows of other lengths (10 classes, 100 features): the widest tile that divides them,
+    # at most one host vector with math, vectors of odd lengths that LLVM splits into registers
+    w = max(d for d in range(1, min(n, math_lanes() if heavy else 64) + 1) if n % d == 0)
+    return w if w >= 4 or w == n > 1 else None
 
 
 def math_lanes() -> int:
