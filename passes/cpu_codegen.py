@@ -78,12 +78,12 @@ def cpu_codegen(module) -> None:
     from .registry import run_upstream
 
     _fuse_bounded(module)
+    _reassociate_reductions(module)  # before threads tile them into scf.forall bodies
     plans = _plan(module)
     if plans:
         _apply(module, plans)
     run_upstream(module, "canonicalize,cse")
     math_approx(module)
-    _reassociate_reductions(module)
 
 
 # ---- 1. bounded elementwise fusion ----
@@ -172,7 +172,8 @@ def _one_use(value) -> bool:
 # ---- 2. tiling and vectorisation ----
 
 def _plan(module) -> list[tuple]:
-    """(tag, outer chunk or 0, inner tile sizes) per generic to vectorise; tags the ops."""
+    """(tag, outer chunk or 0, inner tile sizes), ("dyn", ...) or ("reduce", forall tile sizes)
+    per generic to vectorise or thread; tags the ops."""
     plans = []
     for fn in functions(module):
         for op in fn.regions[0].blocks[0].operations:
@@ -182,6 +183,8 @@ def _plan(module) -> list[tuple]:
             tag = len(plans)
             if plan is None:
                 plan = _plan_dynamic(op.operation, tag)
+            if plan is None:
+                plan = _plan_reduction(op.operation)
             if plan is None:
                 continue
             op.operation.attributes[_TAG] = ir.IntegerAttr.get(
@@ -227,6 +230,45 @@ def _plan_elementwise(op):
     chunk = _chunk(shape, width) if numel >= THREAD_MIN else 0
     _hoist_scalars(op)
     return chunk, inner
+
+
+def _plan_reduction(op):
+    """("reduce", forall tile sizes) of a big static reduction that keeps a parallel loop
+    (`sum(x, axis=0)`, a bias's gradient; `max(x, axis=-1)`): its outermost parallel loop in
+    chunks of about CHUNK elements, one task each, or, when a reduction loop is outside it,
+    one block per core at least 64 elements wide (4096^2 f32 summed over axis 0 in 256 blocks
+    of 16 columns took 16.4 ms, on one thread 2.6 ms, in two blocks 1.6 ms). The loops inside
+    stay as they were, for LLVM's vectoriser. Before, W2's 256x512 -> 512 bias gradient ran
+    on the caller (14 µs) while the other core waited."""
+    iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    parallel = [d for d, it in enumerate(iters) if "parallel" in it]
+    if not parallel or len(parallel) == len(iters) or len(op.results) != 1:
+        return None
+    if any(not body_op.operation.name.startswith((*_ELEMENTWISE_BODY, "linalg.yield"))
+           for body_op in op.regions[0].blocks[0].operations):
+        return None
+    first = ir.AffineMapAttr(ir.ArrayAttr(op.attributes["indexing_maps"])[0]).value
+    shape = list(ir.ShapedType(op.operands[0].type).shape)
+    if first != ir.AffineMap.get_identity(len(iters)) or any(d < 0 for d in shape):
+        return None  # loop sizes are the first input's shape
+    numel = 1
+    for d in shape:
+        numel *= d
+    if numel < THREAD_MIN:
+        return None
+    d = parallel[0]
+    if d == 0:
+        chunk = _chunk([shape[0], numel // shape[0]], 1)
+    else:  # under a reduction loop: one wide block per core, or each row's read is a sliver
+        inner = numel
+        for size in shape[:d + 1]:
+            inner //= size
+        pieces = max([k for k in range(2, pool.cores() + 1)
+                      if shape[d] % k == 0 and shape[d] // k * inner >= 64], default=0)
+        chunk = shape[d] // pieces if pieces else 0
+    if not chunk:
+        return None
+    return "reduce", [chunk if i == d else 0 for i in range(len(iters))]
 
 
 def _outside_scalar(body_op, op) -> bool:
@@ -345,6 +387,11 @@ def _script(plans) -> str:
             continue
         lines.append(f"{h} = transform.structured.match attributes {{{_TAG} = {tag} : i64}} in "
                      "%root : (!transform.any_op) -> !transform.any_op")
+        if chunk == "reduce":
+            lines.append(f"{h}t, {h}f = transform.structured.tile_using_forall {h} "
+                         f"tile_sizes {inner} : (!transform.any_op) -> "
+                         "(!transform.any_op, !transform.any_op)")
+            continue
         if chunk:
             sizes = [chunk] + [0] * (len(inner) - 1)
             lines.append(f"{h}t, {h}f = transform.structured.tile_using_forall {h} "

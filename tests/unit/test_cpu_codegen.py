@@ -127,6 +127,37 @@ def test_narrow_rows_are_vectorised(shape):
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("shape,axis", [((256, 512), 0), ((512, 256), 1), ((64, 48, 64), 1),
+                                        ((2, 256, 512), (0, 1)), ((4096, 33), 1),
+                                        ((33, 4096), 0), ((1 << 17, 2), 0)])
+def test_big_reductions_are_threaded(shape, axis):
+    """A reduction that keeps a parallel loop and reads at least THREAD_MIN elements runs its
+    outermost parallel loop in scf.forall chunks (one block per core when a reduction loop is
+    outside it); the values match NumPy for sums, products, extrema, integers and float64."""
+    rng = np.random.default_rng(len(shape))
+    x = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+    outer = (axis if isinstance(axis, int) else min(axis)) == 0
+    text = _codegen_ir([mx.sum(mx.array(x), axis=axis)])
+    keeps = any(d not in ((axis,) if isinstance(axis, int) else axis) and shape[d] > 1
+                for d in range(len(shape)))
+    assert ("scf.forall" in text) == (keeps and not (outer and shape[-1] < 64))
+    i = rng.integers(-9, 9, shape).astype(np.int32)
+    cases = [(lambda a: mx.sum(a, axis=axis), x, lambda a: a.sum(axis), 1e-5),
+             (lambda a: mx.prod(a, axis=axis), x, lambda a: a.prod(axis), 1e-4),
+             (lambda a: mx.max(a * 2, axis=axis), x, lambda a: (a * 2).max(axis), 0),
+             (lambda a: mx.min(a, axis=axis, keepdims=True), x,
+              lambda a: a.min(axis, keepdims=True), 0),
+             (lambda a: mx.sum(a, axis=axis), i, lambda a: a.sum(axis, dtype=np.int32), 0),
+             (lambda a: mx.mean(a.astype(mx.float64), axis=axis), x,
+              lambda a: a.astype(np.float64).mean(axis), 1e-12)]
+    for f, a, ref, tol in cases:
+        want = ref(a)
+        for fn in (f, mx.compile(f)):
+            got = np.array(fn(mx.array(a)))
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
 def test_big_bool_results_and_broadcasts():
     x = np.random.default_rng(3).normal(size=(512, 256)).astype(np.float32)
     row = np.linspace(-1, 1, 256, dtype=np.float32)
