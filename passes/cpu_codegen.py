@@ -233,20 +233,29 @@ def _plan_elementwise(op):
 
 
 def _plan_reduction(op):
-    """("reduce", forall tile sizes) of a big static reduction that keeps a parallel loop
-    (`sum(x, axis=0)`, a bias's gradient; `max(x, axis=-1)`): its outermost parallel loop in
-    chunks of about CHUNK elements, one task each, or, when a reduction loop is outside it,
-    one block per core at least 64 elements wide (4096^2 f32 summed over axis 0 in 256 blocks
-    of 16 columns took 16.4 ms, on one thread 2.6 ms, in two blocks 1.6 ms). The loops inside
-    stay as they were, for LLVM's vectoriser. Before, W2's 256x512 -> 512 bias gradient ran
-    on the caller (14 µs) while the other core waited."""
+    """("reduce", (forall tile sizes or None, split factor or 0, loops)) of a static reduction that
+    keeps a parallel loop (`sum(x, axis=0)`, a bias's gradient; `max(x, axis=-1)`), or None.
+
+    Threads, from THREAD_MIN elements: its outermost parallel loop in chunks of about CHUNK
+    elements, one task each, or, when a reduction loop is outside it, one block per core at
+    least 64 elements wide (4096^2 f32 summed over axis 0 in 256 blocks of 16 columns took
+    16.4 ms, on one thread 2.6 ms, in two blocks 1.6 ms). Before, W2's 256x512 -> 512 bias
+    gradient ran on the caller (14 µs) while the other core waited.
+
+    Vectors, from VECTOR_MIN elements: a float max or min over the innermost loop is a chain
+    of NaN-propagating compares that LLVM does not vectorise (a sum is, once `reassoc`), so
+    the loop is split into partial results in `_SPLIT` lanes (k = 16 * outer + lane, a parallel
+    innermost loop) and a small reduction of the lanes: max over rows of 1024^2 f32 1.56 ms,
+    NumPy 0.2 ms."""
     iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
     parallel = [d for d, it in enumerate(iters) if "parallel" in it]
-    if not parallel or len(parallel) == len(iters) or len(op.results) != 1:
+    if len(parallel) == len(iters) or len(op.results) != 1:
         return None
-    if any(not body_op.operation.name.startswith((*_ELEMENTWISE_BODY, "linalg.yield"))
-           for body_op in op.regions[0].blocks[0].operations):
-        return None
+    for body_op in op.regions[0].blocks[0].operations:
+        name = body_op.operation.name
+        if not (name.startswith((*_ELEMENTWISE_BODY, "linalg.yield"))
+                or (name == "tensor.extract" and _outside_scalar(body_op, op))):
+            return None
     first = ir.AffineMapAttr(ir.ArrayAttr(op.attributes["indexing_maps"])[0]).value
     shape = list(ir.ShapedType(op.operands[0].type).shape)
     if first != ir.AffineMap.get_identity(len(iters)) or any(d < 0 for d in shape):
@@ -254,21 +263,36 @@ def _plan_reduction(op):
     numel = 1
     for d in shape:
         numel *= d
-    if numel < THREAD_MIN:
+    split = 0
+    if (numel >= VECTOR_MIN and "reduction" in iters[-1] and len(parallel) == len(iters) - 1
+            and shape[-1] % _SPLIT == 0 and shape[-1] > _SPLIT
+            and _combiner(op).name in _UNVECTORISED and _drops_last_loop(op)):
+        split = _SPLIT
+    chunk = 0
+    if parallel and numel >= THREAD_MIN:
+        d = parallel[0]
+        if d == 0:
+            chunk = _chunk([shape[0], numel // shape[0]], 1)
+        else:  # under a reduction loop: one wide block per core, or each row's read is a sliver
+            inner = numel
+            for size in shape[:d + 1]:
+                inner //= size
+            pieces = max([k for k in range(2, pool.cores() + 1)
+                          if shape[d] % k == 0 and shape[d] // k * inner >= 64], default=0)
+            chunk = shape[d] // pieces if pieces else 0
+    if not chunk and not split:
         return None
-    d = parallel[0]
-    if d == 0:
-        chunk = _chunk([shape[0], numel // shape[0]], 1)
-    else:  # under a reduction loop: one wide block per core, or each row's read is a sliver
-        inner = numel
-        for size in shape[:d + 1]:
-            inner //= size
-        pieces = max([k for k in range(2, pool.cores() + 1)
-                      if shape[d] % k == 0 and shape[d] // k * inner >= 64], default=0)
-        chunk = shape[d] // pieces if pieces else 0
-    if not chunk:
-        return None
-    return "reduce", [chunk if i == d else 0 for i in range(len(iters))]
+    sizes = [chunk if i == parallel[0] else 0 for i in range(len(iters))] if chunk else None
+    _hoist_scalars(op)
+    return "reduce", (sizes, split, len(iters))
+
+
+def _drops_last_loop(op) -> bool:
+    """Whether the result's map is (d0, ..., dn) -> (d0, ..., dn-1)."""
+    maps = ir.ArrayAttr(op.attributes["indexing_maps"])
+    out = ir.AffineMapAttr(maps[len(maps) - 1]).value
+    n = out.n_dims
+    return out == ir.AffineMap.get(n, 0, [ir.AffineDimExpr.get(i) for i in range(n - 1)])
 
 
 def _outside_scalar(body_op, op) -> bool:
@@ -388,9 +412,27 @@ def _script(plans) -> str:
         lines.append(f"{h} = transform.structured.match attributes {{{_TAG} = {tag} : i64}} in "
                      "%root : (!transform.any_op) -> !transform.any_op")
         if chunk == "reduce":
-            lines.append(f"{h}t, {h}f = transform.structured.tile_using_forall {h} "
-                         f"tile_sizes {inner} : (!transform.any_op) -> "
-                         "(!transform.any_op, !transform.any_op)")
+            sizes, split, rank = inner
+            any4 = ", ".join(["!transform.any_op"] * 4)
+            if split:  # partial results in `split` lanes, a parallel loop inside the reduction
+                lines.append(f"{h}i, {h}z, {h}s, {h}c = transform.structured.split_reduction "
+                             f"{h} {{split_factor = {split}, insert_split_dimension = "
+                             f"{rank - 1}, inner_parallel}} : "
+                             f"(!transform.any_op) -> ({any4})")
+                h = f"{h}s"
+                sizes = sizes and [*sizes, 0]
+            if sizes:
+                lines.append(f"{h}t, {h}f = transform.structured.tile_using_forall {h} "
+                             f"tile_sizes {sizes} : (!transform.any_op) -> "
+                             "(!transform.any_op, !transform.any_op)")
+                h = f"{h}t"
+            if split:  # the lanes as one vector per step (the split added a loop)
+                tiles = [1] * rank + [split]
+                loops = ", ".join(["!transform.any_op"] * (rank + 1))
+                lines.append(f"{h}v, {h}l:{rank + 1} = transform.structured.tile_using_for {h} "
+                             f"tile_sizes {tiles} : (!transform.any_op) -> "
+                             f"(!transform.any_op, {loops})")
+                lines.append(f"transform.structured.vectorize {h}v : !transform.any_op")
             continue
         if chunk:
             sizes = [chunk] + [0] * (len(inner) - 1)
@@ -692,6 +734,20 @@ def loop_hints_to_llvm(module) -> None:
 
 # ---- 4. vectorisable reductions ----
 _COMBINERS = ("arith.addf", "arith.mulf")
+_UNVECTORISED = ("arith.maximumf", "arith.minimumf")  # combiners split into lanes instead
+_SPLIT = 16  # lanes of a split max/min reduction
+
+
+def _combiner(op):
+    """The body op of a reduction that takes the accumulator and feeds the yield (an
+    ir.Operation; the yield itself when there is none)."""
+    body = op.regions[0].blocks[0]
+    acc = body.arguments[len(body.arguments) - 1]
+    last = body.operations[len(body.operations) - 1]
+    owner = last.operands[0].owner if len(last.operands) else None
+    if isinstance(owner, ir.OpView) and acc in list(owner.operation.operands):
+        return owner.operation
+    return last.operation
 
 
 def _reassociate_reductions(module) -> None:
@@ -710,10 +766,6 @@ def _reassociate_reductions(module) -> None:
             iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
             if not iters or "reduction" not in iters[-1]:
                 continue
-            body = op.regions[0].blocks[0]
-            acc = body.arguments[len(body.arguments) - 1]
-            last = body.operations[len(body.operations) - 1]
-            combiner = last.operands[0].owner
-            if (isinstance(combiner, ir.OpView) and combiner.operation.name in _COMBINERS
-                    and acc in list(combiner.operation.operands)):
-                combiner.operation.attributes["fastmath"] = reassoc
+            combiner = _combiner(op)
+            if combiner.name in _COMBINERS:
+                combiner.attributes["fastmath"] = reassoc

