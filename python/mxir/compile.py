@@ -36,7 +36,7 @@ from mxir.dialect import OPS, DynamicDimsError, MxError, infer_types
 from . import shapeless as _shapeless
 from .array import array
 from .graph import DATA, PARAM, Trace, make_node, param_node
-from .tree import _NODES, _children, tree_flatten, tree_structure
+from .tree import _NODES, _children, plain_values, tree_flatten, tree_structure
 
 # MLX_DISABLE_COMPILE as in MLX; MXIR_DISABLE_COMPILE is the older name
 _enabled = all(os.environ.get(k, "") in ("", "0")
@@ -112,8 +112,8 @@ def compile(fun: Callable, inputs=None, outputs=None, shapeless: bool = False) -
         arrays = [x for x in leaves if isinstance(x, array)] + implicit
         types = tuple(x._node.types[x._index] for x in arrays)
         # non-array leaves (Python scalars, strings, ...) are constants of the trace, as in MLX
-        key = (repr(tree_structure_key(tree)),
-               repr(tree_structure_key(inputs)) if inputs is not None else None,
+        key = (tree_structure_key(tree),
+               tree_structure_key(inputs) if inputs is not None else None,
                tuple(map(_class_type, types)) if shapeless else types,
                tuple(_constant_key(x) for x in leaves if not isinstance(x, array)))
         entry = traces.get(key)
@@ -223,6 +223,16 @@ def _fill(tree, values):
     (a new one for tuples, whose parent container then holds it)."""
     if isinstance(tree, array):
         return next(values)
+    kind = type(tree)
+    if kind is list:
+        tree[:] = [_fill(c, values) for c in tree]
+        return tree
+    if plain_values(tree) is not None and kind is not tuple:  # a dict or dict subclass
+        for k, v in dict.items(tree):
+            new = _fill(v, values)
+            if new is not v:
+                tree[k] = new
+        return tree
     node = _children(tree)
     if node is None:  # not an array: ignored, as in MLX
         return tree
@@ -267,9 +277,18 @@ def _update_outputs(tree, values) -> None:
 
 
 def tree_structure_key(tree):
-    """The structure of a tree with leaves replaced by a marker (the trace cache key)."""
-    marks = ["*" for _ in tree_flatten(tree)]
-    return tree_structure(tree)(marks)
+    """The structure of a tree, hashable (the trace cache key): lists, tuples and dicts as
+    nested tuples (a dict subclass as a dict, as it is rebuilt; keys with their types), leaves
+    as "*", other nodes as the repr of their structure rebuilt with "*" leaves."""
+    children = plain_values(tree)
+    if children is not None:
+        kind = type(tree)
+        if kind is list or kind is tuple:
+            return ("[" if kind is list else "(", *map(tree_structure_key, children))
+        return ("{", *((type(k), k, tree_structure_key(v)) for k, v in dict.items(tree)))
+    if _children(tree) is None:
+        return "*"
+    return repr(tree_structure(tree)(["*" for _ in tree_flatten(tree)]))
 
 
 def _constant_key(x):

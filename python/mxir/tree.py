@@ -43,15 +43,37 @@ def tree_flatten(tree, prefix: str = "", is_leaf: Callable | None = None) -> lis
     return out
 
 
+def plain_values(tree):
+    """The children of a list, tuple or dict (a dict subclass that reads items as dicts do,
+    such as nn.Module) without building a rebuild function, or None for any other node or a
+    leaf: the fast path of tree walks that only read (a training step's state is walked
+    several times per call)."""
+    kind = type(tree)
+    if kind is list or kind is tuple:
+        return tree
+    if isinstance(tree, dict) and kind.__getitem__ is dict.__getitem__ and kind not in _NODES:
+        return dict.values(tree)
+    return None
+
+
 def _flatten_into(t, out: list, is_leaf) -> None:
     # module-level, not a closure: a recursive closure is a reference cycle that would keep
     # `out` (the caller's arrays and their buffers) alive until the cyclic GC runs
-    node = None if (is_leaf and is_leaf(t)) else _children(t)
-    if node is None:
+    if is_leaf is not None and is_leaf(t):
         out.append(t)
-    else:
-        for c in node[0]:
-            _flatten_into(c, out, is_leaf)
+        return
+    children = plain_values(t)
+    if children is None:
+        node = _children(t) if type(t) in _NODES or isinstance(t, _CONTAINERS) else None
+        if node is None:
+            out.append(t)
+            return
+        children = node[0]
+    for c in children:
+        _flatten_into(c, out, is_leaf)
+
+
+_CONTAINERS = (tuple, list, dict)  # what _children takes apart besides registered types
 
 
 def tree_structure(tree, is_leaf: Callable | None = None):

@@ -49,6 +49,37 @@ def test_new_shape_or_dtype_retraces():
     assert len(calls) == 3
 
 
+def test_a_new_tree_structure_retraces():
+    """The trace cache keys the arguments' and the state's structure: a list is not a tuple,
+    a key 1 is not True, a namedtuple is not a tuple, a new key is a new structure; a dict
+    subclass (nn.Module) keys as the dict it is rebuilt as."""
+    from collections import namedtuple
+
+    class Sub(dict):
+        pass
+
+    calls = []
+
+    def f(tree):
+        calls.append(1)
+        return tree
+
+    cf = mx.compile(f)
+    a = mx.array([1.0])
+    trees = [[a, a], (a, a), {1: a}, {True: a}, namedtuple("Pair", "a b")(a, a), {"k": a},
+             Sub(k=a), {"k": a, "j": a}]
+    for _ in range(2):
+        for t in trees:
+            assert type(cf(t)) is (dict if isinstance(t, dict) else type(t))
+    assert len(calls) == 7  # Sub(k=a) reuses {"k": a}'s trace
+    state = {"w": mx.array([1.0])}
+    step = mx.compile(lambda: state.update(w=state["w"] + 1), inputs=state, outputs=state)
+    step()
+    state["b"] = mx.array([0.0])  # a new entry of the state: traced again
+    step()
+    assert np.array(state["w"]).item() == 3.0 and np.array(state["b"]).item() == 0.0
+
+
 def test_same_array_twice_and_pytree_outputs():
     def f(x, y):
         return {"sum": x + y, "parts": (x, y * 3)}
