@@ -274,3 +274,25 @@ def test_structure_class_without_dynamic_program_stays_op_by_op(runs, monkeypatc
         np.testing.assert_allclose(got, np.exp(h).reshape(-1) * 2, rtol=1e-6)
     assert eager.CLASS_COMPILES[0] == compiles
     assert runs["pipelines"] == 0
+
+
+@pytest.mark.parametrize("shape,axis", [((1000, 1000), 1), ((65536,), None), ((6, 40, 70), (1, 2)),
+                                        ((6, 40, 70), 1), ((300, 70), 0)])
+def test_eager_reductions_over_rows_use_the_two_dim_kernel(shape, axis):
+    """A reduction whose reduced axes end the shape runs on (outer, reduced) rows, so that
+    the reduction is the innermost loop (vectorised sums: 1000x1000 f32 over rows 4.5 ms ->
+    0.18 ms); others on (outer, reduced, inner). Values against NumPy for several ops."""
+    rng = np.random.default_rng(len(shape))
+    xn = rng.uniform(0.999, 1.001, shape).astype(np.float32)  # products stay normal
+    x = mx.array(xn)
+    axes = tuple(range(len(shape))) if axis is None else (axis,) if isinstance(axis, int) \
+        else axis
+    tail = max(axes) == len(shape) - 1
+    for name in ("sum", "max", "min", "prod", "mean"):
+        got = np.array(getattr(mx, name)(x, axis=axis))
+        np.testing.assert_allclose(got, getattr(np, name)(xn, axis=axis), rtol=1e-4)
+    ins = [mx.array(xn)._node.types[0]]
+    plan = eager._plan("sum", (("axes", axes), ("keepdims", False)), ins,
+                       [mx.sum(x, axis=axis)._node.types[0]])
+    assert len(plan[1][0]) == (2 if tail else 3)
+    assert np.array_equal(np.array(mx.any(x > 1, axis=axis)), np.any(xn > 1, axis=axis))
