@@ -91,17 +91,34 @@ class BufferPool:
         self._live: dict[int, tuple[np.ndarray, int]] = {}  # address -> (memory, nbytes)
         self._free: dict[int, list[int]] = {}  # capacity -> addresses of free buffers
         self._cached: OrderedDict[int, np.ndarray] = OrderedDict()  # free ones, oldest first
+        self._specs: dict[tuple, tuple] = {}  # (shape, dtype) -> _spec
 
     # -- allocation -------------------------------------------------------------------------
-    def empty(self, shape, dtype) -> np.ndarray:
-        """An uninitialised array of `shape` and `dtype` over a pooled buffer."""
-        dtype = np.dtype(dtype)
-        nbytes = dtype.itemsize
+    def _spec(self, shape, dtype) -> tuple:
+        """(bytes, capacity, holder type, dtype) of an output, kept per (shape, dtype): a
+        training step asks for the same outputs every call (W10: 92 per step)."""
+        kind = np.dtype(dtype)
+        nbytes = kind.itemsize
         for d in shape:
             nbytes *= d
+        capacity = size_class(nbytes) if nbytes else 0
+        spec = (nbytes, capacity, _holder_type(capacity) if nbytes else None, kind)
+        try:
+            if len(self._specs) >= 4096:  # ever-new shapes: bounded
+                self._specs.clear()
+            self._specs[shape, dtype] = spec  # as asked for (a NumPy type or dtype)
+        except TypeError:  # a list shape: not kept
+            pass
+        return spec
+
+    def empty(self, shape, dtype) -> np.ndarray:
+        """An uninitialised array of `shape` and `dtype` over a pooled buffer."""
+        try:
+            nbytes, capacity, holder, dtype = self._specs[shape, dtype]
+        except (KeyError, TypeError):
+            nbytes, capacity, holder, dtype = self._spec(shape, dtype)
         if nbytes == 0:
             return np.empty(shape, dtype)
-        capacity = size_class(nbytes)
         if self.active + nbytes > self.memory_limit:
             self.clear()
             raise RuntimeError(f"[malloc] Unable to allocate {nbytes} bytes.")
@@ -130,7 +147,7 @@ class BufferPool:
         self.active += nbytes
         if self.active > self.peak:
             self.peak = self.active
-        return np.ndarray(shape, dtype, _holder_type(capacity).from_address(address))
+        return np.ndarray(shape, dtype, holder.from_address(address))
 
     def release(self, address: int) -> None:
         memory, nbytes = self._live.pop(address)
@@ -139,7 +156,8 @@ class BufferPool:
         limit = self.effective_cache_limit()
         if capacity > limit:
             return  # dropped: NumPy frees it
-        self._evict(limit - capacity)
+        if self.cache + capacity > limit:
+            self._evict(limit - capacity)
         self._free.setdefault(capacity, []).append(address)
         self._cached[address] = memory
         self.cache += capacity
