@@ -3,7 +3,9 @@ call to an OpenBLAS CBLAS gemm: NumPy's own copy when its wheel bundles one, els
 `scipy-openblas32` wheel. The module records the library in `mxir.shared_libs`, which the CPU
 runtime loads into the JIT. Matched by loop structure, so `linalg.matmul`,
 `linalg.batch_matmul` and the generic that fusing reshapes into a batch_matmul leaves (several
-batch dims) are all recognised.
+batch dims) are all recognised; so are contractions whose rows, columns or reduction span
+several contiguous dims (a linear layer on (batch, tokens, features), split into or merged from
+heads), as a matmul on collapsed views (`_grouped_as_matmul`).
 
 Why BLAS and not our own tiled codegen: the best transform-dialect recipe reached 85 GF/s on one
 thread against OpenBLAS's 158 (TOOLCHAIN.md section 4); DESIGN.md "matmul" has the numbers.
@@ -24,7 +26,7 @@ import os
 from dataclasses import dataclass
 
 from mlir import ir
-from mlir.dialects import arith, func, llvm, memref, scf
+from mlir.dialects import arith, func, linalg, llvm, memref, scf
 from mxir.schema import pool
 
 from . import pool_tasks
@@ -183,6 +185,7 @@ def blas_matmul(module, split: bool = False) -> None:
         for block in fn.regions[0].blocks:
             for op in list(block.operations):
                 if op.operation.name in _CONTRACTIONS:
+                    op = _grouped_as_matmul(op) or op
                     rewritten |= _rewrite(module, op, target, declared, split)
     if rewritten:
         attrs = module.operation.attributes
@@ -211,27 +214,99 @@ def _dims_of(map_attr):
     return tuple(e.position for e in exprs)
 
 
-def _loops(op):
-    """(dims of A, B, C, reduction dim) of a matmul-like op: a named matmul, or a generic
-    with one reduction whose body is `out + a * b` (what fusing reshapes into a batched matmul
-    leaves); None otherwise."""
+def _contraction(op):
+    """(dims of A, B, C, reduction dims) of a matmul-like op: a named matmul, or a generic
+    whose body is `out + a * b` (what fusing reshapes into a matmul leaves); None otherwise."""
     name = op.operation.name
     if len(op.operands) != 3:
         return None
     if name in _NAMED:
         dims, k = _NAMED[name]
+        reductions = (k,)
     else:
         kinds = [str(t) for t in ir.ArrayAttr(op.attributes["iterator_types"])]
-        reductions = [i for i, t in enumerate(kinds) if "reduction" in t]
-        if len(reductions) != 1 or not _is_multiply_add(op):
+        reductions = tuple(i for i, t in enumerate(kinds) if "reduction" in t)
+        if not reductions or not _is_multiply_add(op):
             return None
-        k = reductions[0]
         dims = None
     if "indexing_maps" in op.attributes:
         dims = [_dims_of(m) for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
     if dims is None or None in dims:
         return None
-    return (*dims, k)
+    return (*dims, reductions)
+
+
+def _loops(op):
+    """(dims of A, B, C, reduction dim) of a matmul-like op with one reduction, or None."""
+    found = _contraction(op)
+    if found is None or len(found[3]) != 1:
+        return None
+    return (*found[:3], found[3][0])
+
+
+def _grouped_as_matmul(op):
+    """A contraction whose rows, columns or reduction span several loop dims, as a
+    linalg.matmul on collapsed views of its operands (then a gemm like any other), or None.
+    A linear layer on (batch, tokens, features) has rows (batch, tokens); one whose result is
+    split into heads has columns (heads, head dims), one that merges heads reduces over them:
+    W10's were scalar loops, the alias checks of their accumulator failing (its step 4.9 ->
+    4.0 ms). Each group must be contiguous in every operand that has it."""
+    found = _contraction(op)
+    values = list(op.operands)
+    if not found or not all(isinstance(v.type, ir.MemRefType) for v in values):
+        return None
+    types = [ir.MemRefType(v.type) for v in values]
+    if not all(t.has_static_shape for t in types):
+        return None
+    a_dims, b_dims, c_dims, ks = found
+    rows = tuple(d for d in c_dims if d in a_dims and d not in b_dims)
+    cols = tuple(d for d in c_dims if d in b_dims and d not in a_dims)
+    if not rows or not cols or c_dims != rows + cols or len(rows) + len(cols) + len(ks) == 3:
+        return None
+    trans_a = {rows + ks: False, ks + rows: True}.get(a_dims)
+    trans_b = {ks + cols: False, cols + ks: True}.get(b_dims)
+    if trans_a is None or trans_b is None:
+        return None
+
+    def groups(first, second):
+        return [list(range(first)), list(range(first, first + second))]
+
+    spans = [groups(len(ks), len(rows)) if trans_a else groups(len(rows), len(ks)),
+             groups(len(cols), len(ks)) if trans_b else groups(len(ks), len(cols)),
+             groups(len(rows), len(cols))]
+    collapsed_types = []
+    for t, span in zip(types, spans):
+        strides, offset = t.get_strides_and_offset()
+        shape = list(t.shape)
+        if any(strides[p] != strides[p + 1] * shape[p + 1] for g in span for p in g[:-1]):
+            return None  # a group that is not contiguous
+        sizes = [math.prod(shape[p] for p in g) for g in span]
+        if ir.AffineMapAttr(t.layout).value == ir.AffineMap.get_identity(t.rank):
+            collapsed_types.append(ir.MemRefType.get(sizes, t.element_type))
+        else:
+            layout = ir.StridedLayoutAttr.get(offset, [strides[g[-1]] for g in span])
+            collapsed_types.append(ir.MemRefType.get(sizes, t.element_type, layout))
+    prev = _previous(op)
+    fill = prev if prev is not None and prev.operation.name == "linalg.fill" \
+        and prev.operands[1] == values[2] else None
+    with ir.InsertionPoint(fill or op), op.location:
+        views = [memref.collapse_shape(t, v, ir.ArrayAttr.get([
+            ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), p)
+                              for p in g]) for g in span]))
+                 for t, v, span in zip(collapsed_types, values, spans)]
+    with ir.InsertionPoint(op), op.location:
+        m, n, kk = (ir.AffineDimExpr.get(i) for i in range(3))
+
+        def amap(*exprs):
+            return ir.AffineMap.get(3, 0, list(exprs))
+
+        maps = [amap(kk, m) if trans_a else amap(m, kk), amap(n, kk) if trans_b else amap(kk, n),
+                amap(m, n)]
+        new = linalg.matmul(views[0], views[1], outs=[views[2]], indexing_maps=maps)
+    if fill is not None:
+        fill.operands[1] = views[2]
+    op.erase()
+    return new.owner if isinstance(new, ir.Value) else new
 
 
 def _is_multiply_add(op) -> bool:
