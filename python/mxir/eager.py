@@ -541,7 +541,7 @@ def _plan(op, attrs, in_types, out_types) -> tuple:
         arg_shapes, result_shapes = (n,) * len(in_types), (n,) * len(out_types)
     elif kind == "reduction" and (split := _contiguous_axes(in_types[0], attrs)):
         t, o = in_types[0], out_types[0]
-        if split[2] == 1:  # nothing after the reduced run: rows, reduced by the inner loop
+        if split[2] == 1 and split[1] >= _ROW_MIN:  # rows, reduced by the inner loop
             kernel = _kernel(op, _MIDDLE, (TensorType((None,) * 2, t.dtype),),
                              (TensorType((None,), o.dtype),))
             arg_shapes, result_shapes = (split[:2],), ((split[0],),)
@@ -565,10 +565,13 @@ def _plan(op, attrs, in_types, out_types) -> tuple:
     return call, arg_shapes, out_specs, result_shapes
 
 
-# a reduction over axis 1 of (outer, reduced, inner), or of (outer, reduced) when inner is 1: a
-# unit innermost loop kept the reduction out of the innermost one, a serial chain of scalar adds
-# (1000x1000 f32 summed over rows 4.5 ms, NumPy 0.2)
+# a reduction over axis 1 of (outer, reduced, inner), or of (outer, reduced) when inner is 1
+# and rows have at least _ROW_MIN elements: a unit innermost loop kept the reduction out of the
+# innermost one, a serial chain of scalar adds (1000x1000 f32 summed over rows 4.5 ms, NumPy
+# 0.2). Shorter rows keep the serial order, which is MLX's CPU order for them (the reassociated
+# row kernel changed a bit of mx.fast.gated_delta_update's 4-long sums)
 _MIDDLE = (("axes", (1,)), ("keepdims", False))
+_ROW_MIN = 64
 _KIND: dict[str, str] = {}  # op -> "elementwise", "reduction" or "other" (dynamic ops only)
 
 
