@@ -253,7 +253,8 @@ def _grouped_as_matmul(op):
     4.0 ms). Each group must be contiguous in every operand that has it."""
     found = _contraction(op)
     values = list(op.operands)
-    if not found or not all(isinstance(v.type, ir.MemRefType) for v in values):
+    if not found or not all(isinstance(v.type, ir.MemRefType) for v in values) \
+            or values[2] in (values[0], values[1]):  # as _rewrite: no gemm in place
         return None
     types = [ir.MemRefType(v.type) for v in values]
     if not all(t.has_static_shape for t in types):
@@ -265,8 +266,8 @@ def _grouped_as_matmul(op):
         return None
     trans_a = {rows + ks: False, ks + rows: True}.get(a_dims)
     trans_b = {ks + cols: False, cols + ks: True}.get(b_dims)
-    if trans_a is None or trans_b is None:
-        return None
+    if trans_a is None or trans_b is None or not all(_layout(t) for t in types):
+        return None  # (each operand is a matrix or more here; a gemm needs static strides)
 
     def groups(first, second):
         return [list(range(first)), list(range(first, first + second))]

@@ -227,7 +227,7 @@ def _fill(tree, values):
     if kind is list:
         tree[:] = [_fill(c, values) for c in tree]
         return tree
-    if plain_values(tree) is not None and kind is not tuple:  # a dict or dict subclass
+    if isinstance(tree, dict) and plain_values(tree) is not None:  # nn.Module too
         for k, v in dict.items(tree):
             new = _fill(v, values)
             if new is not v:

@@ -51,9 +51,13 @@ def plain_values(tree):
     kind = type(tree)
     if kind is list or kind is tuple:
         return tree
-    if isinstance(tree, dict) and kind.__getitem__ is dict.__getitem__ and kind not in _NODES:
+    if (isinstance(tree, dict) and kind.__getitem__ is dict.__getitem__
+            and kind.keys is dict.keys and kind not in _NODES):
         return dict.values(tree)
     return None
+
+
+_CONTAINERS = (tuple, list, dict)  # what _children takes apart besides registered types
 
 
 def _flatten_into(t, out: list, is_leaf) -> None:
@@ -71,9 +75,6 @@ def _flatten_into(t, out: list, is_leaf) -> None:
         children = node[0]
     for c in children:
         _flatten_into(c, out, is_leaf)
-
-
-_CONTAINERS = (tuple, list, dict)  # what _children takes apart besides registered types
 
 
 def tree_structure(tree, is_leaf: Callable | None = None):
