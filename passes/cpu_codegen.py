@@ -47,7 +47,7 @@ with a static innermost dimension keeps plain loops.
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import arith, tensor
+from mlir.dialects import arith, llvm, tensor
 from mlir.dialects.transform import interpreter
 from mxir.schema import pool
 
@@ -699,6 +699,28 @@ def loop_hints(module) -> None:
 
     for fn in functions(module):
         fn.operation.walk(visit)
+    _minmax_intrinsics(module)
+
+
+def _minmax_intrinsics(module) -> None:
+    """A max/min reduction left to LLVM's loops (dynamic rows, which the static 16-lane split
+    cannot take) keeps its combiner as `llvm.intr.maximum`/`minimum`: arith-expand would make
+    it the compare-and-select chain that LLVM's vectoriser does not recognise, so every eager
+    `mx.max` over rows ran one element a step. The intrinsic is exact and associative (NaN
+    wins, -0 < +0), and LLVM reduces it in vector lanes."""
+    marked = []
+
+    def visit(op):
+        if _EXACT_MINMAX in op.attributes:
+            marked.append(op.operation)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    for op in marked:
+        make = llvm.intr_maximum if op.name == "arith.maximumf" else llvm.intr_minimum
+        with ir.InsertionPoint(op), op.location:
+            op.results[0].replace_all_uses_with(make(*op.operands))
+        op.erase()
 
 
 def _branches(loop) -> bool:
@@ -736,6 +758,7 @@ def loop_hints_to_llvm(module) -> None:
 _COMBINERS = ("arith.addf", "arith.mulf")
 _UNVECTORISED = ("arith.maximumf", "arith.minimumf")  # combiners split into lanes instead
 _SPLIT = 16  # lanes of a split max/min reduction
+_EXACT_MINMAX = "mx.exact_minmax"  # a max/min combiner that loop_hints makes LLVM's intrinsic
 
 
 def _combiner(op):
@@ -769,3 +792,5 @@ def _reassociate_reductions(module) -> None:
             combiner = _combiner(op)
             if combiner.name in _COMBINERS:
                 combiner.attributes["fastmath"] = reassoc
+            elif combiner.name in _UNVECTORISED:
+                combiner.attributes[_EXACT_MINMAX] = ir.UnitAttr.get()

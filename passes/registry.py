@@ -126,7 +126,8 @@ register_pass("mx-math-approx", "float32 math ops -> vectorisable arith approxim
     math_approx)
 register_pass("mx-cpu-codegen", "bounded fusion, tiling, vectorisation, threads, math approx")(
     cpu_codegen)
-register_pass("mx-cpu-loop-hints", "no LLVM loop vectorization of loops with branches")(
+register_pass("mx-cpu-loop-hints",
+              "no LLVM loop vectorization of loops with branches; exact max/min reductions")(
     loop_hints)
 register_pass("mx-cpu-loop-hints-to-llvm", "scf.for loop hints -> llvm.br loop_annotation")(
     loop_hints_to_llvm)

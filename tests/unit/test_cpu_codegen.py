@@ -196,6 +196,37 @@ def test_max_and_min_of_a_vector_run_in_vector_lanes():
     assert np.isnan(np.array(mx.compile(mx.max)(mx.array(x))))
 
 
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_dynamic_max_and_min_reduce_through_llvm_intrinsics(op):
+    """Rows of unknown length (eager kernels, shapeless programs) cannot take the static
+    split: their combiner becomes `llvm.intr.maximum`/`minimum`, which LLVM's vectoriser
+    reduces in lanes (eager max over the rows of 1000x1000 f32: 1.35 -> 0.21 ms, NumPy 0.19).
+    Exact and NaN-propagating on every row length."""
+    from mxir.dialect import TensorType
+    from mxir.passes import registry
+
+    attrs = (("axes", (1,)), ("keepdims", False))
+    main = ((TensorType((None, None), "float32"),),
+            ((op, attrs, (0,), (TensorType((None,), "float32"),), None),), (1,))
+    stages = registry.PIPELINES["mx-kernel-to-cpu"]
+    with context(), ir.Location.unknown():
+        module = build_module(main)
+        run_pipeline(module, stages[:stages.index("mx-cpu-loop-hints") + 1])
+        text = str(module)
+    assert f"llvm.intr.{op}imum" in text and f"arith.{op}imumf" not in text
+    rng = np.random.default_rng(5)
+    ref = getattr(np, op)
+    for n in (63, 64, 200, 1001):
+        x = rng.standard_normal((40, n)).astype(np.float32)
+        x[3, n // 2] = np.nan
+        x[5, -1] = -np.inf if op == "min" else np.inf
+        shapeless = mx.compile(lambda v: getattr(mx, op)(v, axis=1), shapeless=True)
+        for got in (getattr(mx, op)(mx.array(x), axis=1), shapeless(mx.array(x)),
+                    getattr(mx, op)(mx.array(x))):
+            want = ref(x, axis=1) if got.ndim else ref(x)
+            np.testing.assert_array_equal(np.array(got), want)
+
+
 def test_big_bool_results_and_broadcasts():
     x = np.random.default_rng(3).normal(size=(512, 256)).astype(np.float32)
     row = np.linspace(-1, 1, 256, dtype=np.float32)
