@@ -13,7 +13,7 @@ Mappings (`mx-linalg-to-gpu`, one gpu.launch per linalg op, on static shapes):
   output tiles, A and B tiles staged through workgroup memory, k walked in TILE steps; with
   the module attribute LIBRARY_ATTR (the CUDA target) f32/f64 ones become GEMM_OP host ops,
   "gemm" plan steps run by a BLAS library (DESIGN.md, "matmul (GPU)");
-- other reductions (argmax, several outputs, bool): one thread per output element, serial;
+- other reductions (several outputs, bool): one thread per output element, serial;
 - host-level loops: scatter-add nests (load x[i]; store x[i] + v) of f32/i32 run one thread per
   update with memref.atomic_rmw (the order of float additions, so the rounding, may differ
   from a serial loop); other loops run on one thread, serial.

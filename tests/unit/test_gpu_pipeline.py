@@ -102,11 +102,14 @@ def test_batched_matmul_puts_the_batch_on_grid_z():
     assert launches(plan)[-1]["grid"] == [2, 2, 3]
 
 
-def test_argmax_falls_back_to_one_thread_per_output():
+def test_argmax_is_two_tree_reductions():
+    """argmax lowers to the row's maximum, then the least position holding it (dialect
+    ArgReduce): two single-output reductions, each a tree through workgroup memory, where
+    the fused (value, index) pair ran one thread per output."""
     plan, kernels, module = plan_of([mx.argmax(arr((5, 300)), axis=1)])
-    k = launches(plan)[-1]
-    assert kernels[k["kernel"]]["workgroup"] == []
-    assert "gpu.barrier" not in kernel_ops(module)[k["kernel"]]
+    steps = launches(plan)
+    assert [kernels[k["kernel"]]["workgroup"][0]["element"] for k in steps] == ["f32", "i32"]
+    assert all("gpu.barrier" in kernel_ops(module)[k["kernel"]] for k in steps)
 
 
 def test_scatter_add_runs_in_parallel_with_atomics_and_gather_in_parallel():

@@ -60,6 +60,28 @@ def test_arg_reduction_nan_first_occurrence_as_numpy():
     assert check_op("argmin", [x], t, axis=1, keepdims=False)[0].tolist() == [1, 3, 0, 0]
 
 
+@pytest.mark.parametrize("n", [17, 64, 1000, 1024])
+def test_arg_reduction_of_long_rows_is_two_reductions(n):
+    """argmax/argmin lower to the extremum, then the least position holding it, two reductions
+    that vectorise (argmax over the rows of 1000x1000 f32: 5.2 -> 0.37 ms, NumPy 0.25): the
+    first occurrence wins ties, a NaN wins (the first NaN), in any row length."""
+    from mxir.evaluate import program_ir
+
+    rng = np.random.default_rng(n)
+    x = np.round(rng.standard_normal((9, n)) * 2).astype(np.float32)  # many ties
+    x[2, n // 3] = x[2, n - 1] = np.nan
+    x[4] = -0.0
+    x[4, n // 2] = 0.0
+    ir_text = program_ir([mx.argmax(mx.array(x), axis=1)], lowered=True)
+    assert ir_text.count("linalg.generic") == 2 and "arith.minui" in ir_text
+    for name in ("argmax", "argmin"):
+        want = getattr(np, name)(x, axis=1)
+        f = getattr(mx, name)
+        for got in (f(mx.array(x), axis=1), mx.compile(lambda v, f=f: f(v, axis=1))(mx.array(x)),
+                    f(mx.array(x.astype(np.float16)), axis=1)):
+            np.testing.assert_array_equal(np.array(got), want)
+
+
 MATMUL_SHAPES = [((3, 4), (4, 5)), ((1, 1), (1, 1)), ((2, 3, 4), (2, 4, 5)),
                  ((2, 2, 3, 4), (2, 2, 4, 1)), ((3, 0), (0, 2)), ((0, 3), (3, 2)),
                  ((2, 0, 3), (2, 3, 4)), ((0, 2, 2), (0, 2, 2))]
