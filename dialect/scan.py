@@ -7,8 +7,9 @@ linalg.generics: each element's rank in its line (a count of the elements ordere
 so the order is stable), the inverse permutation (which element has rank p), and a gather;
 O(n^2) comparisons per line, but every step is a parallel or reduction generic that the GPU
 path maps to kernels. On the CPU, lines longer than RANK_SORT_MAX merge-sort instead
-(O(n log n) loop steps, then the same gather). The derivatives of prod/max/min/logaddexp scans go through the (n, n)
-Jacobian of a line, built with mx ops, so that the rules compose (zeros in cumprod included).
+(O(n log n) loop steps, then the same gather). The derivatives of prod/max/min/logaddexp
+scans go through the (n, n) Jacobian of a line, built with mx ops, so that the rules compose
+(zeros in cumprod included).
 """
 
 from __future__ import annotations

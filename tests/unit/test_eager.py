@@ -277,6 +277,47 @@ def test_structure_class_without_dynamic_program_stays_op_by_op(runs, monkeypatc
     assert runs["pipelines"] == 0
 
 
+def test_scalar_and_row_operands_are_broadcast_inside_the_kernel(runs):
+    """An elementwise op whose operand broadcast_to spread from a scalar or from a row of the
+    result's trailing dims (a bias) gets the operand before its broadcast: the kernel
+    broadcasts it, so the 0-stride view is not copied out whole first (`x * 2.0` on 1000^2
+    f32: 0.83 -> 0.40 ms, MLX 0.41). One kernel serves every rank; a column keeps the copy."""
+    rng = np.random.default_rng(11)
+
+    def spread_plans():  # (op, operand types) of the plans that take operands unbroadcast
+        return {(k[0], tuple(t.shape for t in k[2])) for k in eager._PLANS if any(k[4])}
+
+    x3 = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    bias = rng.standard_normal((5, 6)).astype(np.float32)
+    i2 = rng.integers(-9, 9, (7, 3)).astype(np.int32)
+    cases = [(lambda: mx.array(x3) * 2.0 - 1.0, x3 * np.float32(2) - 1),
+             (lambda: 1.0 - mx.array(x3), 1 - x3),
+             (lambda: mx.array(x3) + mx.array(bias), x3 + bias),
+             (lambda: mx.array(bias)[None] / (mx.array(x3) + 10), bias[None] / (x3 + 10)),
+             (lambda: mx.where(mx.array(x3) > 0, mx.array(bias), -1.0),
+              np.where(x3 > 0, bias, np.float32(-1))),
+             (lambda: mx.array(i2) // 2 + mx.array(i2[0]), i2 // 2 + i2[0]),
+             (lambda: mx.array(np.zeros((0, 6), np.float32)) + mx.array(bias[0]),
+              np.zeros((0, 6), np.float32))]
+    eager._PLANS.clear()
+    for build, want in cases:
+        got = np.array(build())
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert {("multiply", ((4, 5, 6), ())), ("subtract", ((), (4, 5, 6))),
+            ("add", ((4, 5, 6), (5, 6))), ("divide", ((1, 5, 6), (4, 5, 6))),
+            ("select", ((4, 5, 6), (5, 6), ())), ("add", ((7, 3), (3,)))} <= spread_plans()
+    runs["pipelines"] = 0
+    for shape in [(9,), (2, 3, 4, 5), (8, 1)]:
+        v = rng.standard_normal(shape).astype(np.float32)
+        np.testing.assert_allclose(np.array(mx.array(v) * 2.0 - 1.0), v * 2 - 1, rtol=1e-6)
+    assert runs["pipelines"] == 0  # the flat scalar kernels of the first case
+    column = rng.standard_normal((4, 1)).astype(np.float32)
+    got = np.array(mx.array(x3[0, :4]) + mx.array(column))
+    np.testing.assert_array_equal(got, x3[0, :4] + column)
+    assert not [p for p in spread_plans() if (4, 1) in p[1]]
+
+
 @pytest.mark.parametrize("shape,axis", [((1000, 1000), 1), ((65536,), None), ((6, 40, 70), (1, 2)),
                                         ((6, 40, 70), 1), ((300, 70), 0), ((50, 20), 1)])
 def test_eager_reductions_over_rows_use_the_two_dim_kernel(shape, axis):
