@@ -215,8 +215,11 @@ def _compiler_digest() -> bytes:
                         h.update(name.encode() + f.read())
         from mxir.passes.host import thread_min, vector_bits
 
-        # the code is the host's (passes/host.py)
-        h.update(b"vector bits %d, threads from %d" % (vector_bits(), thread_min()))
+        # the code is the host's (passes/host.py), and split for the cores this process may
+        # use (gemm panels, reduction blocks: a cache shared with a process under `taskset`
+        # or on a bigger machine must not hand it another core count's code)
+        h.update(b"vector bits %d, threads from %d, cores %d"
+                 % (vector_bits(), thread_min(), mxir.schema.pool.cores()))
         _COMPILER_DIGEST = h.digest()
         return _COMPILER_DIGEST
 
