@@ -199,6 +199,8 @@ def _is_elementwise(op, scalars: bool = False) -> bool:
     iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
     if not iters or any("parallel" not in it for it in iters) or len(op.results) != 1:
         return False
+    if isinstance(ir.ShapedType(op.results[0].type).element_type, ir.ComplexType):
+        return False  # no vectors of complex: a broadcast of a complex pad value failed
     for body_op in op.regions[0].blocks[0].operations:
         name = body_op.operation.name
         if name == "tensor.extract" and scalars and _outside_scalar(body_op, op):

@@ -330,3 +330,15 @@ def test_parallel_loops_run_on_the_chosen_pool(threads, monkeypatch):
     for n in (3 * cpu_codegen.CHUNK + 5, 5 * cpu_codegen.CHUNK):
         ys = np.linspace(-2, 2, n, dtype=np.float32)
         np.testing.assert_allclose(np.array(g(mx.array(ys), 2.0)), w3(np, ys) * 2, atol=4e-6)
+
+
+def test_big_complex_fills_and_pads_stay_loops():
+    """A complex op is never vectorised (no vectors of complex): a compiled pad of complex64
+    with a VECTOR_MIN-sized result broadcast its pad value in an op that the vectoriser
+    refused, failing the whole program."""
+    v = (np.arange(3 * cpu_codegen.VECTOR_MIN) * (1 + 2j)).astype(np.complex64).reshape(3, -1)
+    pad = mx.compile(lambda a: mx.pad(a, ((0, 0), (0, v.shape[1]))))
+    np.testing.assert_array_equal(np.array(pad(mx.array(v))), np.pad(v, ((0, 0), (0, v.shape[1]))))
+    fill = mx.compile(lambda s: mx.broadcast_to(s, v.shape) * 1)
+    np.testing.assert_array_equal(np.array(fill(mx.array(1 + 2j, dtype=mx.complex64))),
+                                  np.full(v.shape, 1 + 2j, np.complex64))
