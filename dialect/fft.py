@@ -4,7 +4,9 @@ pads or truncates to `n`, and applies `norm`).
 The op is the contraction of its operand along `axis` with a DFT matrix whose entries are read
 from a table of the n twiddles (computed in float64, rounded once to complex64): O(n^2) per
 line, no size restriction; the float32 sums make the error grow with n (about 1e-6 relative
-at n = 1024, where NumPy's pocketfft in complex64 has 3e-8). `inverse` gives
+at n = 1024, where NumPy's pocketfft in complex64 has 3e-8). On the CPU, power-of-two lengths
+from FAST_MIN (complex transforms and rfft) take the radix-2 form instead: O(n log n), with
+an error that grows with log n (1.3e-7 at 1024, 1.8e-7 at 2^20). `inverse` gives
 e^{+2 pi i kj/n}/n; `real` makes it rfft (real input, n//2+1 outputs) or, with `inverse`, irfft
 (n//2+1 complex inputs weighted 1, 2, ..., 2, 1 for the Hermitian half; the real part of the
 sum). `adjoint` is the conjugate transpose (what the vjp applies: the transform is linear, so
@@ -84,6 +86,10 @@ class FftOp(Op):
 
     def lower(self, lo, xs, in_types, out_types, axis, n, inverse, real, adjoint):
         (x,), (t,), (out,) = xs, in_types, out_types
+        sign = (1.0 if inverse else -1.0) * (-1.0 if adjoint else 1.0)
+        if lo.serial_loops and n >= FAST_MIN and n & (n - 1) == 0 and (
+                not real or not (inverse or adjoint)):  # complex transforms, and rfft
+            return _radix2(lo, x, t, out, axis, n, sign, 1.0 / n if inverse else 1.0)
         rank = out.ndim
         dims = [ir.AffineDimExpr.get(i) for i in range(rank + 1)]
         x_map = ir.AffineMap.get(rank + 1, 0, [dims[rank] if d == axis else dims[d]
@@ -93,10 +99,7 @@ class FftOp(Op):
         out_real = not is_complex(out.dtype)
         # the n twiddles e^{sign 2 pi i r/n}, computed in float64 and rounded once: the loop
         # reads entry (k j mod n) (a table lookup instead of cos/sin per term)
-        sign = (1.0 if inverse else -1.0) * (-1.0 if adjoint else 1.0)
-        table_t = TensorType((n,), "complex64")
-        table = lo.constant(table_t, np.exp(sign * 2j * np.pi * np.arange(n) / n).astype(
-            np.complex64))
+        table = _twiddles(lo, n, sign)
 
         def twiddle():
             p = arith.index_cast(i64, linalg.IndexOp(ir.IntegerAttr.get(i64, rank)).result)
@@ -131,6 +134,71 @@ class FftOp(Op):
     def batch(self, b, operands, axes, axis, **attrs):
         x = move_axis_to_front(b, operands[0], axes[0])
         return [b.fft(x, axis=axis + 1, **attrs)], [0]
+
+
+FAST_MIN = 64  # power-of-two lengths from here take the radix-2 form on the CPU
+
+
+def _twiddles(lo, n: int, sign: float):
+    """The n twiddles e^{sign 2 pi i r/n} as a complex64 constant (float64, rounded once)."""
+    return lo.constant(TensorType((n,), "complex64"),
+                       np.exp(sign * 2j * np.pi * np.arange(n) / n).astype(np.complex64))
+
+
+def _radix2(lo, x, t: TensorType, out: TensorType, axis: int, n: int, sign: float,
+            scale: float):
+    """The transform of power-of-two length n in O(n log n): the operand in bit-reversed order,
+    then log2(n) butterfly passes (Cooley-Tukey, decimation in time), each a parallel generic
+    where element i of a pair combines a[i & ~h] and w a[i | h], w the twiddle of i mod h;
+    scaled in the last pass; an rfft keeps the first n/2 + 1 bins. Rounding grows with log n,
+    not n (65536 points: 2.7 s in the O(n^2) form)."""
+    rank = t.ndim
+    bits = n.bit_length() - 1
+    i64, index = ir.IntegerType.get_signless(64), ir.IndexType.get()
+    full = TensorType(tuple(n if d == axis else s for d, s in enumerate(t.shape)), "complex64")
+    table = _twiddles(lo, n, sign)
+    ident = ir.AffineMap.get_identity(rank)
+
+    def c(v):
+        return arith.constant(i64, v)
+
+    def at(pos):
+        return [arith.index_cast(index, pos) if d == axis
+                else linalg.IndexOp(ir.IntegerAttr.get(i64, d)).result for d in range(rank)]
+
+    def position():
+        return arith.index_cast(i64, linalg.IndexOp(ir.IntegerAttr.get(i64, axis)).result)
+
+    def reversed_order(_o):
+        i, r = position(), c(0)
+        for b in range(bits):
+            bit = arith.andi(arith.shrui(i, c(b)), c(1))
+            r = arith.ori(r, arith.shli(bit, c(bits - 1 - b)))
+        return cast(tensor.extract(x, at(r)), t.dtype, "complex64")
+
+    a = lo.generic([], [lo.empty(full)], [ident], [PARALLEL] * rank, reversed_order)
+    for stage in range(bits):
+        half = 1 << stage
+
+        def butterfly(_o, a=a, half=half, last=stage == bits - 1):
+            i = position()
+            w = tensor.extract(table, [arith.index_cast(index, arith.muli(
+                arith.andi(i, c(half - 1)), c(n // (2 * half))))])
+            u = tensor.extract(a, at(arith.andi(i, c(~half))))
+            v = cx.mul(tensor.extract(a, at(arith.ori(i, c(half)))), w)
+            upper = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(i, c(half)), c(0))
+            r = arith.select(upper, cx.sub(u, v), cx.add(u, v))
+            if last and scale != 1.0:
+                f32 = ir.F32Type.get()
+                k = arith.constant(f32, scale)
+                r = cx.create_(r.type, arith.mulf(cx.re(r), k), arith.mulf(cx.im(r), k))
+            return r
+
+        a = lo.generic([], [lo.empty(full)], [ident], [PARALLEL] * rank, butterfly)
+    if out.shape[axis] == n:
+        return a
+    return tensor.extract_slice(lo.ir_type(out), a, [], [], [], [0] * rank, list(out.shape),
+                                [1] * rank)
 
 
 def _eq():
