@@ -5,7 +5,7 @@ The op is the contraction of its operand along `axis` with a DFT matrix whose en
 from a table of the n twiddles (computed in float64, rounded once to complex64): O(n^2) per
 line, no size restriction; the float32 sums make the error grow with n (about 1e-6 relative
 at n = 1024, where NumPy's pocketfft in complex64 has 3e-8). On the CPU, power-of-two lengths
-from FAST_MIN (complex transforms and rfft) take the radix-2 form instead: O(n log n), with
+from FAST_MIN (complex transforms, rfft, irfft) take the radix-2 form instead: O(n log n), with
 an error that grows with log n (1.3e-7 at 1024, 1.8e-7 at 2^20). `inverse` gives
 e^{+2 pi i kj/n}/n; `real` makes it rfft (real input, n//2+1 outputs) or, with `inverse`, irfft
 (n//2+1 complex inputs weighted 1, 2, ..., 2, 1 for the Hermitian half; the real part of the
@@ -87,8 +87,7 @@ class FftOp(Op):
     def lower(self, lo, xs, in_types, out_types, axis, n, inverse, real, adjoint):
         (x,), (t,), (out,) = xs, in_types, out_types
         sign = (1.0 if inverse else -1.0) * (-1.0 if adjoint else 1.0)
-        if lo.serial_loops and n >= FAST_MIN and n & (n - 1) == 0 and (
-                not real or not (inverse or adjoint)):  # complex transforms, and rfft
+        if lo.serial_loops and n >= FAST_MIN and n & (n - 1) == 0 and not (real and adjoint):
             return _radix2(lo, x, t, out, axis, n, sign, 1.0 / n if inverse else 1.0)
         rank = out.ndim
         dims = [ir.AffineDimExpr.get(i) for i in range(rank + 1)]
@@ -150,8 +149,9 @@ def _radix2(lo, x, t: TensorType, out: TensorType, axis: int, n: int, sign: floa
     """The transform of power-of-two length n in O(n log n): the operand in bit-reversed order,
     then log2(n) butterfly passes (Cooley-Tukey, decimation in time), each a parallel generic
     where element i of a pair combines a[i & ~h] and w a[i | h], w the twiddle of i mod h;
-    scaled in the last pass; an rfft keeps the first n/2 + 1 bins. Rounding grows with log n,
-    not n (65536 points: 2.7 s in the O(n^2) form)."""
+    scaled in the last pass; an rfft keeps the first n/2 + 1 bins; an irfft reads its n/2 + 1
+    bins as the Hermitian spectrum (bin n - k is bin k's conjugate) and keeps the real part.
+    Rounding grows with log n, not n (65536 points: 2.7 s in the O(n^2) form)."""
     rank = t.ndim
     bits = n.bit_length() - 1
     i64, index = ir.IntegerType.get_signless(64), ir.IndexType.get()
@@ -169,12 +169,18 @@ def _radix2(lo, x, t: TensorType, out: TensorType, axis: int, n: int, sign: floa
     def position():
         return arith.index_cast(i64, linalg.IndexOp(ir.IntegerAttr.get(i64, axis)).result)
 
+    hermitian = t.shape[axis] != n  # irfft: n/2 + 1 bins in
+
     def reversed_order(_o):
         i, r = position(), c(0)
         for b in range(bits):
             bit = arith.andi(arith.shrui(i, c(b)), c(1))
             r = arith.ori(r, arith.shli(bit, c(bits - 1 - b)))
-        return cast(tensor.extract(x, at(r)), t.dtype, "complex64")
+        if not hermitian:
+            return cast(tensor.extract(x, at(r)), t.dtype, "complex64")
+        mirrored = arith.cmpi(arith.CmpIPredicate.sgt, r, c(n // 2))
+        v = tensor.extract(x, at(arith.select(mirrored, arith.subi(c(n), r), r)))
+        return arith.select(mirrored, cx.conj(v), v)
 
     a = lo.generic([], [lo.empty(full)], [ident], [PARALLEL] * rank, reversed_order)
     for stage in range(bits):
@@ -188,13 +194,15 @@ def _radix2(lo, x, t: TensorType, out: TensorType, axis: int, n: int, sign: floa
             v = cx.mul(tensor.extract(a, at(arith.ori(i, c(half)))), w)
             upper = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(i, c(half)), c(0))
             r = arith.select(upper, cx.sub(u, v), cx.add(u, v))
-            if last and scale != 1.0:
-                f32 = ir.F32Type.get()
-                k = arith.constant(f32, scale)
+            if last and is_complex(out.dtype):
+                k = arith.constant(ir.F32Type.get(), scale)
                 r = cx.create_(r.type, arith.mulf(cx.re(r), k), arith.mulf(cx.im(r), k))
+            elif last:  # irfft: the real part
+                r = arith.mulf(cx.re(r), arith.constant(ir.F32Type.get(), scale))
             return r
 
-        a = lo.generic([], [lo.empty(full)], [ident], [PARALLEL] * rank, butterfly)
+        dest = out if stage == bits - 1 and not is_complex(out.dtype) else full
+        a = lo.generic([], [lo.empty(dest)], [ident], [PARALLEL] * rank, butterfly)
     if out.shape[axis] == n:
         return a
     return tensor.extract_slice(lo.ir_type(out), a, [], [], [], [0] * rank, list(out.shape),

@@ -204,8 +204,9 @@ def test_stft_of_complex_input_and_errors_are_mlx():
 @pytest.mark.parametrize("n", [64, 256, 4096])
 def test_power_of_two_lengths_take_the_radix2_form(n):
     """Power-of-two lengths from FAST_MIN run log2(n) butterfly passes on the CPU (a
-    65536-point fft 2.7 s -> 1.9 ms, MLX 3.0): complex transforms both ways, rfft, any axis,
-    norms, and their gradients; the error stays near float32's (log n growth)."""
+    65536-point fft 2.7 s -> 1.9 ms, MLX 3.0): complex transforms both ways, rfft, irfft (its
+    DC and Nyquist bins' imaginary parts ignored, as NumPy), any axis, norms, a gradient; the
+    error stays near float32's (log n growth)."""
     from mlir import ir
     from mxir.dialect.fft import FAST_MIN
     from mxir.evaluate import build_module, context, trace_program
@@ -215,10 +216,14 @@ def test_power_of_two_lengths_take_the_radix2_form(n):
     cases = [(mx.fft.fft(mx.array(x)), np.fft.fft(x)),
              (mx.fft.ifft(mx.array(x), norm="ortho"), np.fft.ifft(x, norm="ortho")),
              (mx.fft.rfft(mx.array(r), axis=0), np.fft.rfft(r, axis=0)),
-             (mx.fft.fft(mx.array(x[:, :n // 2]), n=n), np.fft.fft(x[:, :n // 2], n=n))]
+             (mx.fft.fft(mx.array(x[:, :n // 2]), n=n), np.fft.fft(x[:, :n // 2], n=n)),
+             (mx.fft.irfft(mx.array(x[:, :n // 2 + 1])), np.fft.irfft(x[:, :n // 2 + 1])),
+             (mx.fft.irfft(mx.array(x[:, :n // 2 + 1].T), axis=0, norm="ortho"),
+              np.fft.irfft(x[:, :n // 2 + 1].T, axis=0, norm="ortho"))]
     for got, want in cases:
         got = np.array(got)
-        assert got.dtype == np.complex64 and got.shape == want.shape
+        assert got.dtype == want.dtype.name.replace("128", "64").replace(
+            "float64", "float32") and got.shape == want.shape
         assert np.linalg.norm(got - want) / np.linalg.norm(want) < 3e-7
     w = _r(n)
     g = mx.grad(lambda v: mx.sum(mx.real(mx.fft.fft(v)) * mx.array(w)))(mx.array(x[0]))
