@@ -22,7 +22,7 @@ PY=${PYTHON:-python3}
 case "${1:-}" in
 prepare)
     PYVER=${PYVER:-3.12}  # the device machine's python3
-    grep -qx '/.gpu[123]/' .git/info/exclude 2>/dev/null || echo '/.gpu[123]/' >> .git/info/exclude
+    grep -qxF '/.gpu[123]/' .git/info/exclude 2>/dev/null || echo '/.gpu[123]/' >> .git/info/exclude
     rm -rf .gpu1 .gpu2 .gpu3 && mkdir -p .gpu1 .gpu2 .gpu3 /tmp/mxir-wheels
     plat=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64
           --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
