@@ -375,14 +375,17 @@ def run_address() -> int:
             _PID = os.getpid()
         while len(_WORKERS) < cores() - 1:
             name = f"mxir-pool-{len(_WORKERS)}"
-            t = threading.Thread(target=_work, args=(name,), name=name, daemon=True)
+            named = threading.Event()
+            t = threading.Thread(target=_work, args=(name, named), name=name, daemon=True)
             t.start()
+            named.wait()  # the OS sees the name once start returns (a loaded CI host did not)
             _WORKERS.append(t)
         return _RUN
 
 
-def _work(name: str) -> None:
+def _work(name: str, named: threading.Event) -> None:
     """A worker's thread: named for the OS too (perf, top, /proc), then into the pool's loop,
     which never returns."""
     ctypes.CDLL(None).prctl(15, name.encode())  # PR_SET_NAME
+    named.set()
     ctypes.CFUNCTYPE(None)(_WORK)()
