@@ -194,11 +194,11 @@ def _radix2(lo, x, t: TensorType, out: TensorType, axis: int, n: int, sign: floa
             v = cx.mul(tensor.extract(a, at(arith.ori(i, c(half)))), w)
             upper = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(i, c(half)), c(0))
             r = arith.select(upper, cx.sub(u, v), cx.add(u, v))
-            if last and is_complex(out.dtype):
+            if last and not is_complex(out.dtype):  # irfft: the real part
+                r = arith.mulf(cx.re(r), arith.constant(ir.F32Type.get(), scale))
+            elif last and scale != 1.0:
                 k = arith.constant(ir.F32Type.get(), scale)
                 r = cx.create_(r.type, arith.mulf(cx.re(r), k), arith.mulf(cx.im(r), k))
-            elif last:  # irfft: the real part
-                r = arith.mulf(cx.re(r), arith.constant(ir.F32Type.get(), scale))
             return r
 
         dest = out if stage == bits - 1 and not is_complex(out.dtype) else full

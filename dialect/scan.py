@@ -41,6 +41,18 @@ def _loop_index(d: int):
     return linalg.IndexOp(_i64(d)).result
 
 
+def _over_lines(bounds, fn, dests, ivs=()):
+    """scf.for loops over the index values up to `bounds` (the dims around a line), carrying
+    the tensors `dests`; `fn(ivs, dests)` gives their new values for one line."""
+    if len(ivs) == len(bounds):
+        return fn(list(ivs), dests)
+    loop = scf.ForOp(_index(0), bounds[len(ivs)], _index(1), dests)
+    with ir.InsertionPoint(loop.body):
+        scf.YieldOp(_over_lines(bounds, fn, list(loop.inner_iter_args),
+                                (*ivs, loop.induction_variable)))
+    return list(loop.results)
+
+
 def _identity_value(kind: int, dtype: str):
     """The value a scan starts from (what an exclusive scan yields first)."""
     if kind == SUM:
@@ -157,16 +169,9 @@ class ScanOp(Op):
                 scf.YieldOp([tensor.insert(store(out, dst.dtype), cur, where), new])
             return loop.results[0]
 
-        def nest(i, ivs, dest):
-            if i == len(outer):
-                return line(ivs, dest)
-            loop = scf.ForOp(_index(0), size(outer[i]), _index(1), [dest])
-            with ir.InsertionPoint(loop.body):
-                scf.YieldOp([nest(i + 1, ivs + [loop.induction_variable],
-                                  loop.inner_iter_args[0])])
-            return loop.results[0]
-
-        return nest(0, [], lo.empty(dst, lo.dims(x, dst)))
+        return _over_lines([size(d) for d in outer],
+                           lambda ivs, dests: [line(ivs, dests[0])],
+                           [lo.empty(dst, lo.dims(x, dst))])[0]
 
     def vjp(self, b, primals, outputs, cotangents, kind, axis, reverse, inclusive):
         (x,), (y,), (ct,) = primals, outputs, cotangents
@@ -282,11 +287,13 @@ def _before(s: Scalar, a, c, earlier):
 RANK_SORT_MAX = 128  # longer lines merge-sort where the target runs serial loops well (CPU)
 
 
-def _merge_sort_indices(lo, x, src: TensorType, axis: int):
-    """uint32 positions that sort each line of `x` along `axis`, stably, NaN last: a bottom-up
+def _merge_sort(lo, x, src: TensorType, axis: int):
+    """(sorted values, uint32 positions) of each line of `x` along `axis`, stably, NaN last: a
+    bottom-up
     merge sort, log2(n) passes of loops over the lines, each pass merging runs of width w into
     runs of 2w. A pass reads (element, position) pairs in their current order and writes them
-    merged into new tensors: sequential reads, no gather until the end. Each step takes the
+    merged into new tensors: sequential reads, and the last pass's elements are the values.
+    Each step takes the
     right run's head only when it sorts strictly before the left one's, so equal elements keep
     their order. O(n log n) steps (a 100000-element sort: 1.64 s in the rank form, 12 ms)."""
     r, n = src.ndim, src.shape[axis]
@@ -333,27 +340,18 @@ def _merge_sort_indices(lo, x, src: TensorType, axis: int):
             scf.YieldOp(list(step.results)[:2])
         return list(blocks.results)
 
-    def each_line(fn, dests, k=0, line=()):
-        if k == len(outer):
-            return fn(list(line), dests)
-        loop = scf.ForOp(_index(0), _index(src.shape[outer[k]]), _index(1), dests)
-        with ir.InsertionPoint(loop.body):
-            scf.YieldOp(each_line(fn, list(loop.inner_iter_args), k + 1,
-                                  (*line, loop.induction_variable)))
-        return list(loop.results)
-
     ident = ir.AffineMap.get_identity(r)
     keys = x
     order = lo.generic([], [lo.empty(it)], [ident], [PARALLEL] * r,
                        lambda _o: arith.index_cast(i32, _loop_index(axis)))
+    bounds = [_index(src.shape[d]) for d in outer]
     w = 1
     while w < n:
-        keys, order = each_line(
-            lambda line, dests, keys=keys, order=order, w=w: merge_line(keys, order, w, line,
-                                                                        dests),
-            [lo.empty(src), lo.empty(it)])
+        keys, order = _over_lines(
+            bounds, lambda line, dests, keys=keys, order=order, w=w: merge_line(
+                keys, order, w, line, dests), [lo.empty(src), lo.empty(it)])
         w *= 2
-    return order
+    return keys, order
 
 
 @register
@@ -381,9 +379,8 @@ class SortOp(Op):
             return [lo.empty(vt), lo.empty(it)]
         r = src.ndim
         if lo.serial_loops and src.shape[axis] > RANK_SORT_MAX:
-            indices = _merge_sort_indices(lo, x, src, axis)
-        else:
-            indices = self._rank_sort_indices(lo, x, src, it, axis)
+            return list(_merge_sort(lo, x, src, axis))
+        indices = self._rank_sort_indices(lo, x, src, it, axis)
 
         def gather(pi, _o):
             pos = arith.index_castui(ir.IndexType.get(), pi)
